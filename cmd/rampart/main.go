@@ -1,0 +1,187 @@
+// Command rampart is the security layer in front of a web application: a
+// gateway that applies the Node.js security checklist to every request, and a
+// set of audits for dependencies, configuration and deployed sites.
+//
+// This package holds only command-line wiring; the work is done by the
+// packages it imports.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// exit codes shared by every command, as documented in the README.
+const (
+	exitOK       = 0
+	exitFindings = 1 // audits: findings at or above the threshold; serve: runtime failure
+	exitUsage    = 2 // usage or input error
+	exitNothing  = 3 // audits: nothing scanned or entries left unparsed
+)
+
+// cli is what every command receives: its streams and a way to report errors
+// in one consistent shape.
+type cli struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// getenv reads the environment; tests replace it.
+	getenv func(string) string
+	// helpers holds the help printer of each flag set made by newFlagSet.
+	helpers map[*flag.FlagSet]func()
+}
+
+// command is one subcommand. run receives the arguments after the command's
+// name and returns the process exit code.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, c *cli, args []string) int
+	hidden  bool
+}
+
+// commands is the explicit list of subcommands, in the order help shows them.
+func commands() []command {
+	return []command{
+		{name: "version", summary: "print the version", run: runVersion},
+		{name: "help", summary: "show help for a command", run: runHelp},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	c := newCLI(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := c.main(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func newCLI(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cli {
+	return &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, helpers: map[*flag.FlagSet]func(){}}
+}
+
+func (c *cli) main(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		c.usage(c.stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		c.usage(c.stdout)
+		return exitOK
+	case "-v", "-version", "--version":
+		name = "version"
+	}
+	for _, cmd := range commands() {
+		if cmd.name == name {
+			return cmd.run(ctx, c, args[1:])
+		}
+	}
+	return c.usageError(fmt.Sprintf("unknown command %q", name), "run 'rampart help' to list the commands")
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: rampart <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, cmd := range commands() {
+		if !cmd.hidden {
+			fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'rampart <command> --help' for a command's flags.")
+}
+
+// errorf prints "rampart: error: …" and returns code.
+func (c *cli) errorf(code int, format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "rampart: error: %s\n", fmt.Sprintf(format, args...))
+	return code
+}
+
+// hintf prints "rampart: hint: …".
+func (c *cli) hintf(format string, args ...any) {
+	fmt.Fprintf(c.stderr, "rampart: hint: %s\n", fmt.Sprintf(format, args...))
+}
+
+// usageError reports a usage mistake with its hint and returns exitUsage.
+func (c *cli) usageError(reason, hint string) int {
+	c.errorf(exitUsage, "%s", reason)
+	if hint != "" {
+		c.hintf("%s", hint)
+	}
+	return exitUsage
+}
+
+// newFlagSet returns a flag set for the named command that reports errors
+// through usageError instead of printing the full usage on every mistake.
+func (c *cli) newFlagSet(name, usageLine, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet("rampart "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	// flag calls Usage on every parse error; parseFlags prints help only
+	// for --help, so the real help printer lives in helpers.
+	fs.Usage = func() {}
+	c.helpers[fs] = func() {
+		w := c.stdout
+		fmt.Fprintf(w, "Usage: rampart %s\n\n%s\n", usageLine, description)
+		var hasFlags bool
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(w, "\nFlags:")
+			fs.SetOutput(w)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args with fs. It returns done=true with the exit code when
+// the command must stop: --help (exit 0) or a usage mistake (exit 2, with a
+// hint naming the command's help).
+func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (done bool, code int) {
+	err := fs.Parse(args)
+	if err == nil {
+		return false, exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		c.helpers[fs]()
+		return true, exitOK
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		msg = "unknown flag " + name
+	}
+	return true, c.usageError(msg, "run '"+fs.Name()+" --help' to see its flags")
+}
+
+// noArgs reports a usage error when a command that takes no positional
+// arguments got some.
+func (c *cli) noArgs(fs *flag.FlagSet) (done bool, code int) {
+	if fs.NArg() == 0 {
+		return false, exitOK
+	}
+	return true, c.usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)),
+		"run '"+fs.Name()+" --help' to see its usage")
+}
+
+func runHelp(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 {
+		c.usage(c.stdout)
+		return exitOK
+	}
+	for _, cmd := range commands() {
+		if cmd.name == args[0] && cmd.name != "help" {
+			return cmd.run(ctx, c, append(append([]string(nil), args[1:]...), "--help"))
+		}
+	}
+	return c.usageError(fmt.Sprintf("unknown command %q", args[0]), "run 'rampart help' to list the commands")
+}
