@@ -163,6 +163,26 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (done bool, code int) 
 	return true, c.usageError(msg, "run '"+fs.Name()+" --help' to see its flags")
 }
 
+// parseInterspersed parses args with fs, allowing flags before and after
+// positional arguments (`rampart audit deps ./app --format json`). It returns
+// the positional arguments; a lone "--" ends flag parsing.
+func (c *cli) parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, done bool, code int) {
+	for {
+		if done, code := c.parseFlags(fs, args); done {
+			return nil, true, code
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, false, exitOK
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), false, exitOK
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
 // noArgs reports a usage error when a command that takes no positional
 // arguments got some.
 func (c *cli) noArgs(fs *flag.FlagSet) (done bool, code int) {
