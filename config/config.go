@@ -1,0 +1,480 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Env is the deployment environment. Production refuses unsafe settings;
+// development allows them with a warning on every start.
+type Env string
+
+// The environments.
+const (
+	Production  Env = "production"
+	Development Env = "development"
+)
+
+// Config is Rampart's whole configuration. The zero value of every field is
+// the safe default, filled in by Parse and Default; a Config built in code
+// must pass Validate before use.
+type Config struct {
+	// Env is production (the default when empty) or development.
+	Env Env `yaml:"env"`
+	// Listen is the gateway's address. Default ":8080".
+	Listen string `yaml:"listen"`
+	// TLS, when set, makes the gateway serve HTTPS (and HTTP/2).
+	TLS *TLS `yaml:"tls"`
+	// Upstream is the application behind the gateway: one URL or a list,
+	// used round-robin. Required.
+	Upstream Upstreams `yaml:"upstream"`
+	// Admin is the operator listener for metrics and health checks.
+	Admin Admin `yaml:"admin"`
+	// TrustedProxies are the CIDRs whose forwarding headers are believed.
+	// Default none: the TCP peer is the client.
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+	// ClientIPHeader names the header a trusted proxy uses to pass the
+	// client address: X-Forwarded-For (default), Forwarded or X-Real-IP.
+	ClientIPHeader string `yaml:"client_ip_header"`
+	// Limits bounds what a client may send and how long it may take.
+	Limits Limits `yaml:"limits"`
+	// Routes, when present, are the only method and path patterns that reach
+	// the upstream: everything else is refused (default deny).
+	Routes []Route `yaml:"routes"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+
+	src *source
+}
+
+// TLS names the certificate and key the gateway serves. Both are PEM files,
+// read at start and again on reload.
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Admin configures the operator listener.
+type Admin struct {
+	// Listen is the admin address. Default "127.0.0.1:9090"; "off" disables
+	// the listener.
+	Listen string `yaml:"listen"`
+}
+
+// Limits bounds requests. Zero values take the documented defaults; there is
+// no way to make a limit unbounded except where a field says so.
+type Limits struct {
+	// MaxHeaderBytes caps the request line and headers. Default 32KiB.
+	MaxHeaderBytes int64 `yaml:"max_header_bytes"`
+	// MaxBodyBytes caps request bodies; larger ones get 413. Default 10MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReadHeaderTimeout bounds reading the request headers (slowloris).
+	// Default 5s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included. Default 5m.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response. Default 5m. WebSocket
+	// connections are exempt once upgraded.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes idle keep-alive connections. Default 60s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
+	// Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// UpstreamConnectTimeout bounds connecting to the upstream. Default 5s.
+	UpstreamConnectTimeout time.Duration `yaml:"upstream_connect_timeout"`
+	// UpstreamTimeout bounds the wait for the upstream's response headers.
+	// Default 60s.
+	UpstreamTimeout time.Duration `yaml:"upstream_timeout"`
+	// UpstreamIdleConns is the keep-alive pool size per upstream. Default 256.
+	UpstreamIdleConns int `yaml:"upstream_idle_conns"`
+}
+
+// Route is one allowed method and path pattern with its own settings.
+type Route struct {
+	// Match is a pattern in Go's ServeMux syntax: "[METHOD ][HOST]/PATH",
+	// e.g. "GET /api/items/{id}" or "/admin/{path...}". Required.
+	Match string `yaml:"match"`
+	// MaxBodyBytes overrides limits.max_body_bytes for this route.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is json or text. Default: text when standard error is a
+	// terminal, json otherwise.
+	Format string `yaml:"format"`
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Access turns the one-line-per-request access log on or off.
+	// Default true.
+	Access *bool `yaml:"access"`
+}
+
+// Upstreams is one or more upstream base URLs. In YAML it is a string or a
+// list of strings.
+type Upstreams []*url.URL
+
+// DecodeYAMLNode implements NodeDecoder.
+func (u *Upstreams) DecodeYAMLNode(n *yaml.Node) error {
+	var raw []string
+	switch {
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str":
+		raw = []string{n.Value}
+	case n.Kind == yaml.SequenceNode:
+		for _, e := range n.Content {
+			if e.Kind != yaml.ScalarNode || e.ShortTag() != "!!str" {
+				return fmt.Errorf("line %d: expected an upstream URL, got %s", e.Line, kindName(e))
+			}
+			raw = append(raw, e.Value)
+		}
+	case isNull(n):
+		*u = nil
+		return nil
+	default:
+		return fmt.Errorf("expected a URL or a list of URLs, got %s", kindName(n))
+	}
+	out := make(Upstreams, 0, len(raw))
+	var errs []error
+	for _, s := range raw {
+		parsed, err := ParseUpstream(s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, parsed)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	*u = out
+	return nil
+}
+
+// ParseUpstream parses and checks one upstream base URL: http or https, a
+// host, no credentials, query or fragment.
+func ParseUpstream(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("invalid upstream URL %q", truncate(s, 80))
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("upstream URL %q must start with http:// or https://", truncate(s, 80))
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("upstream URL %q has no host", truncate(s, 80))
+	case u.User != nil:
+		return nil, fmt.Errorf("upstream URL %q must not carry credentials", truncate(s, 80))
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return nil, fmt.Errorf("upstream URL %q must not have a query or fragment", truncate(s, 80))
+	}
+	if p := u.Port(); p != "" {
+		if _, err := net.LookupPort("tcp", p); err != nil {
+			return nil, fmt.Errorf("upstream URL %q has an invalid port", truncate(s, 80))
+		}
+	}
+	return u, nil
+}
+
+// Default returns the zero-config configuration: every setting at its safe
+// default and no upstream. Set Upstream before Validate.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+// Defaults of the documented settings.
+const (
+	DefaultListen      = ":8080"
+	DefaultAdminListen = "127.0.0.1:9090"
+)
+
+func (c *Config) applyDefaults() {
+	if c.Env == "" {
+		c.Env = Production
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Admin.Listen == "" {
+		c.Admin.Listen = DefaultAdminListen
+	}
+	if c.ClientIPHeader == "" {
+		c.ClientIPHeader = "X-Forwarded-For"
+	}
+	l := &c.Limits
+	setDefault(&l.MaxHeaderBytes, 32<<10)
+	setDefault(&l.MaxBodyBytes, 10<<20)
+	setDefault(&l.ReadHeaderTimeout, 5*time.Second)
+	setDefault(&l.ReadTimeout, 5*time.Minute)
+	setDefault(&l.WriteTimeout, 5*time.Minute)
+	setDefault(&l.IdleTimeout, 60*time.Second)
+	setDefault(&l.ShutdownTimeout, 30*time.Second)
+	setDefault(&l.UpstreamConnectTimeout, 5*time.Second)
+	setDefault(&l.UpstreamTimeout, 60*time.Second)
+	setDefault(&l.UpstreamIdleConns, 256)
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Access == nil {
+		on := true
+		c.Log.Access = &on
+	}
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+// Load reads, decodes, defaults and validates the configuration file at
+// path. Every problem found is returned at once as Errors.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// MaxFileBytes is the largest configuration file Parse accepts.
+const MaxFileBytes = 4 << 20
+
+// Parse decodes, defaults and validates a configuration. name is used in
+// error messages. Unknown keys, duplicate keys, wrong types and invalid
+// values are all reported, each with file, line and key.
+func Parse(name string, data []byte) (*Config, error) {
+	if len(data) > MaxFileBytes {
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileBytes)}}
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{{File: name, Msg: "file is empty"}}
+		}
+		return nil, Errors{syntaxError(name, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Errors{{File: name, Line: extra.Line, Msg: "more than one YAML document; put the whole configuration in one"}}
+	}
+	c := &Config{}
+	d := &decoder{file: name, lines: map[string]position{}}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 && root.Content[0].Kind != yaml.MappingNode {
+		return nil, Errors{{File: name, Line: root.Content[0].Line, Msg: "expected a mapping of configuration keys at the top level"}}
+	}
+	d.decode(root, reflect.ValueOf(c).Elem(), "")
+	c.src = &source{file: name, lines: d.lines}
+	c.applyDefaults()
+	errs := d.errs
+	if verr := c.Validate(); verr != nil {
+		var ve Errors
+		if errors.As(verr, &ve) {
+			errs = append(errs, ve...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, dedupe(errs)
+	}
+	return c, nil
+}
+
+// dedupe drops validation errors for keys that already failed to decode: a
+// key with a wrong type is reported once, not again as "required".
+func dedupe(errs Errors) Errors {
+	failed := map[string]bool{}
+	out := errs[:0]
+	for _, e := range errs {
+		if failed[e.Key] && e.Key != "" {
+			continue
+		}
+		failed[e.Key] = true
+		out = append(out, e)
+	}
+	return out
+}
+
+// syntaxError turns a YAML parser error into a FieldError with its line.
+func syntaxError(name string, err error) *FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	fe := &FieldError{File: name, Msg: "invalid YAML: " + msg}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		var line int
+		if _, scanErr := fmt.Sscanf(rest, "%d:", &line); scanErr == nil {
+			fe.Line = line
+			if _, after, found := strings.Cut(rest, ": "); found {
+				fe.Msg = "invalid YAML: " + after
+			}
+		}
+	}
+	return fe
+}
+
+// source remembers where each key of a parsed file was, so that checks made
+// after decoding can still name file and line.
+type source struct {
+	file  string
+	lines map[string]position
+}
+
+// File returns the name of the file the configuration came from, or
+// "configuration" for one built in code.
+func (c *Config) File() string {
+	if c.src == nil {
+		return "configuration"
+	}
+	return c.src.file
+}
+
+// Line returns the line of key (a dotted path such as "routes[1].match") in
+// the file, or of its nearest parent present in the file; 0 if unknown.
+func (c *Config) Line(key string) int {
+	if c.src == nil {
+		return 0
+	}
+	for key != "" {
+		if p, ok := c.src.lines[key]; ok {
+			return p.line
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+// Errorf returns a FieldError for key with the file and line where the key
+// is, for problems found after decoding (for example by a policy's
+// constructor).
+func (c *Config) Errorf(key, format string, args ...any) *FieldError {
+	return &FieldError{File: c.File(), Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks the values of a decoded or hand-built configuration. It
+// returns Errors listing every problem.
+func (c *Config) Validate() error {
+	var errs Errors
+	add := func(key, format string, args ...any) { errs = append(errs, c.Errorf(key, format, args...)) }
+
+	switch c.Env {
+	case "", Production, Development:
+	default:
+		add("env", "must be production or development, got %q", truncate(string(c.Env), 40))
+	}
+	if err := checkListen(c.Listen); err != nil {
+		add("listen", "%v", err)
+	}
+	if c.Admin.Listen != "off" {
+		if err := checkListen(c.Admin.Listen); err != nil {
+			add("admin.listen", "%v (or \"off\")", err)
+		}
+	}
+	if c.TLS != nil {
+		if c.TLS.Cert == "" {
+			add("tls.cert", "required when tls is set")
+		}
+		if c.TLS.Key == "" {
+			add("tls.key", "required when tls is set")
+		}
+	}
+	if len(c.Upstream) == 0 {
+		add("upstream", "required: the URL of the application to protect, e.g. http://127.0.0.1:3000")
+	}
+	switch strings.ToLower(c.ClientIPHeader) {
+	case "x-forwarded-for", "forwarded", "x-real-ip":
+	default:
+		add("client_ip_header", "must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", truncate(c.ClientIPHeader, 40))
+	}
+	l := c.Limits
+	if l.MaxHeaderBytes < 1<<10 || l.MaxHeaderBytes > 1<<20 {
+		add("limits.max_header_bytes", "must be between 1KiB and 1MiB")
+	}
+	if l.MaxBodyBytes < 0 {
+		add("limits.max_body_bytes", "must not be negative")
+	}
+	if l.UpstreamIdleConns < 0 || l.UpstreamIdleConns > 100000 {
+		add("limits.upstream_idle_conns", "must be between 1 and 100000")
+	}
+	seen := map[string]int{}
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if strings.TrimSpace(r.Match) == "" {
+			add(key+".match", "required: a pattern such as \"GET /api/items/{id}\"")
+		} else if err := CheckPattern(r.Match); err != nil {
+			add(key+".match", "%v", err)
+		} else if j, dup := seen[r.Match]; dup {
+			add(key+".match", "same pattern as routes[%d]", j)
+		} else {
+			seen[r.Match] = i
+		}
+		if r.MaxBodyBytes < 0 {
+			add(key+".max_body_bytes", "must not be negative")
+		}
+	}
+	switch c.Log.Format {
+	case "", "json", "text":
+	default:
+		add("log.format", "must be json or text, got %q", truncate(c.Log.Format, 40))
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be debug, info, warn or error, got %q", truncate(c.Log.Level, 40))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid address %q: want host:port or :port", truncate(addr, 60))
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
+		return fmt.Errorf("invalid port in %q", truncate(addr, 60))
+	}
+	if host != "" && host != "localhost" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("listen host in %q must be an IP address or localhost", truncate(addr, 60))
+		}
+	}
+	return nil
+}
+
+// CheckPattern reports whether p is a valid route pattern in Go's ServeMux
+// syntax, without registering it anywhere.
+func CheckPattern(p string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprint(r)
+			// ServeMux panics with "parsing %q: <reason>"; keep the reason.
+			if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "parsing") {
+				msg = msg[i+2:]
+			}
+			err = fmt.Errorf("invalid pattern %q: %s", truncate(p, 80), msg)
+		}
+	}()
+	http.NewServeMux().Handle(p, http.NotFoundHandler())
+	return nil
+}
