@@ -259,6 +259,43 @@ const MaxFileBytes = 4 << 20
 // error messages. Unknown keys, duplicate keys, wrong types and invalid
 // values are all reported, each with file, line and key.
 func Parse(name string, data []byte) (*Config, error) {
+	c, errs := decode(name, data)
+	if c != nil {
+		if verr := c.Validate(); verr != nil {
+			var ve Errors
+			if errors.As(verr, &ve) {
+				errs = append(errs, ve...)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, dedupe(errs)
+	}
+	return c, nil
+}
+
+// Decode decodes and defaults a configuration without validating its
+// values, for callers that complete it (for example from command-line flags)
+// before calling Validate. Decoding errors — syntax, unknown keys, wrong
+// types — are returned as Errors.
+func Decode(name string, data []byte) (*Config, error) {
+	c, errs := decode(name, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// DecodeFile is Decode for the file at path.
+func DecodeFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Decode(path, data)
+}
+
+func decode(name string, data []byte) (*Config, Errors) {
 	if len(data) > MaxFileBytes {
 		return nil, Errors{{File: name, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileBytes)}}
 	}
@@ -274,26 +311,15 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(&extra); err == nil {
 		return nil, Errors{{File: name, Line: extra.Line, Msg: "more than one YAML document; put the whole configuration in one"}}
 	}
+	if len(doc.Content) > 0 && doc.Content[0].Kind != yaml.MappingNode {
+		return nil, Errors{{File: name, Line: doc.Content[0].Line, Msg: "expected a mapping of configuration keys at the top level"}}
+	}
 	c := &Config{}
 	d := &decoder{file: name, lines: map[string]position{}}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 && root.Content[0].Kind != yaml.MappingNode {
-		return nil, Errors{{File: name, Line: root.Content[0].Line, Msg: "expected a mapping of configuration keys at the top level"}}
-	}
-	d.decode(root, reflect.ValueOf(c).Elem(), "")
+	d.decode(&doc, reflect.ValueOf(c).Elem(), "")
 	c.src = &source{file: name, lines: d.lines}
 	c.applyDefaults()
-	errs := d.errs
-	if verr := c.Validate(); verr != nil {
-		var ve Errors
-		if errors.As(verr, &ve) {
-			errs = append(errs, ve...)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, dedupe(errs)
-	}
-	return c, nil
+	return c, d.errs
 }
 
 // dedupe drops validation errors for keys that already failed to decode: a

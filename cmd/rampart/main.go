@@ -50,6 +50,8 @@ type command struct {
 // commands is the explicit list of subcommands, in the order help shows them.
 func commands() []command {
 	return []command{
+		{name: "serve", summary: "run the gateway in front of an app", run: runServe},
+		{name: "demo", summary: "run the gateway in front of a built-in sample app", run: runDemo},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "help", summary: "show help for a command", run: runHelp},
 	}

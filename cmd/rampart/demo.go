@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/gateway"
+	"github.com/rampartsec/rampart/internal/demo"
+)
+
+// demoRoutes are the demo app's endpoints; everything else, such as the
+// app's /internal/debug page, stays unreachable through the gateway.
+var demoRoutes = []string{
+	"GET /{$}",
+	"POST /notes",
+	"GET /api/notes",
+	"POST /api/notes",
+	"GET /api/notes/{id}",
+	"DELETE /api/notes/{id}",
+}
+
+func runDemo(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("demo", "demo [--listen ADDR] [--admin ADDR|off]",
+		`Start a small built-in notes app on a loopback port and the gateway in front
+of it, with embedded defaults: nothing to install. Open the printed URL and
+try the requests it suggests to see each protection work.`)
+	listen := fs.String("listen", config.DefaultListen, "gateway listen `ADDR`")
+	admin := fs.String("admin", config.DefaultAdminListen, "admin listen `ADDR`, or off")
+	if done, code := c.parseFlags(fs, args); done {
+		return code
+	}
+	if done, code := c.noArgs(fs); done {
+		return code
+	}
+
+	appLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return c.errorf(exitFindings, "starting the demo app: %v", err)
+	}
+	app := &http.Server{Handler: demo.New(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = app.Serve(appLn) }()
+	defer app.Close()
+
+	cfg := config.Default()
+	cfg.Env = config.Development
+	cfg.Listen = *listen
+	cfg.Admin.Listen = *admin
+	appURL := "http://" + appLn.Addr().String()
+	u, err := config.ParseUpstream(appURL)
+	if err != nil {
+		return c.errorf(exitFindings, "demo app address: %v", err)
+	}
+	cfg.Upstream = config.Upstreams{u}
+	for _, p := range demoRoutes {
+		cfg.Routes = append(cfg.Routes, config.Route{Match: p})
+	}
+	if err := cfg.Validate(); err != nil {
+		return c.configError(err)
+	}
+	return c.serve(ctx, cfg, nil, false, func(g *gateway.Gateway) {
+		c.printDemoBanner(cfg, appURL)
+	})
+}
+
+func (c *cli) printDemoBanner(cfg *config.Config, appURL string) {
+	base := "http://" + displayAddr(cfg.Listen)
+	w := c.stdout
+	fmt.Fprintf(w, "rampart demo: the gateway is at %s (demo app at %s)\n\n", base, appURL)
+	fmt.Fprintln(w, "Try:")
+	fmt.Fprintf(w, "  open %s/                          the notes page, through the gateway\n", base)
+	fmt.Fprintf(w, "  curl -i %s/api/notes              the JSON API\n", base)
+	fmt.Fprintf(w, "  curl -i %s/internal/debug         not a declared route: a neutral 404\n", base)
+	fmt.Fprintf(w, "  curl -i -X PUT %s/api/notes       a declared path, wrong method: 405 with Allow\n", base)
+	fmt.Fprintf(w, "  curl -i -X TRACE %s/              refused: 405\n", base)
+	if cfg.Admin.Listen != "off" {
+		fmt.Fprintf(w, "  curl http://%s/metrics      Prometheus metrics\n", displayAddr(cfg.Admin.Listen))
+	}
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}
+
+// displayAddr turns ":8080" into "localhost:8080" for printing.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+

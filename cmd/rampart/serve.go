@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/gateway"
+	"github.com/rampartsec/rampart/internal/logging"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// serveFlags are the flags that override or replace a configuration file.
+type serveFlags struct {
+	configFile string
+	upstreams  stringList
+	listen     string
+	admin      string
+}
+
+func runServe(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("serve",
+		"serve --upstream URL [--listen ADDR] [--admin ADDR|off]\n       rampart serve --config FILE [--listen ADDR] [--admin ADDR|off]",
+		`Run the gateway. With --upstream alone, rampart protects that app with safe
+defaults (zero-config); with --config it reads the YAML configuration.
+Flags given on the command line override the file. SIGHUP reloads the file;
+SIGINT or SIGTERM shut down gracefully.`)
+	var f serveFlags
+	fs.StringVar(&f.configFile, "config", "", "configuration `FILE` (YAML)")
+	fs.Var(&f.upstreams, "upstream", "upstream `URL` to protect; repeat for several (round-robin)")
+	fs.StringVar(&f.listen, "listen", "", "gateway listen `ADDR` (default \":8080\")")
+	fs.StringVar(&f.admin, "admin", "", "admin listen `ADDR` for /metrics /healthz /readyz, or off (default \"127.0.0.1:9090\")")
+	if done, code := c.parseFlags(fs, args); done {
+		return code
+	}
+	if done, code := c.noArgs(fs); done {
+		return code
+	}
+	if f.configFile == "" && len(f.upstreams) == 0 {
+		return c.usageError("serve needs --upstream URL or --config FILE",
+			"try 'rampart serve --upstream http://127.0.0.1:3000', or 'rampart demo' to see it work")
+	}
+	cfg, err := f.load()
+	if err != nil {
+		return c.configError(err)
+	}
+	return c.serve(ctx, cfg, f.load, f.configFile != "", nil)
+}
+
+// load builds the configuration from the file (if any) and the flags.
+func (f *serveFlags) load() (*config.Config, error) {
+	cfg := config.Default()
+	if f.configFile != "" {
+		var err error
+		if cfg, err = config.DecodeFile(f.configFile); err != nil {
+			return nil, err
+		}
+	}
+	if len(f.upstreams) > 0 {
+		cfg.Upstream = nil
+		for _, s := range f.upstreams {
+			u, err := config.ParseUpstream(s)
+			if err != nil {
+				return nil, config.Errors{{File: "command line", Key: "--upstream", Msg: err.Error()}}
+			}
+			cfg.Upstream = append(cfg.Upstream, u)
+		}
+	}
+	if f.listen != "" {
+		cfg.Listen = f.listen
+	}
+	if f.admin != "" {
+		cfg.Admin.Listen = f.admin
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// configError prints every configuration error on its own line and returns
+// the usage exit code.
+func (c *cli) configError(err error) int {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			c.errorf(exitUsage, "%s", e.Error())
+		}
+		c.hintf("fix the %s above; 'docs/config.md' describes every key", plural(len(errs), "problem", "problems"))
+		return exitUsage
+	}
+	return c.errorf(exitUsage, "%v", err)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// serve runs the gateway for cfg until ctx is done. reload, when the
+// configuration came from a file, is called on SIGHUP. ready, if not nil, is
+// called once the gateway is built, before it listens.
+func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*config.Config, error), fromFile bool, ready func(*gateway.Gateway)) int {
+	out := logging.NewWriter(c.stderr, 64<<10, 200*time.Millisecond)
+	defer out.Close()
+	terminal := false
+	if f, ok := c.stderr.(*os.File); ok {
+		terminal = logging.IsTerminal(f)
+	}
+	log, err := logging.New(out, cfg.Log.Format, cfg.Log.Level, terminal)
+	if err != nil {
+		return c.errorf(exitUsage, "%v", err)
+	}
+	if cfg.Env == config.Development {
+		log.Warn("running in development mode: production safeguards are relaxed; never expose this instance")
+	}
+	g, err := gateway.New(cfg, gateway.Options{Logger: log})
+	if err != nil {
+		out.Flush()
+		return c.configError(err)
+	}
+	defer g.Close()
+	if ready != nil {
+		ready(g)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if !fromFile {
+					log.Info("SIGHUP: no configuration file to reload (zero-config mode)")
+					continue
+				}
+				if err := g.ReloadFrom(reload); err != nil {
+					log.Error("configuration reload failed; keeping the current configuration",
+						slog.String("error", err.Error()))
+					continue
+				}
+				log.Info("configuration reloaded")
+			}
+		}
+	}()
+
+	if err := g.Run(ctx); err != nil {
+		log.Error("gateway stopped", slog.String("error", err.Error()))
+		out.Flush()
+		c.errorf(exitFindings, "%v", err)
+		if strings.Contains(err.Error(), "address already in use") {
+			c.hintf("another process uses that port; choose another with --listen (or --admin)")
+		}
+		return exitFindings
+	}
+	return exitOK
+}

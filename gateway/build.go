@@ -1,0 +1,266 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rampartsec/rampart/clientip"
+	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/requestid"
+)
+
+// generation is everything built from one configuration: the handler chain
+// and the resources it holds. Reload replaces the whole generation.
+type generation struct {
+	cfg       *config.Config
+	handler   http.Handler // global policies, then the route table
+	proxy     *proxy
+	ips       *clientip.Resolver
+	ids       requestid.Config
+	cert      *tls.Certificate
+	log       *slog.Logger
+	metrics   *metrics
+	now       func() time.Time
+	accessLog bool
+	closers   []io.Closer
+
+	inflight atomic.Int64
+	retired  atomic.Bool
+}
+
+func (gen *generation) release() { gen.inflight.Add(-1) }
+
+func (gen *generation) close() {
+	gen.proxy.upstream.CloseIdleConnections()
+	for _, c := range gen.closers {
+		if err := c.Close(); err != nil {
+			gen.log.Warn("closing policy", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// build constructs a generation for c. Errors name the configuration key
+// (and, for a file, its line).
+func (g *Gateway) build(c *config.Config) (*generation, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	ips, err := clientip.New(clientip.Config{TrustedProxies: c.TrustedProxies, Header: c.ClientIPHeader})
+	if err != nil {
+		return nil, c.Errorf("client_ip_header", "%v", err)
+	}
+	gen := &generation{
+		cfg:       c,
+		ips:       ips,
+		log:       g.log,
+		metrics:   g.metrics,
+		now:       g.now,
+		accessLog: c.Log.Access == nil || *c.Log.Access,
+		ids:       requestid.Config{Trust: ips.FromTrustedProxy},
+	}
+	if c.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
+		if err != nil {
+			return nil, c.Errorf("tls.cert", "loading certificate and key: %v", err)
+		}
+		gen.cert = &cert
+	}
+	gen.proxy = newProxy(c, ips, g.log, g.metrics, g.bufs)
+	routes, err := buildRoutes(c, gen.proxy)
+	if err != nil {
+		return nil, err
+	}
+	gen.handler = routes
+	return gen, nil
+}
+
+// route is one entry of the route table: its own chain of policies in front
+// of the proxy.
+type route struct {
+	pattern string
+	maxBody int64
+	next    http.Handler
+}
+
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := exchangeOf(w); e != nil {
+		e.route = rt.pattern
+	}
+	if rt.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > rt.maxBody {
+			w.Header().Set("Connection", "close")
+			problem.Write(w, r, problem.Problem{Status: http.StatusRequestEntityTooLarge, Policy: "limits"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
+	}
+	rt.next.ServeHTTP(w, r)
+}
+
+// buildRoutes builds the route table. Without routes every path is one route
+// to the upstream; with routes, only they are reachable.
+func buildRoutes(c *config.Config, upstream http.Handler) (http.Handler, error) {
+	mux := http.NewServeMux()
+	if len(c.Routes) == 0 {
+		mux.Handle("/", &route{pattern: "/", maxBody: c.Limits.MaxBodyBytes, next: upstream})
+		return mux, nil
+	}
+	var patterns []string
+	hasCatchAll := false
+	for i, rc := range c.Routes {
+		key := fmt.Sprintf("routes[%d].match", i)
+		rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: upstream}
+		if rc.MaxBodyBytes > 0 {
+			rt.maxBody = rc.MaxBodyBytes
+		}
+		if err := register(mux, rc.Match, rt); err != nil {
+			return nil, c.Errorf(key, "%v", err)
+		}
+		patterns = append(patterns, rc.Match)
+		if rc.Match == "/" {
+			hasCatchAll = true
+		}
+	}
+	if !hasCatchAll {
+		deny := &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
+		if err := register(mux, "/", deny); err != nil {
+			return nil, c.Errorf("routes", "%v", err)
+		}
+	}
+	return mux, nil
+}
+
+// register adds a pattern to mux, turning ServeMux's panic on a conflicting
+// pattern into an error.
+func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+// commonMethods are always considered when computing Allow for a 405.
+var commonMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions,
+}
+
+func declaredMethods(patterns []string) []string {
+	methods := slices.Clone(commonMethods)
+	for _, p := range patterns {
+		if m, _, ok := strings.Cut(p, " "); ok && !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
+	}
+	return methods
+}
+
+// denyUnmatched answers requests that match no route: 405 with Allow when
+// the path exists for other methods, 404 otherwise. Both are neutral.
+type denyUnmatched struct {
+	mux     *http.ServeMux
+	methods []string
+}
+
+func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range d.methods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := d.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "routes"})
+		return
+	}
+	problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "routes"})
+}
+
+// ServeHTTP is the outermost handler of a generation: request id, access
+// log, metrics and panic recovery around the chain.
+func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := gen.now()
+	gen.metrics.inflight.Inc()
+	ex := &exchange{ResponseWriter: w}
+	id := requestid.Assign(gen.ids, r)
+	w.Header().Set(requestid.Header, id)
+	r = r.WithContext(requestid.NewContext(r.Context(), id))
+	defer gen.finish(ex, r, id, start)
+
+	switch r.Method {
+	case http.MethodTrace, http.MethodConnect:
+		// TRACE reflects requests (cross-site tracing); CONNECT would make
+		// the gateway an open tunnel. Neither has a place in front of an app.
+		problem.Write(ex, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "method"})
+		return
+	}
+	gen.handler.ServeHTTP(ex, r)
+}
+
+// finish runs after every request: it recovers panics into a neutral 500,
+// then writes the access log line and the metrics.
+func (gen *generation) finish(ex *exchange, r *http.Request, id string, start time.Time) {
+	recovered := recover()
+	if recovered != nil && recovered != http.ErrAbortHandler {
+		gen.log.LogAttrs(r.Context(), slog.LevelError, "panic recovered",
+			slog.String("request_id", id),
+			slog.String("panic", fmt.Sprint(recovered)),
+			slog.String("stack", string(debug.Stack())))
+		if ex.status == 0 && !ex.hijacked {
+			problem.Write(ex, r, problem.Problem{Status: http.StatusInternalServerError, Policy: "panic"})
+		}
+	}
+	gen.metrics.inflight.Dec()
+	status := ex.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	policy := ex.policy
+	if policy == "" {
+		policy = "rampart"
+		if ex.upstream != "" {
+			policy = "upstream"
+		}
+	}
+	routeLabel := ex.route
+	if routeLabel == "" {
+		routeLabel = "unmatched"
+	}
+	elapsed := gen.now().Sub(start)
+	gen.metrics.requests.WithLabelValues(routeLabel, codeLabel(status), policy).Inc()
+	gen.metrics.duration.WithLabelValues(routeLabel).Observe(elapsed.Seconds())
+	if gen.accessLog {
+		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", id),
+			slog.String("method", r.Method),
+			slog.String("host", r.Host),
+			slog.String("path", r.URL.Path),
+			slog.String("route", routeLabel),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("bytes", ex.bytes),
+			slog.String("client_ip", gen.ips.ClientIP(r).String()),
+			slog.String("policy", policy),
+			slog.String("upstream", ex.upstream),
+			slog.String("proto", r.Proto))
+	}
+	if recovered == http.ErrAbortHandler || (recovered != nil && (ex.status != 0 || ex.hijacked)) {
+		// The response was already under way: abort the connection so the
+		// client sees a truncated response, not a complete-looking one.
+		panic(http.ErrAbortHandler)
+	}
+}

@@ -1,0 +1,235 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampartsec/rampart/config"
+)
+
+// Options are the parts of a Gateway that do not come from the
+// configuration file.
+type Options struct {
+	// Logger receives the access log and operational messages. Nil discards.
+	Logger *slog.Logger
+	// Registry receives the gateway's metrics. Nil creates a private
+	// registry (see Gateway.Registry).
+	Registry *prometheus.Registry
+	// Now is the clock. Nil uses time.Now.
+	Now func() time.Time
+	// ProbeInterval is how often upstreams are probed for readiness.
+	// Default 5s.
+	ProbeInterval time.Duration
+}
+
+// Gateway is a running configuration: a handler for the public listener and
+// one for the admin listener. Create it with New, serve it with Run or as an
+// http.Handler, and stop it with Close.
+type Gateway struct {
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	metrics  *metrics
+	now      func() time.Time
+	interval time.Duration
+	bufs     *bufferPool
+
+	mu      sync.Mutex // serialises Reload and Close
+	current atomic.Pointer[generation]
+	closed  bool
+
+	stopProbe context.CancelFunc
+	probeDone chan struct{}
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// New builds every policy for c and returns a Gateway serving it. It starts
+// one goroutine that probes the upstreams; Close stops it. c must have been
+// produced by config.Parse or have passed Validate.
+func New(c *config.Config, opt Options) (*Gateway, error) {
+	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.reg == nil {
+		g.reg = prometheus.NewRegistry()
+		registerRuntime(g.reg)
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.interval <= 0 {
+		g.interval = 5 * time.Second
+	}
+	m, err := newMetrics(g.reg)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
+	}
+	g.metrics = m
+	gen, err := g.build(c)
+	if err != nil {
+		return nil, err
+	}
+	g.current.Store(gen)
+	g.metrics.reloadTime.Set(float64(g.now().Unix()))
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stopProbe, g.probeDone = cancel, make(chan struct{})
+	go g.probeLoop(ctx)
+	return g, nil
+}
+
+// Registry returns the registry holding the gateway's metrics.
+func (g *Gateway) Registry() *prometheus.Registry { return g.reg }
+
+// Config returns the configuration being served.
+func (g *Gateway) Config() *config.Config { return g.current.Load().cfg }
+
+// ServeHTTP serves one request with the current chain.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	gen := g.current.Load()
+	gen.inflight.Add(1)
+	defer gen.release()
+	gen.ServeHTTP(w, r)
+}
+
+// Reload builds a new chain from c and swaps it in atomically. If building
+// fails, the error is returned and the current chain keeps serving. Settings
+// that only take effect at start (listen addresses, TLS on or off, server
+// limits and timeouts) are reported as warnings in the log.
+func (g *Gateway) Reload(c *config.Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return errors.New("gateway: reload after close")
+	}
+	gen, err := g.build(c)
+	if err != nil {
+		g.metrics.reloads.WithLabelValues("failure").Inc()
+		return err
+	}
+	old := g.current.Swap(gen)
+	for _, key := range restartOnly(old.cfg, c) {
+		g.log.Warn("setting changed but needs a restart to take effect", slog.String("key", key))
+	}
+	g.metrics.reloads.WithLabelValues("success").Inc()
+	g.metrics.reloadTime.Set(float64(g.now().Unix()))
+	go g.retire(old)
+	// Probe the new upstreams at once so readiness reflects them.
+	go gen.proxy.pool.probe(context.Background(), c.Limits.UpstreamConnectTimeout)
+	return nil
+}
+
+// retire closes a replaced generation once its in-flight requests are done,
+// or after the shutdown timeout.
+func (g *Gateway) retire(old *generation) {
+	deadline := time.NewTimer(old.cfg.Limits.ShutdownTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	old.retired.Store(true)
+	for old.inflight.Load() > 0 {
+		select {
+		case <-deadline.C:
+			g.log.Warn("closing replaced configuration with requests still in flight",
+				slog.Int64("in_flight", old.inflight.Load()))
+			old.close()
+			return
+		case <-tick.C:
+		}
+	}
+	old.close()
+}
+
+// Ready reports whether the gateway has a configuration and at least one
+// upstream answered its last probe.
+func (g *Gateway) Ready() bool {
+	gen := g.current.Load()
+	return gen != nil && gen.proxy.pool.ready()
+}
+
+// Close stops the prober and releases the current chain's resources. It does
+// not stop listeners started by Run; cancel Run's context for that.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	g.stopProbe()
+	<-g.probeDone
+	g.current.Load().close()
+	return nil
+}
+
+func (g *Gateway) probeLoop(ctx context.Context) {
+	defer close(g.probeDone)
+	t := time.NewTicker(g.interval)
+	defer t.Stop()
+	for {
+		gen := g.current.Load()
+		gen.proxy.pool.probe(ctx, gen.cfg.Limits.UpstreamConnectTimeout)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// certificate returns the TLS certificate of the current generation, so a
+// reload can rotate certificates without a restart.
+func (g *Gateway) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	gen := g.current.Load()
+	if gen.cert == nil {
+		return nil, errors.New("gateway: no TLS certificate configured")
+	}
+	return gen.cert, nil
+}
+
+// restartOnly lists the keys whose change a reload cannot apply.
+func restartOnly(old, cur *config.Config) []string {
+	var keys []string
+	if old.Listen != cur.Listen {
+		keys = append(keys, "listen")
+	}
+	if old.Admin.Listen != cur.Admin.Listen {
+		keys = append(keys, "admin.listen")
+	}
+	if (old.TLS == nil) != (cur.TLS == nil) {
+		keys = append(keys, "tls")
+	}
+	ol, cl := old.Limits, cur.Limits
+	if ol.MaxHeaderBytes != cl.MaxHeaderBytes {
+		keys = append(keys, "limits.max_header_bytes")
+	}
+	if ol.ReadHeaderTimeout != cl.ReadHeaderTimeout || ol.ReadTimeout != cl.ReadTimeout ||
+		ol.WriteTimeout != cl.WriteTimeout || ol.IdleTimeout != cl.IdleTimeout {
+		keys = append(keys, "limits (server timeouts)")
+	}
+	if old.Log.Format != cur.Log.Format || old.Log.Level != cur.Log.Level {
+		keys = append(keys, "log")
+	}
+	return keys
+}
+
+// ReloadFrom loads a configuration with load and reloads it. A load or build
+// failure is counted in metrics, returned, and leaves the current chain
+// serving.
+func (g *Gateway) ReloadFrom(load func() (*config.Config, error)) error {
+	c, err := load()
+	if err != nil {
+		g.metrics.reloads.WithLabelValues("failure").Inc()
+		return err
+	}
+	return g.Reload(c)
+}

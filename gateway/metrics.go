@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the gateway's Prometheus series. They live as long as the
+// Gateway, across reloads.
+type metrics struct {
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	upstreamErrors *prometheus.CounterVec
+	inflight       prometheus.Gauge
+	reloads        *prometheus.CounterVec
+	reloadTime     prometheus.Gauge
+	logDrops       prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_requests_total",
+			Help: "Requests handled, by route pattern, status code and the policy that decided (upstream when proxied).",
+		}, []string{"route", "code", "policy"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rampart_request_duration_seconds",
+			Help:    "Time from request start to the end of the response, by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_upstream_errors_total",
+			Help: "Failed upstream attempts, by kind: connect, timeout, reset, body_too_large, client_canceled, other.",
+		}, []string{"kind"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rampart_requests_in_flight",
+			Help: "Requests being handled now.",
+		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_config_reloads_total",
+			Help: "Configuration reloads, by result: success or failure.",
+		}, []string{"result"}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rampart_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last configuration that was loaded successfully.",
+		}),
+		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_log_dropped_total",
+			Help: "Log records dropped because the background log queue was full.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// registerRuntime adds the Go runtime and process collectors.
+func registerRuntime(reg prometheus.Registerer) {
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// statusText holds the label value of each status code, so recording a
+// request does not format an integer.
+var statusText = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func codeLabel(code int) string {
+	if code >= 0 && code < len(statusText) {
+		return statusText[code]
+	}
+	return strconv.Itoa(code)
+}

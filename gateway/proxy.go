@@ -1,0 +1,343 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rampartsec/rampart/clientip"
+	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/problem"
+)
+
+// upstream is one backend with its health as last observed.
+type upstream struct {
+	url   *url.URL
+	label string
+	// state: 0 unknown (never probed), 1 up, 2 down.
+	state atomic.Int32
+}
+
+const (
+	stateUnknown int32 = iota
+	stateUp
+	stateDown
+)
+
+// pool chooses upstreams round-robin, skipping those known to be down unless
+// all are.
+type pool struct {
+	members []*upstream
+	next    atomic.Uint64
+}
+
+func newPool(urls config.Upstreams) *pool {
+	p := &pool{}
+	for _, u := range urls {
+		p.members = append(p.members, &upstream{url: u, label: u.Scheme + "://" + u.Host})
+	}
+	return p
+}
+
+func (p *pool) pick() *upstream {
+	n := uint64(len(p.members))
+	if n == 1 {
+		return p.members[0]
+	}
+	start := p.next.Add(1)
+	for i := range n {
+		u := p.members[(start+i)%n]
+		if u.state.Load() != stateDown {
+			return u
+		}
+	}
+	return p.members[start%n]
+}
+
+// ready reports whether at least one upstream answered its last probe.
+func (p *pool) ready() bool {
+	for _, u := range p.members {
+		if u.state.Load() == stateUp {
+			return true
+		}
+	}
+	return false
+}
+
+// probe dials every upstream once and records the result.
+func (p *pool) probe(ctx context.Context, timeout time.Duration) {
+	var wg sync.WaitGroup
+	for _, u := range p.members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			var d net.Dialer
+			conn, err := d.DialContext(ctx, "tcp", hostPort(u.url))
+			if err != nil {
+				u.state.Store(stateDown)
+				return
+			}
+			_ = conn.Close()
+			u.state.Store(stateUp)
+		}()
+	}
+	wg.Wait()
+}
+
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// newTransport returns the upstream transport: a keep-alive pool sized for
+// load (Go's default keeps only 2 idle connections per host, which forces a
+// new TCP connection for most requests under concurrency), bounded connect
+// and response-header timeouts, no environment proxy, and no transparent
+// compression so bodies pass through unchanged.
+func newTransport(l config.Limits) *http.Transport {
+	dialer := &net.Dialer{Timeout: l.UpstreamConnectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          max(l.UpstreamIdleConns*4, 1024),
+		MaxIdleConnsPerHost:   l.UpstreamIdleConns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   l.UpstreamConnectTimeout,
+		ResponseHeaderTimeout: l.UpstreamTimeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+// bufferPool recycles the 32 KiB copy buffers of the reverse proxy.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+// proxy is the last handler of every route: it forwards to the upstream.
+type proxy struct {
+	rp       *httputil.ReverseProxy
+	pool     *pool
+	ips      *clientip.Resolver
+	log      *slog.Logger
+	metrics  *metrics
+	upstream *http.Transport
+}
+
+func newProxy(c *config.Config, ips *clientip.Resolver, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
+	p := &proxy{pool: newPool(c.Upstream), ips: ips, log: log, metrics: m, upstream: newTransport(c.Limits)}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      p.rewrite,
+		Transport:    p.upstream,
+		BufferPool:   bufs,
+		ErrorHandler: p.errorHandler,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return p
+}
+
+type upstreamKey struct{}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Upgrade") != "" {
+		if isWebSocketUpgrade(r.Header) {
+			// An upgraded connection lives as long as the application
+			// wants; the server's whole-request deadlines must not cut it.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		} else {
+			// h2c and other upgrades could tunnel requests past the
+			// gateway's checks: the request goes on as plain HTTP/1.1.
+			r.Header.Del("Upgrade")
+		}
+	}
+	u := p.pool.pick()
+	if e := exchangeOf(w); e != nil {
+		e.upstream = u.label
+	}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, u)))
+}
+
+func isWebSocketUpgrade(h http.Header) bool {
+	vs := h.Values("Upgrade")
+	return len(vs) == 1 && strings.EqualFold(strings.TrimSpace(vs[0]), "websocket")
+}
+
+// rewrite builds the outbound request. ReverseProxy has already removed
+// hop-by-hop headers and every incoming X-Forwarded-* and Forwarded header
+// from pr.Out; the originals are still on pr.In.
+func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
+	u, _ := pr.In.Context().Value(upstreamKey{}).(*upstream)
+	if u == nil {
+		u = p.pool.pick()
+	}
+	pr.SetURL(u.url)
+	pr.Out.Host = pr.In.Host // the application sees the public host name
+
+	peer := clientip.Peer(pr.In)
+	trusted := p.ips.Trusted(peer)
+	client := p.ips.ClientIP(pr.In)
+
+	h := pr.Out.Header
+	h.Del("X-Real-Ip")
+	proto := "http"
+	if pr.In.TLS != nil {
+		proto = "https"
+	}
+	host := pr.In.Host
+	if trusted {
+		if v := pr.In.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
+			proto = v
+		}
+		if v := pr.In.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
+			host = v
+		}
+	}
+	if client.IsValid() {
+		ip := client.String()
+		h["X-Forwarded-For"] = []string{ip}
+		h["X-Real-Ip"] = []string{ip}
+		h["Forwarded"] = []string{forwardedValue(client, ip, host, proto)}
+	}
+	h["X-Forwarded-Proto"] = []string{proto}
+	if host != "" {
+		h["X-Forwarded-Host"] = []string{host}
+	}
+}
+
+// forwardedValue builds an RFC 7239 element: for=…;host=…;proto=….
+func forwardedValue(client netip.Addr, ip, host, proto string) string {
+	var b strings.Builder
+	b.Grow(len(ip) + len(host) + 32)
+	b.WriteString("for=")
+	if client.Is6() {
+		b.WriteString(`"[`)
+		b.WriteString(ip)
+		b.WriteString(`]"`)
+	} else {
+		b.WriteString(ip)
+	}
+	if host != "" {
+		b.WriteString(`;host="`)
+		b.WriteString(host)
+		b.WriteByte('"')
+	}
+	b.WriteString(";proto=")
+	b.WriteString(proto)
+	return b.String()
+}
+
+// validHost reports whether s looks like a host[:port] with no characters
+// that could break a header or a quoted string.
+func validHost(s string) bool {
+	if len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Upstream error kinds, as counted in metrics.
+const (
+	errKindConnect  = "connect"
+	errKindTimeout  = "timeout"
+	errKindReset    = "reset"
+	errKindTooLarge = "body_too_large"
+	errKindCanceled = "client_canceled"
+	errKindOther    = "other"
+)
+
+// errorHandler answers a failed proxy attempt with a neutral response. It is
+// only called before any response header was sent.
+func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	kind, status := classify(r, err)
+	u, _ := r.Context().Value(upstreamKey{}).(*upstream)
+	label := ""
+	if u != nil {
+		label = u.label
+		if kind == errKindConnect {
+			u.state.Store(stateDown)
+		}
+	}
+	p.metrics.upstreamErrors.WithLabelValues(kind).Inc()
+	level := slog.LevelWarn
+	if kind == errKindCanceled || kind == errKindTooLarge {
+		level = slog.LevelDebug
+	}
+	p.log.LogAttrs(r.Context(), level, "upstream error",
+		slog.String("request_id", problem.IncidentID(w, r)),
+		slog.String("upstream", label),
+		slog.String("kind", kind),
+		slog.String("error", err.Error()))
+	if kind == errKindCanceled {
+		// The client is gone; nobody reads a response. Record a status for
+		// the access log only.
+		if e := exchangeOf(w); e != nil {
+			e.status = 499
+			e.RecordDecision("client")
+		}
+		return
+	}
+	policy := "upstream"
+	if kind == errKindTooLarge {
+		policy = "limits"
+	}
+	problem.Write(w, r, problem.Problem{Status: status, Policy: policy})
+}
+
+func classify(r *http.Request, err error) (kind string, status int) {
+	var tooLarge *http.MaxBytesError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errKindTooLarge, http.StatusRequestEntityTooLarge
+	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		return errKindCanceled, 499
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return errKindTimeout, http.StatusGatewayTimeout
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return errKindConnect, http.StatusBadGateway
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
+		return errKindReset, http.StatusBadGateway
+	}
+	return errKindOther, http.StatusBadGateway
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

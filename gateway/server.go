@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Run listens on the configured addresses and serves until ctx is done, then
+// shuts down gracefully: listeners close, requests in flight get up to
+// limits.shutdown_timeout to finish.
+func (g *Gateway) Run(ctx context.Context) error {
+	cfg := g.Config()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("gateway: listen: %w", err)
+	}
+	var adminLn net.Listener
+	if cfg.Admin.Listen != "off" {
+		adminLn, err = net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("gateway: admin listen: %w", err)
+		}
+	}
+	return g.Serve(ctx, ln, adminLn)
+}
+
+// Serve is Run on listeners the caller opened. adminLn may be nil.
+func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	cfg := g.Config()
+	l := cfg.Limits
+	errLog := slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    int(l.MaxHeaderBytes),
+		ErrorLog:          errLog,
+	}
+	errc := make(chan error, 2)
+	if cfg.TLS != nil {
+		srv.TLSConfig = &tls.Config{GetCertificate: g.certificate, MinVersion: tls.VersionTLS12}
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	g.log.Info("gateway listening", slog.String("addr", ln.Addr().String()), slog.Bool("tls", cfg.TLS != nil),
+		slog.String("env", string(cfg.Env)))
+
+	var admin *http.Server
+	if adminLn != nil {
+		admin = &http.Server{
+			Handler:           g.AdminHandler(),
+			ReadHeaderTimeout: l.ReadHeaderTimeout,
+			ReadTimeout:       l.ReadTimeout,
+			WriteTimeout:      l.WriteTimeout,
+			IdleTimeout:       l.IdleTimeout,
+			ErrorLog:          errLog,
+		}
+		go func() { errc <- admin.Serve(adminLn) }()
+		g.log.Info("admin listening", slog.String("addr", adminLn.Addr().String()))
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		runErr = err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), g.Config().Limits.ShutdownTimeout)
+	defer cancel()
+	g.log.Info("shutting down", slog.String("timeout", g.Config().Limits.ShutdownTimeout.String()))
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		g.log.Warn("shutdown did not finish in time; closing remaining connections", slog.String("error", err.Error()))
+		_ = srv.Close()
+	}
+	if admin != nil {
+		_ = admin.Shutdown(shutdownCtx)
+	}
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return fmt.Errorf("gateway: serve: %w", runErr)
+	}
+	return nil
+}
+
+// AdminHandler returns the operator endpoints: /metrics (Prometheus),
+// /healthz (the process is serving) and /readyz (a configuration is loaded
+// and an upstream is reachable).
+func (g *Gateway) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		EnableOpenMetrics: true,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if !g.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: no upstream reachable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
