@@ -93,4 +93,3 @@ func displayAddr(addr string) string {
 	}
 	return net.JoinHostPort(host, port)
 }
-
