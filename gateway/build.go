@@ -215,12 +215,13 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // then writes the access log line and the metrics.
 func (gen *generation) finish(ex *exchange, r *http.Request, id string, start time.Time) {
 	recovered := recover()
+	started := ex.status != 0 || ex.hijacked
 	if recovered != nil && recovered != http.ErrAbortHandler {
 		gen.log.LogAttrs(r.Context(), slog.LevelError, "panic recovered",
 			slog.String("request_id", id),
 			slog.String("panic", fmt.Sprint(recovered)),
 			slog.String("stack", string(debug.Stack())))
-		if ex.status == 0 && !ex.hijacked {
+		if !started {
 			problem.Write(ex, r, problem.Problem{Status: http.StatusInternalServerError, Policy: "panic"})
 		}
 	}
@@ -258,7 +259,7 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 			slog.String("upstream", ex.upstream),
 			slog.String("proto", r.Proto))
 	}
-	if recovered == http.ErrAbortHandler || (recovered != nil && (ex.status != 0 || ex.hijacked)) {
+	if recovered == http.ErrAbortHandler || (recovered != nil && started) {
 		// The response was already under way: abort the connection so the
 		// client sees a truncated response, not a complete-looking one.
 		panic(http.ErrAbortHandler)
