@@ -142,4 +142,3 @@ func assertNeutral(t *testing.T, resp *http.Response, body string, status int) {
 		t.Errorf("incident id %q missing from body %q", id, body)
 	}
 }
-
