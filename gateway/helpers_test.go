@@ -142,3 +142,7 @@ func assertNeutral(t *testing.T, resp *http.Response, body string, status int) {
 		t.Errorf("incident id %q missing from body %q", id, body)
 	}
 }
+
+type configT = config.Config
+
+func parseConfig(src string) (*config.Config, error) { return config.Parse("bench.yaml", []byte(src)) }

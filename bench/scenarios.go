@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// request is what the load generator sends.
+type request struct {
+	method  string
+	path    string
+	headers map[string]string
+	body    string
+}
+
+// scenario is one rampart configuration to compare with the bare proxy.
+type scenario struct {
+	name        string
+	description string
+	// config is a YAML template; {{upstream}} and {{listen}} are replaced.
+	// Empty means zero-config (command-line flags only).
+	config  string
+	request request
+}
+
+var scenarios = map[string]scenario{
+	"zero-config": {
+		name:        "zero-config",
+		description: "`rampart serve --upstream URL`: every default on, access log on (to a file), GET /.",
+		request:     request{method: "GET", path: "/"},
+	},
+}
+
+func scenarioNames() []string {
+	var names []string
+	for n := range scenarios {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// args returns rampart's command line for the scenario.
+func (sc scenario) args(dir, upstream, listen string) ([]string, error) {
+	if sc.config == "" {
+		return []string{"serve", "--upstream", upstream, "--listen", listen, "--admin", "off"}, nil
+	}
+	text := strings.NewReplacer("{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir).Replace(sc.config)
+	path := filepath.Join(dir, sc.name+".yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return nil, err
+	}
+	return []string{"serve", "--config", path}, nil
+}
+
+// check sends the scenario's request once and requires a 2xx answer, so a
+// misconfigured scenario cannot produce fast error pages and call it speed.
+func (sc scenario) check(base string) error {
+	var body io.Reader
+	if sc.request.body != "" {
+		body = strings.NewReader(sc.request.body)
+	}
+	req, err := http.NewRequest(sc.request.method, base+sc.request.path, body)
+	if err != nil {
+		return err
+	}
+	for k, v := range sc.request.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("check request got %d: %s", resp.StatusCode, b)
+	}
+	return nil
+}

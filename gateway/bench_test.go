@@ -1,0 +1,64 @@
+package gateway_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"testing"
+
+	"github.com/rampartsec/rampart/gateway"
+)
+
+// discardWriter is a minimal ResponseWriter that keeps nothing.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) WriteHeader(int)             {}
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// BenchmarkProxy compares the gateway's zero-config handler with a bare
+// httputil.ReverseProxy over the same loopback upstream; the difference is
+// the gateway's own per-request cost.
+func BenchmarkProxy(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	bare := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() },
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	c := parseB(b, up.URL)
+	g, err := gateway.New(c, gateway.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"gateway", g}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &discardWriter{h: http.Header{}}
+				for pb.Next() {
+					clear(w.h)
+					r := httptest.NewRequest("GET", "/items/1", nil)
+					r.RemoteAddr = "192.0.2.1:1234"
+					tc.h.ServeHTTP(w, r)
+				}
+			})
+		})
+	}
+}
+
+func parseB(b *testing.B, upstream string) *configT {
+	b.Helper()
+	c, err := parseConfig("upstream: " + upstream + "\nlog:\n  access: false\n")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
