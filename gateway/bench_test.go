@@ -61,4 +61,3 @@ func parseB(b *testing.B, upstream string) *configT {
 	}
 	return c
 }
-
