@@ -11,9 +11,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -135,4 +137,30 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// RequireBinary returns the path of the named program, looking in PATH and
+// then in extra directories (glob patterns allowed). When it is missing the
+// test is skipped with a loud message — or fails, when
+// RAMPART_TEST_REQUIRE_ALL is set, as it is in CI, where nothing may skip.
+func RequireBinary(t testing.TB, name string, extra ...string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, pattern := range extra {
+		matches, _ := filepath.Glob(filepath.Join(pattern, name))
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err == nil && fi.Mode()&0o111 != 0 {
+				return m
+			}
+		}
+	}
+	msg := fmt.Sprintf("SKIPPING: %s is not installed; this test needs the real program (.ci/run installs it)", name)
+	if os.Getenv("RAMPART_TEST_REQUIRE_ALL") != "" {
+		t.Fatal(msg)
+	}
+	t.Log(strings.Repeat("!", 72))
+	t.Skip(msg)
+	return ""
 }
