@@ -1,0 +1,57 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rampartsec/rampart/internal/testutil"
+)
+
+// TestDemo runs the real `rampart demo` and checks that the notes app is
+// served through the gateway and that undeclared paths are refused.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	listen := testutil.FreeAddr(t)
+	cmd := exec.Command(rampartBinary(t), "demo", "--listen", listen, "--admin", "off")
+	stdout, stderr := &testutil.Buffer{}, &testutil.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := "http://" + listen
+	if !testutil.WaitFor(10*time.Second, func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") }) {
+		t.Fatalf("no banner:\n%s\n%s", stdout, stderr)
+	}
+	if !strings.Contains(stdout.String(), base) {
+		t.Errorf("banner does not show the gateway URL %s:\n%s", base, stdout)
+	}
+	status := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := status("GET", "/api/notes"); code != 200 || !strings.Contains(body, "Welcome") {
+		t.Errorf("GET /api/notes: got %d %q", code, body)
+	}
+	if code, body := status("GET", "/"); code != 200 || !strings.Contains(body, "<form") {
+		t.Errorf("GET /: got %d", code)
+	} else if !strings.Contains(body, "Notes") {
+		t.Errorf("page: %q", body)
+	}
+	if code, body := status("GET", "/internal/debug"); code != 404 || strings.Contains(body, "next_id") {
+		t.Errorf("undeclared debug page: got %d %q, want a neutral 404", code, body)
+	}
+	if code, _ := status("PUT", "/api/notes"); code != 405 {
+		t.Errorf("PUT /api/notes: got %d, want 405", code)
+	}
+}
