@@ -83,11 +83,12 @@ type Limits struct {
 	// ReadHeaderTimeout bounds reading the request headers (slowloris).
 	// Default 5s.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	// ReadTimeout bounds reading a whole request, body included. Default 5m.
-	ReadTimeout time.Duration `yaml:"read_timeout"`
-	// WriteTimeout bounds writing a response. Default 5m. WebSocket
-	// connections are exempt once upgraded.
-	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// ReadTimeout bounds reading a whole request, body included. Default
+	// 5m; an explicit 0 means no limit.
+	ReadTimeout *time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response. Default 5m; an explicit 0
+	// means no limit. WebSocket connections are exempt once upgraded.
+	WriteTimeout *time.Duration `yaml:"write_timeout"`
 	// IdleTimeout closes idle keep-alive connections. Default 60s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
@@ -219,8 +220,12 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.MaxHeaderBytes, 32<<10)
 	setDefault(&l.MaxBodyBytes, 10<<20)
 	setDefault(&l.ReadHeaderTimeout, 5*time.Second)
-	setDefault(&l.ReadTimeout, 5*time.Minute)
-	setDefault(&l.WriteTimeout, 5*time.Minute)
+	if l.ReadTimeout == nil {
+		l.ReadTimeout = durationPtr(5 * time.Minute)
+	}
+	if l.WriteTimeout == nil {
+		l.WriteTimeout = durationPtr(5 * time.Minute)
+	}
 	setDefault(&l.IdleTimeout, 60*time.Second)
 	setDefault(&l.ShutdownTimeout, 30*time.Second)
 	setDefault(&l.UpstreamConnectTimeout, 5*time.Second)
@@ -233,6 +238,21 @@ func (c *Config) applyDefaults() {
 		on := true
 		c.Log.Access = &on
 	}
+}
+
+func durationPtr(d time.Duration) *time.Duration { return &d }
+
+// Read returns the whole-request read timeout; 0 means no limit.
+func (l Limits) Read() time.Duration { return derefDuration(l.ReadTimeout, 5*time.Minute) }
+
+// Write returns the response write timeout; 0 means no limit.
+func (l Limits) Write() time.Duration { return derefDuration(l.WriteTimeout, 5*time.Minute) }
+
+func derefDuration(p *time.Duration, def time.Duration) time.Duration {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 func setDefault[T comparable](p *T, v T) {
@@ -503,4 +523,13 @@ func CheckPattern(p string) (err error) {
 	}()
 	http.NewServeMux().Handle(p, http.NotFoundHandler())
 	return nil
+}
+
+// MarshalYAML writes upstreams as URL strings.
+func (u Upstreams) MarshalYAML() (any, error) {
+	out := make([]string, len(u))
+	for i, x := range u {
+		out[i] = x.String()
+	}
+	return out, nil
 }

@@ -56,7 +56,7 @@ log:
 		{"header", c.Limits.MaxHeaderBytes, int64(16384)},
 		{"read header", c.Limits.ReadHeaderTimeout, 2 * time.Second},
 		{"idle", c.Limits.IdleTimeout, 24 * time.Hour},
-		{"default write", c.Limits.WriteTimeout, 5 * time.Minute},
+		{"default write", c.Limits.Write(), 5 * time.Minute},
 		{"route body", c.Routes[1].MaxBodyBytes, int64(64 << 10)},
 		{"access", *c.Log.Access, false},
 		{"client ip header", c.ClientIPHeader, "X-Forwarded-For"},

@@ -212,8 +212,8 @@ func restartOnly(old, cur *config.Config) []string {
 	if ol.MaxHeaderBytes != cl.MaxHeaderBytes {
 		keys = append(keys, "limits.max_header_bytes")
 	}
-	if ol.ReadHeaderTimeout != cl.ReadHeaderTimeout || ol.ReadTimeout != cl.ReadTimeout ||
-		ol.WriteTimeout != cl.WriteTimeout || ol.IdleTimeout != cl.IdleTimeout {
+	if ol.ReadHeaderTimeout != cl.ReadHeaderTimeout || ol.Read() != cl.Read() ||
+		ol.Write() != cl.Write() || ol.IdleTimeout != cl.IdleTimeout {
 		keys = append(keys, "limits (server timeouts)")
 	}
 	if old.Log.Format != cur.Log.Format || old.Log.Level != cur.Log.Level {

@@ -40,8 +40,8 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	srv := &http.Server{
 		Handler:           g,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
-		ReadTimeout:       l.ReadTimeout,
-		WriteTimeout:      l.WriteTimeout,
+		ReadTimeout:       l.Read(),
+		WriteTimeout:      l.Write(),
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    int(l.MaxHeaderBytes),
 		ErrorLog:          errLog,
@@ -61,8 +61,8 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		admin = &http.Server{
 			Handler:           g.AdminHandler(),
 			ReadHeaderTimeout: l.ReadHeaderTimeout,
-			ReadTimeout:       l.ReadTimeout,
-			WriteTimeout:      l.WriteTimeout,
+			ReadTimeout:       l.Read(),
+			WriteTimeout:      l.Write(),
 			IdleTimeout:       l.IdleTimeout,
 			ErrorLog:          errLog,
 		}

@@ -67,7 +67,10 @@ func TestFormEscapesNotes(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("form post: got %d, want 303", resp.StatusCode)
 	}
-	page, _ := http.Get(srv.URL + "/")
+	page, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer page.Body.Close()
 	body, _ := io.ReadAll(page.Body)
 	if strings.Contains(string(body), "<script>alert(1)") {
