@@ -1,0 +1,116 @@
+package sqldb_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rampartsec/rampart/internal/sqldb"
+	"github.com/rampartsec/rampart/internal/testutil"
+)
+
+var steps = []sqldb.Migration{
+	{SQLite: `CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
+		Postgres: `CREATE TABLE things (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL)`},
+	{SQLite: `ALTER TABLE things ADD COLUMN note TEXT NOT NULL DEFAULT ''`,
+		Postgres: `ALTER TABLE things ADD COLUMN note TEXT NOT NULL DEFAULT ''`},
+}
+
+// conformance runs the same checks on every dialect.
+func conformance(t *testing.T, open func() *sqldb.DB) {
+	ctx := context.Background()
+	db := open()
+	defer db.Close()
+
+	// Concurrent first starts: exactly one migrates, none fails.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			other := open()
+			defer other.Close()
+			errs <- other.Apply(ctx, "things", steps[:1])
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Apply: %v", err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, db.Dialect.Rebind(`INSERT INTO things (name) VALUES (?)`), "kept"); err != nil {
+		t.Fatal(err)
+	}
+	// An upgrade adds the second step and keeps the data.
+	if err := db.Apply(ctx, "things", steps); err != nil {
+		t.Fatal(err)
+	}
+	var name, note string
+	if err := db.QueryRowContext(ctx, `SELECT name, note FROM things`).Scan(&name, &note); err != nil || name != "kept" {
+		t.Fatalf("data after migration: %q %q %v", name, note, err)
+	}
+	// Idempotent.
+	if err := db.Apply(ctx, "things", steps); err != nil {
+		t.Fatal(err)
+	}
+	// An older binary refuses a newer schema.
+	if err := db.Apply(ctx, "things", steps[:1]); !errors.Is(err, sqldb.ErrSchemaTooNew) {
+		t.Fatalf("older binary: got %v, want ErrSchemaTooNew", err)
+	}
+	// A failing step leaves nothing half-applied.
+	bad := append(append([]sqldb.Migration(nil), steps...), sqldb.Migration{SQLite: `CREATE TABLE broken (`, Postgres: `CREATE TABLE broken (`})
+	if err := db.Apply(ctx, "things", bad); err == nil {
+		t.Fatal("broken step applied")
+	}
+	if err := db.Apply(ctx, "things", steps); err != nil {
+		t.Fatalf("after failed migration: %v", err)
+	}
+}
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "test.db")
+	conformance(t, func() *sqldb.DB {
+		db, err := sqldb.OpenSQLite(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	pg := testutil.StartPostgres(t)
+	conformance(t, func() *sqldb.DB {
+		var db *sqldb.DB
+		var err error
+		// The server may still be starting up.
+		ok := testutil.WaitFor(20*time.Second, func() bool {
+			db, err = sqldb.OpenPostgres(context.Background(), pg.DSN)
+			return err == nil
+		})
+		if !ok {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+func TestRebind(t *testing.T) {
+	t.Parallel()
+	got := sqldb.Postgres.Rebind(`SELECT a FROM t WHERE b = ? AND c = '?' AND d = ?`)
+	want := `SELECT a FROM t WHERE b = $1 AND c = '?' AND d = $2`
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := sqldb.SQLite.Rebind("x = ?"); got != "x = ?" {
+		t.Errorf("sqlite: got %q", got)
+	}
+}
