@@ -408,6 +408,16 @@ func (c *Config) Line(key string) int {
 	return 0
 }
 
+// Has reports whether key (a dotted path) was written in the file. It is
+// false for configurations built in code.
+func (c *Config) Has(key string) bool {
+	if c.src == nil {
+		return false
+	}
+	_, ok := c.src.lines[key]
+	return ok
+}
+
 // Errorf returns a FieldError for key with the file and line where the key
 // is, for problems found after decoding (for example by a policy's
 // constructor).

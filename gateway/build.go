@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rampartsec/rampart/audit/checklist"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/problem"
@@ -54,6 +55,9 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := g.guard(c); err != nil {
+		return nil, err
+	}
 	ips, err := clientip.New(clientip.Config{TrustedProxies: c.TrustedProxies, Header: c.ClientIPHeader})
 	if err != nil {
 		return nil, c.Errorf("client_ip_header", "%v", err)
@@ -81,6 +85,26 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	}
 	gen.handler = routes
 	return gen, nil
+}
+
+// guard is the production guard: it runs the checklist over c, refuses a
+// production configuration with critical findings, and logs every other
+// finding as a warning (in development, critical ones too).
+func (g *Gateway) guard(c *config.Config) error {
+	findings := checklist.Run(c)
+	if blocking := checklist.Blocking(c, findings); len(blocking) > 0 {
+		errs := make(config.Errors, 0, len(blocking))
+		for _, f := range blocking {
+			errs = append(errs, &config.FieldError{File: c.File(), Line: f.Line, Key: f.Key,
+				Msg: fmt.Sprintf("%s (%s; fix: %s)", f.Title, f.Rule, f.Fix)})
+		}
+		return errs
+	}
+	for _, f := range findings {
+		g.log.Warn("configuration finding", slog.String("rule", f.Rule), slog.String("severity", f.Severity.String()),
+			slog.String("where", f.Location()), slog.String("finding", f.Title), slog.String("fix", f.Fix))
+	}
+	return nil
 }
 
 // route is one entry of the route table: its own chain of policies in front

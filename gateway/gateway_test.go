@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -299,4 +300,30 @@ func grep(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestProductionGuard: a critical finding stops a production start (and a
+// reload), and is only a warning in development.
+func TestProductionGuard(t *testing.T) {
+	t.Parallel()
+	bad := parse(t, "http://127.0.0.1:1", "trusted_proxies: [0.0.0.0/0]\n")
+	_, err := gateway.New(bad, gateway.Options{})
+	if err == nil || !strings.Contains(err.Error(), "test.yaml:2: trusted_proxies[0]: trusted_proxies trusts every address (trusted-proxies-everything; fix:") {
+		t.Fatalf("production start: got %v, want the guard to refuse", err)
+	}
+	up := echoUpstream(t)
+	h := start(t, parse(t, up.URL, ""))
+	if err := h.g.Reload(parse(t, up.URL, "trusted_proxies: [\"::/0\"]\n")); err == nil {
+		t.Error("reload to a critical configuration was accepted")
+	}
+	dev := parse(t, "http://127.0.0.1:1", "env: development\ntrusted_proxies: [0.0.0.0/0]\n")
+	logs := &testutil.Buffer{}
+	g, err := gateway.New(dev, gateway.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		t.Fatalf("development start: %v", err)
+	}
+	defer g.Close()
+	if !strings.Contains(logs.String(), `"rule":"trusted-proxies-everything"`) {
+		t.Errorf("development start did not warn:\n%s", logs)
+	}
 }

@@ -1,0 +1,148 @@
+package checklist_test
+
+import (
+	"testing"
+
+	"github.com/rampartsec/rampart/audit/checklist"
+	"github.com/rampartsec/rampart/config"
+)
+
+// base is a configuration that triggers no rule; cases add to it.
+const base = `env: production
+upstream: http://127.0.0.1:3000
+tls: {cert: /etc/rampart/tls.crt, key: /etc/rampart/tls.key}
+routes:
+  - match: "GET /{$}"
+`
+
+// ruleCases holds, for every rule, a configuration that triggers it and one
+// that does not. TestEveryRuleIsTested keeps it complete.
+var ruleCases = map[string]struct {
+	trigger, clean string
+	key            string // the key the finding must name, if any
+}{
+	"env-missing": {
+		trigger: "upstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nroutes: [{match: /}]\n",
+		clean:   base,
+	},
+	"development-mode": {
+		trigger: "env: development\nupstream: http://127.0.0.1:3000\nroutes: [{match: /}]\n",
+		clean:   base, key: "env",
+	},
+	"trusted-proxies-everything": {
+		trigger: base + "trusted_proxies: [10.0.0.0/8, 0.0.0.0/0]\n",
+		clean:   base + "trusted_proxies: [10.0.0.0/8]\n", key: "trusted_proxies[1]",
+	},
+	"trusted-proxies-broad": {
+		trigger: base + "trusted_proxies: [\"2001::/16\"]\n",
+		clean:   base + "trusted_proxies: [\"2001:db8::/48\", 10.0.0.0/8]\n", key: "trusted_proxies[0]",
+	},
+	"admin-public": {
+		trigger: base + "admin: {listen: \":9090\"}\n",
+		clean:   base + "admin: {listen: \"[::1]:9090\"}\n", key: "admin.listen",
+	},
+	"routes-undeclared": {
+		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\n",
+		clean:   base,
+	},
+	"tls-missing": {
+		trigger: "env: production\nupstream: http://127.0.0.1:3000\nroutes: [{match: /}]\n",
+		clean:   "env: production\nupstream: http://127.0.0.1:3000\nroutes: [{match: /}]\ntrusted_proxies: [10.0.0.0/8]\n",
+	},
+	"limits-body-large": {
+		trigger: base + "limits: {max_body_bytes: 1GiB}\n",
+		clean:   base + "limits: {max_body_bytes: 50MiB}\n", key: "limits.max_body_bytes",
+	},
+	"limits-timeouts-off": {
+		trigger: base + "limits: {read_timeout: 0}\n",
+		clean:   base + "limits: {read_timeout: 30s, read_header_timeout: 10s}\n", key: "limits.read_timeout",
+	},
+	"access-log-off": {
+		trigger: base + "log: {access: false}\n",
+		clean:   base + "log: {access: true}\n", key: "log.access",
+	},
+}
+
+func parse(t *testing.T, src string) *config.Config {
+	t.Helper()
+	c, err := config.Parse("rampart.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return c
+}
+
+func findingsFor(fs []checklist.Finding, id string) []checklist.Finding {
+	var out []checklist.Finding
+	for _, f := range fs {
+		if f.Rule == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestRules(t *testing.T) {
+	t.Parallel()
+	for id, tc := range ruleCases {
+		t.Run(id, func(t *testing.T) {
+			t.Parallel()
+			got := findingsFor(checklist.Run(parse(t, tc.trigger)), id)
+			if len(got) == 0 {
+				t.Fatalf("trigger config: no %s finding", id)
+			}
+			if tc.key != "" {
+				if got[0].Key != tc.key || got[0].Line == 0 || got[0].File != "rampart.yaml" {
+					t.Errorf("finding location: got %q line %d in %q, want key %q with a line", got[0].Key, got[0].Line, got[0].File, tc.key)
+				}
+			}
+			if got[0].Title == "" || got[0].Fix == "" || got[0].Item == 0 {
+				t.Errorf("incomplete finding %+v", got[0])
+			}
+			if clean := findingsFor(checklist.Run(parse(t, tc.clean)), id); len(clean) != 0 {
+				t.Errorf("clean config: got %+v", clean)
+			}
+		})
+	}
+}
+
+func TestEveryRuleIsTested(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, r := range checklist.Rules() {
+		if seen[r.ID] {
+			t.Errorf("duplicate rule id %s", r.ID)
+		}
+		seen[r.ID] = true
+		if _, ok := ruleCases[r.ID]; !ok {
+			t.Errorf("rule %s has no test case", r.ID)
+		}
+		if r.Title == "" || r.Fix == "" || r.Rationale == "" || checklist.Items[r.Item] == "" || r.Severity == 0 {
+			t.Errorf("rule %s is incomplete", r.ID)
+		}
+	}
+	for id := range ruleCases {
+		if !seen[id] {
+			t.Errorf("test case for unknown rule %s", id)
+		}
+	}
+}
+
+func TestBaseIsClean(t *testing.T) {
+	t.Parallel()
+	if fs := checklist.Run(parse(t, base)); len(fs) != 0 {
+		t.Errorf("base config has findings: %+v", fs)
+	}
+}
+
+func TestBlockingOnlyInProduction(t *testing.T) {
+	t.Parallel()
+	prod := parse(t, base+"trusted_proxies: [0.0.0.0/0]\n")
+	if b := checklist.Blocking(prod, checklist.Run(prod)); len(b) != 1 || b[0].Rule != "trusted-proxies-everything" {
+		t.Errorf("production: got %+v, want the critical finding to block", b)
+	}
+	dev := parse(t, "env: development\nupstream: http://127.0.0.1:3000\ntrusted_proxies: [0.0.0.0/0]\n")
+	if b := checklist.Blocking(dev, checklist.Run(dev)); len(b) != 0 {
+		t.Errorf("development: got %+v, want nothing to block", b)
+	}
+}
