@@ -95,8 +95,9 @@ func (res *Resolver) FromTrustedProxy(r *http.Request) bool {
 }
 
 // ClientIP returns the client address of r under the algorithm in the
-// package documentation. It returns the zero Addr only when RemoteAddr itself
-// cannot be parsed; callers must treat that as unknown and fail closed.
+// package documentation. It returns the zero Addr when the address is
+// unknown — RemoteAddr cannot be parsed, or a trusted proxy's header is
+// present but unusable — and callers must then fail closed.
 func (res *Resolver) ClientIP(r *http.Request) netip.Addr {
 	peer := Peer(r)
 	if !res.Trusted(peer) {
@@ -109,13 +110,11 @@ func (res *Resolver) ClientIP(r *http.Request) netip.Addr {
 	switch res.header {
 	case XRealIP:
 		if len(values) != 1 {
-			return peer
+			// Two values: the proxy added one next to the client's
+			// instead of replacing it. Neither can be told apart.
+			return netip.Addr{}
 		}
-		a := parseHost(strings.TrimSpace(values[0]))
-		if !a.IsValid() {
-			return peer
-		}
-		return a
+		return parseHost(strings.TrimSpace(values[0]))
 	case Forwarded:
 		return res.walkForwarded(values, peer)
 	default:
@@ -134,12 +133,12 @@ func (res *Resolver) walkXFF(values []string, peer netip.Addr) netip.Addr {
 			entry := strings.TrimSpace(v[j+1:])
 			if entry != "" || j >= 0 {
 				if hops == res.maxHops {
-					return last
+					return netip.Addr{}
 				}
 				hops++
 				a := parseHost(entry)
 				if !a.IsValid() {
-					return last
+					return netip.Addr{}
 				}
 				if !res.Trusted(a) {
 					return a
@@ -172,17 +171,19 @@ func (res *Resolver) walkForwarded(values []string, peer netip.Addr) netip.Addr 
 			ring[n%len(ring)] = forValue
 			n++
 		}) {
-			// A malformed header: nothing in it can be believed, so the
-			// trusted peer is the best-known origin.
-			return peer
+			// A malformed header: nothing in it can be believed.
+			return netip.Addr{}
 		}
 	}
+	if n > len(ring) {
+		return netip.Addr{} // more hops than may be examined
+	}
 	last := peer
-	for k := 0; k < min(n, len(ring)); k++ {
+	for k := 0; k < n; k++ {
 		forValue := ring[(n-1-k)%len(ring)]
 		a := parseHost(forValue)
 		if !a.IsValid() {
-			return last
+			return netip.Addr{}
 		}
 		if !res.Trusted(a) {
 			return a

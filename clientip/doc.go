@@ -16,17 +16,23 @@
 //     Forwarded, or X-Real-IP) is read from the right: each entry was
 //     appended by the hop to its right. Entries that are trusted proxies are
 //     skipped; the first untrusted address is the client.
-//  4. If an entry cannot be parsed (garbage, "unknown", an obfuscated
-//     identifier), the walk stops and the client is the last trusted hop
-//     that was reached: that hop is the best-known origin, and an attacker
-//     cannot use garbage to choose an address.
-//  5. At most MaxHops entries are examined. If every examined entry is
-//     trusted, the left-most examined one is the client.
+//  4. If an entry that must be examined cannot be parsed (garbage,
+//     "unknown", an obfuscated identifier), the whole header is malformed
+//     and the client is unknown: the zero netip.Addr, on which every
+//     allow-list fails closed. Falling back to the proxy's own address
+//     instead would let a client behind a proxy that sits in an allowed
+//     range borrow that range by sending garbage.
+//  5. At most MaxHops entries are examined; needing more makes the client
+//     unknown. If every entry is trusted, the left-most one is the client
+//     (a request that originated inside the trusted network).
+//  6. With no header at all, the trusted peer itself is the client.
 //
 // Several lines of the same header are read as one comma-separated list, in
 // order. Only the configured header is read: a client who adds a different
 // forwarding header cannot influence the result. X-Real-IP is believed only
-// as a single, well-formed value.
+// as a single, well-formed value; two values, or a malformed one, make the
+// client unknown. A Forwarded header that does not parse as RFC 7239 makes
+// the client unknown.
 //
 // Addresses are normalised with net/netip: IPv4-mapped IPv6 becomes IPv4,
 // zones are dropped, ports are removed.
