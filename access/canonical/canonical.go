@@ -65,6 +65,14 @@ var rawOK = func() (t [256]bool) {
 	return t
 }()
 
+// plain lists the bytes of rawOK that need no further checks: all but '.'
+// and '/', which shape segments.
+var plain = func() (t [256]bool) {
+	t = rawOK
+	t['.'], t['/'] = false, false
+	return t
+}()
+
 // lookalike reports whether r is normalised to '.', '/' or '\' by Unicode
 // compatibility normalisation (NFKC) or by Windows "best-fit" code page
 // conversion. Servers that apply either after routing would turn
@@ -120,6 +128,14 @@ func scan(p string) (changed bool, err error) {
 	)
 	for i := 0; i < len(p); {
 		c := p[i]
+		if plain[c] && pct == 0 && runeNeed == 0 {
+			// Fast path for the common bytes: nothing to check but
+			// the segment's shape.
+			i++
+			segLen++
+			dotsOnly = false
+			continue
+		}
 		encoded := false
 		switch {
 		case c == '%':
