@@ -25,6 +25,8 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
+require golang.org/x/net v0.59.0
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

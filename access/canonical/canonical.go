@@ -1,0 +1,393 @@
+package canonical
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rampartsec/rampart/problem"
+)
+
+// Reasons a path is refused. Each is a package-level value so that a
+// rejection does not allocate; callers compare with errors.Is.
+var (
+	// ErrNotOriginForm: the request target is not an absolute path
+	// ("/…"): absolute-form ("http://host/…"), authority-form (CONNECT) or
+	// asterisk-form ("*").
+	ErrNotOriginForm = errors.New("canonical: request target is not an absolute path")
+	// ErrDelimiter: the path carries a raw '#' (a fragment, which clients
+	// never send) or, when given to Path, a raw '?'.
+	ErrDelimiter = errors.New("canonical: path contains a raw '#' or '?'")
+	// ErrBadEscape: a '%' is not followed by two hexadecimal digits.
+	ErrBadEscape = errors.New("canonical: path contains an invalid percent escape")
+	// ErrEncodedSlash: the path contains %2F.
+	ErrEncodedSlash = errors.New("canonical: path contains an encoded slash")
+	// ErrBackslash: the path contains '\' or %5C.
+	ErrBackslash = errors.New("canonical: path contains a backslash")
+	// ErrDotSegment: a segment is "." or "..", spelled raw or encoded.
+	ErrDotSegment = errors.New("canonical: path contains a dot segment")
+	// ErrEmptySegment: the path contains "//".
+	ErrEmptySegment = errors.New("canonical: path contains an empty segment")
+	// ErrPathParameter: the path contains ';' or %3B.
+	ErrPathParameter = errors.New("canonical: path contains a path parameter")
+	// ErrControl: the path contains a control character, such as %00.
+	ErrControl = errors.New("canonical: path contains a control character")
+	// ErrInvalidUTF8: the decoded path is not valid UTF-8 (overlong forms,
+	// surrogates, truncated sequences).
+	ErrInvalidUTF8 = errors.New("canonical: path is not valid UTF-8")
+	// ErrDoubleEncoding: the decoded path still contains a percent escape,
+	// such as %252e, so a second decoding would change it.
+	ErrDoubleEncoding = errors.New("canonical: path is encoded twice")
+	// ErrLookalike: the path contains a character that some servers
+	// normalise to '.', '/' or '\' (fullwidth or "best-fit" forms).
+	ErrLookalike = errors.New("canonical: path contains a look-alike of '.', '/' or '\\'")
+)
+
+// rawOK lists the bytes written unencoded in a canonical path: RFC 3986's
+// pchar (unreserved, sub-delims, ':' and '@') without ';', plus '/'. Every
+// other byte is percent-encoded with upper-case hex digits. Go's url package
+// accepts all of these in URL.RawPath, so the canonical form is exactly what
+// URL.EscapedPath and httputil.ReverseProxy send on.
+var rawOK = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,=:@/" {
+		t[c] = true
+	}
+	return t
+}()
+
+// plain lists the bytes of rawOK that need no further checks: all but '.'
+// and '/', which shape segments.
+var plain = func() (t [256]bool) {
+	t = rawOK
+	t['.'], t['/'] = false, false
+	return t
+}()
+
+// lookalike reports whether r is normalised to '.', '/' or '\' by Unicode
+// compatibility normalisation (NFKC) or by Windows "best-fit" code page
+// conversion. Servers that apply either after routing would turn
+// "/public/．．／admin" into "/public/../admin".
+func lookalike(r rune) bool {
+	switch r {
+	case '\uFF0E', // FULLWIDTH FULL STOP (NFKC '.')
+		'\uFE52', // SMALL FULL STOP (NFKC '.')
+		'\u2024', // ONE DOT LEADER (NFKC '.')
+		'\u2025', // TWO DOT LEADER (NFKC "..")
+		'\uFF0F', // FULLWIDTH SOLIDUS (NFKC '/')
+		'\uFF3C', // FULLWIDTH REVERSE SOLIDUS (NFKC '\')
+		'\uFE68', // SMALL REVERSE SOLIDUS (NFKC '\')
+		'\u2215', // DIVISION SLASH (best-fit '/')
+		'\u2044', // FRACTION SLASH (best-fit '/')
+		'\u29F5', // REVERSE SOLIDUS OPERATOR (best-fit '\')
+		'\u29F8', // BIG SOLIDUS
+		'\u29F9': // BIG REVERSE SOLIDUS
+		return true
+	}
+	return false
+}
+
+// Path returns the canonical form of the escaped absolute path p (the part
+// of a request target before any '?'), or one of the package's errors if p
+// is ambiguous. The rules are in the package documentation. When p is
+// already canonical, Path returns p itself and does not allocate.
+func Path(p string) (string, error) {
+	changed, err := scan(p)
+	if err != nil {
+		return "", err
+	}
+	if !changed {
+		return p, nil
+	}
+	return rewrite(p), nil
+}
+
+// scan validates p and reports whether its spelling differs from the
+// canonical one. It works on the decoded byte stream, so every check applies
+// equally to a character and to its percent-encoded form.
+func scan(p string) (changed bool, err error) {
+	if p == "" || p[0] != '/' {
+		return false, ErrNotOriginForm
+	}
+	var (
+		segLen   int  // decoded bytes in the current segment
+		dotsOnly bool // the current segment is only '.' so far
+		pct      int  // 1 after a decoded '%', 2 after a decoded '%' and a hex digit
+		runeBuf  [utf8.UTFMax]byte
+		runeLen  int // bytes collected of a multi-byte rune
+		runeNeed int // bytes the rune needs in all
+	)
+	for i := 0; i < len(p); {
+		c := p[i]
+		if plain[c] && pct == 0 && runeNeed == 0 {
+			// Fast path for the common bytes: nothing to check but
+			// the segment's shape.
+			i++
+			segLen++
+			dotsOnly = false
+			continue
+		}
+		encoded := false
+		switch {
+		case c == '%':
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return false, ErrBadEscape
+			}
+			encoded = true
+			if isLowerHex(p[i+1]) || isLowerHex(p[i+2]) {
+				changed = true
+			}
+			c = unhex(p[i+1])<<4 | unhex(p[i+2])
+			i += 3
+		case c == '#' || c == '?':
+			return false, ErrDelimiter
+		default:
+			i++
+		}
+
+		// Multi-byte UTF-8: collect, then validate the whole rune. utf8
+		// rejects overlong forms, surrogates and values past U+10FFFF.
+		if runeNeed > 0 {
+			if c&0xC0 != 0x80 {
+				return false, ErrInvalidUTF8
+			}
+			runeBuf[runeLen] = c
+			runeLen++
+			if runeLen < runeNeed {
+				segLen++
+				dotsOnly = false
+				if !encoded {
+					changed = true
+				}
+				continue
+			}
+			r, size := utf8.DecodeRune(runeBuf[:runeLen])
+			if r == utf8.RuneError && size <= 1 {
+				return false, ErrInvalidUTF8
+			}
+			if lookalike(r) {
+				return false, ErrLookalike
+			}
+			runeNeed, runeLen = 0, 0
+			segLen++
+			if !encoded {
+				changed = true
+			}
+			continue
+		}
+		if c >= 0x80 {
+			switch {
+			case c&0xE0 == 0xC0:
+				runeNeed = 2
+			case c&0xF0 == 0xE0:
+				runeNeed = 3
+			case c&0xF8 == 0xF0:
+				runeNeed = 4
+			default:
+				return false, ErrInvalidUTF8
+			}
+			runeBuf[0] = c
+			runeLen = 1
+			segLen++
+			dotsOnly = false
+			pct = 0
+			if !encoded {
+				changed = true // raw non-ASCII is written percent-encoded
+			}
+			continue
+		}
+
+		switch {
+		case c < 0x20 || c == 0x7F:
+			return false, ErrControl
+		case c == '\\':
+			return false, ErrBackslash
+		case c == ';':
+			return false, ErrPathParameter
+		case c == '/' && encoded:
+			return false, ErrEncodedSlash
+		}
+
+		// A decoded "%XX" would decode again: %252e → %2e → '.'.
+		switch {
+		case c == '%' && encoded:
+			pct = 1
+		case pct > 0 && isHex(c):
+			if pct == 2 {
+				return false, ErrDoubleEncoding
+			}
+			pct = 2
+		default:
+			pct = 0
+		}
+
+		if c == '/' {
+			if segLen == 0 && i > 1 {
+				return false, ErrEmptySegment
+			}
+			if dotsOnly && segLen <= 2 && segLen > 0 {
+				return false, ErrDotSegment
+			}
+			segLen, dotsOnly = 0, true
+			continue
+		}
+		if segLen == 0 {
+			dotsOnly = true
+		}
+		dotsOnly = dotsOnly && c == '.'
+		segLen++
+		if encoded == rawOK[c] {
+			// An unreserved or sub-delim character spelled with an
+			// escape, or a character that must be escaped spelled raw.
+			changed = true
+		}
+	}
+	if runeNeed > 0 {
+		return false, ErrInvalidUTF8
+	}
+	if dotsOnly && segLen > 0 && segLen <= 2 {
+		return false, ErrDotSegment
+	}
+	return changed, nil
+}
+
+// rewrite returns the canonical spelling of p, which scan has accepted.
+func rewrite(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(p) + len(p)/2)
+	for i := 0; i < len(p); {
+		c := p[i]
+		if c == '%' {
+			c = unhex(p[i+1])<<4 | unhex(p[i+2])
+			i += 3
+		} else {
+			i++
+		}
+		if rawOK[c] {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&0xF])
+	}
+	return b.String()
+}
+
+// Decode returns the decoded form of a canonical path: what URL.Path holds.
+// It must only be given the output of Path.
+func decode(p string) string {
+	if strings.IndexByte(p, '%') < 0 {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); {
+		if p[i] == '%' {
+			b = append(b, unhex(p[i+1])<<4|unhex(p[i+2]))
+			i += 3
+			continue
+		}
+		b = append(b, p[i])
+		i++
+	}
+	return string(b)
+}
+
+// decodesTo reports whether the canonical path p decodes to s, without
+// allocating.
+func decodesTo(p, s string) bool {
+	j := 0
+	for i := 0; i < len(p); j++ {
+		c := p[i]
+		if c == '%' {
+			c = unhex(p[i+1])<<4 | unhex(p[i+2])
+			i += 3
+		} else {
+			i++
+		}
+		if j >= len(s) || s[j] != c {
+			return false
+		}
+	}
+	return j == len(s)
+}
+
+// Request canonicalises r's path in place, or returns one of the package's
+// errors and leaves r unchanged. The path is taken from r.RequestURI — the
+// bytes the client sent — or, when RequestURI is empty (a request built in
+// the same process), from r.URL.EscapedPath(). On success r.URL.Path,
+// r.URL.RawPath and r.RequestURI all hold the canonical path, so a router
+// and a reverse proxy after it see the same path. The query string is kept
+// verbatim. When the path is already canonical, Request does not allocate.
+func Request(r *http.Request) error {
+	raw, rest := r.RequestURI, ""
+	if raw == "" {
+		if r.URL == nil {
+			return ErrNotOriginForm
+		}
+		raw = r.URL.EscapedPath()
+	} else if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw, rest = raw[:i], raw[i:]
+	}
+	if r.Method == http.MethodConnect || r.URL == nil {
+		// CONNECT names an authority, not a path; nothing behind a
+		// gateway is addressed that way.
+		return ErrNotOriginForm
+	}
+	canon, err := Path(raw)
+	if err != nil {
+		return err
+	}
+	if canon == raw && decodesTo(canon, r.URL.Path) && (r.URL.RawPath == "" || r.URL.RawPath == canon) {
+		// Already canonical and r.URL agrees with what was checked.
+		return nil
+	}
+	r.URL.Path = decode(canon)
+	r.URL.RawPath = canon
+	if r.RequestURI != "" {
+		r.RequestURI = canon + rest
+	}
+	return nil
+}
+
+// Handler returns a handler that canonicalises each request's path with
+// Request before calling h. A request whose path is ambiguous is answered
+// with a neutral 400 through problem.Write (policy "canonical") and never
+// reaches h.
+func Handler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := Request(r); err != nil {
+			// Fail closed: an ambiguous path is refused, never guessed.
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isLowerHex(c byte) bool { return 'a' <= c && c <= 'f' }
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
