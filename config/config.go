@@ -10,11 +10,14 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rampartsec/rampart/access"
 )
 
 // Env is the deployment environment. Production refuses unsafe settings;
@@ -48,6 +51,9 @@ type Config struct {
 	// ClientIPHeader names the header a trusted proxy uses to pass the
 	// client address: X-Forwarded-For (default), Forwarded or X-Real-IP.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// Allow holds the global IP allow and deny lists and the Host
+	// allow-list.
+	Allow access.Config `yaml:"allow"`
 	// Limits bounds what a client may send and how long it may take.
 	Limits Limits `yaml:"limits"`
 	// Routes, when present, are the only method and path patterns that reach
@@ -110,6 +116,9 @@ type Route struct {
 	Match string `yaml:"match"`
 	// MaxBodyBytes overrides limits.max_body_bytes for this route.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Route's IP lists (allow_ips, deny_ips and their files) narrow the
+	// global allow lists for this route.
+	access.Route `yaml:",inline"`
 }
 
 // Log configures logging.
@@ -406,6 +415,16 @@ func (c *Config) Line(key string) int {
 		key = key[:i]
 	}
 	return 0
+}
+
+// RelativePath resolves a file path written in the configuration: a
+// relative path is relative to the configuration file's directory (or the
+// working directory for a configuration built in code). Empty stays empty.
+func (c *Config) RelativePath(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.src == nil {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.src.file), p)
 }
 
 // Has reports whether key (a dotted path) was written in the file. It is

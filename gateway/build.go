@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/access/canonical"
 	"github.com/rampartsec/rampart/audit/checklist"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
@@ -79,11 +81,23 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		gen.cert = &cert
 	}
 	gen.proxy = newProxy(c, ips, g.log, g.metrics, g.bufs)
-	routes, err := buildRoutes(c, gen.proxy)
+
+	allowCfg := c.Allow
+	allowCfg.IPsFile = c.RelativePath(allowCfg.IPsFile)
+	allowCfg.DenyIPsFile = c.RelativePath(allowCfg.DenyIPsFile)
+	allowCfg.Resolver = ips
+	allowCfg.OnDecision = g.metrics.accessDecision
+	allow, err := access.New(allowCfg)
+	if err != nil {
+		return nil, c.Errorf("allow", "%v", err)
+	}
+	routes, err := buildRoutes(c, gen.proxy, allow)
 	if err != nil {
 		return nil, err
 	}
-	gen.handler = routes
+	// Outermost first: one canonical path for everything after it, then
+	// the global allow lists, then the route table.
+	gen.handler = canonical.Handler(allow.Handler(routes))
 	return gen, nil
 }
 
@@ -132,7 +146,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // buildRoutes builds the route table. Without routes every path is one route
 // to the upstream; with routes, only they are reachable.
-func buildRoutes(c *config.Config, upstream http.Handler) (http.Handler, error) {
+func buildRoutes(c *config.Config, upstream http.Handler, allow *access.Policy) (http.Handler, error) {
 	mux := http.NewServeMux()
 	if len(c.Routes) == 0 {
 		mux.Handle("/", &route{pattern: "/", maxBody: c.Limits.MaxBodyBytes, next: upstream})
@@ -142,7 +156,13 @@ func buildRoutes(c *config.Config, upstream http.Handler) (http.Handler, error) 
 	hasCatchAll := false
 	for i, rc := range c.Routes {
 		key := fmt.Sprintf("routes[%d].match", i)
-		rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: upstream}
+		ac := rc.Route
+		ac.AllowIPsFile, ac.DenyIPsFile = c.RelativePath(ac.AllowIPsFile), c.RelativePath(ac.DenyIPsFile)
+		routeAccess, err := allow.Route(ac)
+		if err != nil {
+			return nil, c.Errorf(fmt.Sprintf("routes[%d]", i), "%v", err)
+		}
+		rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: routeAccess.Handler(upstream)}
 		if rc.MaxBodyBytes > 0 {
 			rt.maxBody = rc.MaxBodyBytes
 		}

@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"net/http"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rampartsec/rampart/access"
 )
 
 // metrics are the gateway's Prometheus series. They live as long as the
@@ -17,6 +20,14 @@ type metrics struct {
 	reloads        *prometheus.CounterVec
 	reloadTime     prometheus.Gauge
 	logDrops       prometheus.Counter
+	denials        *prometheus.CounterVec
+}
+
+// accessDecision counts the access policy's refusals.
+func (m *metrics) accessDecision(_ *http.Request, reason access.Reason) {
+	if reason != access.Allowed {
+		m.denials.WithLabelValues("access", reason.String()).Inc()
+	}
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -46,12 +57,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_config_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last configuration that was loaded successfully.",
 		}),
+		denials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_policy_denials_total",
+			Help: "Requests refused by a policy, by policy and reason.",
+		}, []string{"policy", "reason"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
 			Help: "Log records dropped because the background log queue was full.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ func ExampleRun() {
 upstream: http://127.0.0.1:3000
 trusted_proxies: [0.0.0.0/0]
 routes: [{match: "GET /{$}"}]
+allow: {hosts: [app.example.com]}
 `))
 	if err != nil {
 		panic(err)

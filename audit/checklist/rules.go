@@ -153,4 +153,16 @@ var rules = []Rule{
 			return nil
 		},
 	},
+	{
+		ID: "hosts-unrestricted", Item: 10, Severity: Low,
+		Title:     "any Host header is accepted",
+		Fix:       "list the names the application is served under in allow.hosts",
+		Rationale: "Without a Host allow-list, a hostile page can point its own DNS name at the application (DNS rebinding) and a forged Host can poison password-reset links and caches. Listing the real names closes both.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if len(c.Allow.Hosts) == 0 {
+				return []Finding{r.finding(c, "allow.hosts", "")}
+			}
+			return nil
+		},
+	},
 }

@@ -13,6 +13,7 @@ upstream: http://127.0.0.1:3000
 tls: {cert: /etc/rampart/tls.crt, key: /etc/rampart/tls.key}
 routes:
   - match: "GET /{$}"
+allow: {hosts: [app.example.com]}
 `
 
 // ruleCases holds, for every rule, a configuration that triggers it and one
@@ -22,7 +23,7 @@ var ruleCases = map[string]struct {
 	key            string // the key the finding must name, if any
 }{
 	"env-missing": {
-		trigger: "upstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nroutes: [{match: /}]\n",
+		trigger: "upstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nroutes: [{match: /}]\nallow: {hosts: [a]}\n",
 		clean:   base,
 	},
 	"development-mode": {
@@ -56,6 +57,10 @@ var ruleCases = map[string]struct {
 	"limits-timeouts-off": {
 		trigger: base + "limits: {read_timeout: 0}\n",
 		clean:   base + "limits: {read_timeout: 30s, read_header_timeout: 10s}\n", key: "limits.read_timeout",
+	},
+	"hosts-unrestricted": {
+		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nroutes: [{match: /}]\n",
+		clean:   base,
 	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",
