@@ -37,7 +37,7 @@ func TestSpoofing(t *testing.T) {
 		{"trusted proxy, internet client", "", "10.0.0.2:1", map[string]string{"X-Forwarded-For": "203.0.113.5"}, access.IPNotAllowed},
 		{"prepended office address loses", "", "10.0.0.2:1", map[string]string{"X-Forwarded-For": "192.0.2.7, 203.0.113.5"}, access.IPNotAllowed},
 		{"right-most untrusted wins over trusted hops", "", "10.0.0.2:1", map[string]string{"X-Forwarded-For": "203.0.113.5, 192.0.2.7, 10.1.1.1, 10.2.2.2"}, access.Allowed},
-		{"garbage stops at last trusted hop", "", "10.0.0.2:1", map[string]string{"X-Forwarded-For": "192.0.2.7, junk"}, access.IPNotAllowed},
+		{"garbage from a trusted hop makes the client unknown", "", "10.0.0.2:1", map[string]string{"X-Forwarded-For": "192.0.2.7, junk"}, access.IPUnknown},
 		{"Forwarded through trusted proxy", "Forwarded", "10.0.0.2:1", map[string]string{"Forwarded": "for=203.0.113.5, for=192.0.2.7"}, access.Allowed},
 		{"Forwarded prepended spoof", "Forwarded", "10.0.0.2:1", map[string]string{"Forwarded": "for=192.0.2.7, for=203.0.113.5"}, access.IPNotAllowed},
 		{"other header ignored", "", "10.0.0.2:1", map[string]string{"Forwarded": "for=192.0.2.7", "X-Real-Ip": "192.0.2.7"}, access.IPNotAllowed},
