@@ -28,7 +28,32 @@ type scenario struct {
 	request request
 }
 
+// accessConfig is 50 routes, an IP allow list of 200 prefixes and a deny
+// list, a Host allow-list and per-route lists on some routes.
+var accessConfig = func() string {
+	var b strings.Builder
+	b.WriteString("env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\n")
+	b.WriteString("allow:\n  hosts: [\"127.0.0.1\", \"localhost\"]\n  deny_ips: [\"192.0.2.0/24\", \"2001:db8::/32\"]\n  ips: [\"127.0.0.0/8\", \"::1\"")
+	for i := range 198 {
+		fmt.Fprintf(&b, ", \"10.%d.%d.0/24\"", i/250, i%250)
+	}
+	b.WriteString("]\nroutes:\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "  - match: \"GET /api/r%d/{id}\"\n", i)
+		if i%10 == 0 {
+			b.WriteString("    allow_ips: [\"127.0.0.0/8\"]\n")
+		}
+	}
+	return b.String()
+}()
+
 var scenarios = map[string]scenario{
+	"access": {
+		name:        "access",
+		description: "50 routes (default deny), a 200-prefix IP allow list, a deny list, a Host allow-list and route IP lists; GET /api/r30/7 (a route with its own IP list).",
+		config:      accessConfig,
+		request:     request{method: "GET", path: "/api/r30/7"},
+	},
 	"zero-config": {
 		name:        "zero-config",
 		description: "`rampart serve --upstream URL`: every default on, access log on (to a file), GET /.",
