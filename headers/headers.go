@@ -149,7 +149,7 @@ func New(c Config) (*Policy, error) {
 	fail := func(err error) { errs = append(errs, err) }
 
 	p := &Policy{cfg: cloneConfig(c)}
-	p.nonceHeader = DefaultNonceHeader
+	p.nonceHeader = http.CanonicalHeaderKey(DefaultNonceHeader)
 	if c.NonceHeader != "" {
 		if !validToken(c.NonceHeader) {
 			fail(fmt.Errorf("headers: nonce_header %q is not a valid header name", truncate(c.NonceHeader, 40)))
@@ -631,11 +631,10 @@ func (p *Policy) removable(k string) bool {
 			return true
 		}
 	}
-	if http.CanonicalHeaderKey(k) == k {
-		return false // canonical names were deleted directly
-	}
 	for _, r := range p.remove {
-		if strings.EqualFold(k, r) {
+		// Canonical names were deleted directly; this catches other
+		// spellings a handler wrote into the map itself.
+		if len(k) == len(r) && strings.EqualFold(k, r) {
 			return true
 		}
 	}
