@@ -2,9 +2,9 @@ package shield
 
 import (
 	"bytes"
-	"context"
 	"compress/flate"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"

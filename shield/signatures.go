@@ -101,7 +101,8 @@ var builtinSignatures = []signature{
 		// live, and dependency trees.
 		name:    "source-path",
 		anchors: anchors("/home/", "/Users/", "/usr/src/", "/app/", "/var/www/", "/srv/", "/opt/", "/workspace/", "/code/", "node_modules", "site-packages", ":\\"),
-		re: regexp.MustCompile(`(?:/home/[^/\s"'<>]+|/Users/[^/\s"'<>]+|/usr/src|/app|/var/www|/srv|/opt|/workspace|/code)/[^\s"'<>()]*\.` + sourceExt + `\b|` +
+		re: regexp.MustCompile(`(?:/home/[^/\s"'<>]+|/Users/[^/\s"'<>]+|/usr/src|/var/www)/[^\s"'<>()]*\.[A-Za-z]{1,8}\b|` +
+			`(?:/app|/srv|/opt|/workspace|/code)/[^\s"'<>()]*\.` + sourceExt + `\b|` +
 			`/(?:node_modules|site-packages|dist-packages)/[^\s"'<>()]+|` +
 			`[A-Za-z]:\\{1,2}(?:Users|inetpub|www|app|src|Projects|Program Files)[^\s"'<>]*\.` + sourceExt + `\b`),
 	},
