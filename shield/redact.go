@@ -20,6 +20,8 @@ var redactions = []struct {
 }{
 	// JSON and JSON-in-text fields: "password": "…", "accessToken":"…".
 	{regexp.MustCompile(`(?i)("[\w.-]*` + secretWord + `[\w.-]*\\?"\s*:\s*)(?:\\?"(?:[^"\\]|\\.)*\\?"|[^,}\]\s]+)`), `${1}"` + Redacted + `"`},
+	// Quoted values after a secret name in code and SQL: password = 'x'.
+	{regexp.MustCompile(`(?i)(\b[\w.-]*` + secretWord + `[\w.-]*\s*(?:=|:|\bLIKE\b)\s*)(?:'[^'\n]*'|\\?"[^"\n]*?\\?")`), `${1}'` + Redacted + `'`},
 	// Query and form parameters: ?token=…&password=….
 	{regexp.MustCompile(`(?i)((?:^|[?&;\s"'])[\w.-]*` + secretWord + `[\w.-]*=)[^&;\s"'<>#]*`), `${1}` + Redacted},
 	// key: value and key = value lines (headers, config dumps, env files).
