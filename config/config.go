@@ -18,6 +18,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/shield"
 )
 
 // Env is the deployment environment. Production refuses unsafe settings;
@@ -56,6 +58,15 @@ type Config struct {
 	Allow access.Config `yaml:"allow"`
 	// Limits bounds what a client may send and how long it may take.
 	Limits Limits `yaml:"limits"`
+	// Headers sets the security headers on every response (helmet's
+	// defaults unless configured otherwise).
+	Headers headers.Config `yaml:"headers"`
+	// CSPReports limits the CSP violation report endpoint,
+	// /.rampart/csp-report.
+	CSPReports headers.ReportConfig `yaml:"csp_reports"`
+	// Errors configures the error shield that keeps upstream errors and
+	// stack traces from reaching clients.
+	Errors shield.Config `yaml:"errors"`
 	// Routes, when present, are the only method and path patterns that reach
 	// the upstream: everything else is refused (default deny).
 	Routes []Route `yaml:"routes"`
@@ -116,6 +127,8 @@ type Route struct {
 	Match string `yaml:"match"`
 	// MaxBodyBytes overrides limits.max_body_bytes for this route.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Headers overrides the security headers for this route.
+	Headers *headers.Override `yaml:"headers"`
 	// Route's IP lists (allow_ips, deny_ips and their files) narrow the
 	// global allow lists for this route.
 	access.Route `yaml:",inline"`

@@ -17,8 +17,10 @@ import (
 	"github.com/rampartsec/rampart/audit/checklist"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
+	"github.com/rampartsec/rampart/shield"
 )
 
 // generation is everything built from one configuration: the handler chain
@@ -91,14 +93,81 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	if err != nil {
 		return nil, c.Errorf("allow", "%v", err)
 	}
-	routes, err := buildRoutes(c, gen.proxy, allow)
+	hdr, err := headers.New(c.Headers)
 	if err != nil {
+		return nil, c.Errorf("headers", "%v", err)
+	}
+	reportCfg := c.CSPReports
+	reportCfg.Logger = g.log
+	reportCfg.OnViolation = g.metrics.cspViolation
+	reportCfg.OnDrop = g.metrics.cspDrop
+	reports, err := headers.NewReportHandler(reportCfg)
+	if err != nil {
+		return nil, c.Errorf("csp_reports", "%v", err)
+	}
+	shieldCfg := c.Errors
+	shieldCfg.Logger = g.log
+	shieldCfg.OnIncident = g.metrics.shieldIncident
+	shieldCfg.OnLogDropped = g.metrics.logDrops.Inc
+	sh, err := shield.New(shieldCfg)
+	if err != nil {
+		return nil, c.Errorf("errors", "%v", err)
+	}
+	gen.closers = append(gen.closers, sh)
+
+	routes, err := buildRoutes(c, gen.proxy, allow, hdr, reports)
+	if err != nil {
+		gen.close()
 		return nil, err
 	}
-	// Outermost first: one canonical path for everything after it, then
-	// the global allow lists, then the route table.
-	gen.handler = canonical.Handler(allow.Handler(routes))
+	// Outermost first: security headers on every response, Rampart's own
+	// included; panics recovered inside them; then one canonical path for
+	// everything after it, the global allow lists, the error shield over
+	// whatever the route table and the upstream answer, and the routes.
+	gen.handler = hdr.Handler(gen.recoverPanics(refuseMethods(
+		canonical.Handler(allow.Handler(sh.Handler(routes))))))
 	return gen, nil
+}
+
+// refuseMethods answers TRACE and CONNECT with a neutral 405: TRACE reflects
+// requests (cross-site tracing); CONNECT would make the gateway an open
+// tunnel. Neither has a place in front of an application.
+func refuseMethods(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodTrace, http.MethodConnect:
+			problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "method"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic in the chain into a neutral 500 inside the
+// security headers, with the stack in the log only. If the response was
+// already under way, the connection is aborted instead.
+func (gen *generation) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			ex := exchangeOf(w)
+			gen.log.LogAttrs(r.Context(), slog.LevelError, "panic recovered",
+				slog.String("request_id", problem.IncidentID(w, r)),
+				slog.String("panic", fmt.Sprint(p)),
+				slog.String("stack", string(debug.Stack())))
+			if ex != nil && (ex.status != 0 || ex.hijacked) {
+				panic(http.ErrAbortHandler)
+			}
+			problem.Write(w, r, problem.Problem{Status: http.StatusInternalServerError, Policy: "panic"})
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // guard is the production guard: it runs the checklist over c, refuses a
@@ -146,8 +215,13 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // buildRoutes builds the route table. Without routes every path is one route
 // to the upstream; with routes, only they are reachable.
-func buildRoutes(c *config.Config, upstream http.Handler, allow *access.Policy) (http.Handler, error) {
+func buildRoutes(c *config.Config, upstream http.Handler, allow *access.Policy, hdr *headers.Policy, reports http.Handler) (http.Handler, error) {
 	mux := http.NewServeMux()
+	// Rampart's own endpoints: never proxied, whatever the routes say.
+	mux.Handle("/.rampart/", &route{pattern: "/.rampart/", next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "rampart"})
+	})})
+	mux.Handle("POST /.rampart/csp-report", &route{pattern: "POST /.rampart/csp-report", next: reports})
 	if len(c.Routes) == 0 {
 		mux.Handle("/", &route{pattern: "/", maxBody: c.Limits.MaxBodyBytes, next: upstream})
 		return mux, nil
@@ -162,7 +236,15 @@ func buildRoutes(c *config.Config, upstream http.Handler, allow *access.Policy) 
 		if err != nil {
 			return nil, c.Errorf(fmt.Sprintf("routes[%d]", i), "%v", err)
 		}
-		rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: routeAccess.Handler(upstream)}
+		next := routeAccess.Handler(upstream)
+		if rc.Headers != nil {
+			routeHeaders, err := hdr.With(*rc.Headers)
+			if err != nil {
+				return nil, c.Errorf(fmt.Sprintf("routes[%d].headers", i), "%v", err)
+			}
+			next = routeHeaders.Handler(next)
+		}
+		rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: next}
 		if rc.MaxBodyBytes > 0 {
 			rt.maxBody = rc.MaxBodyBytes
 		}
@@ -244,18 +326,11 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(requestid.Header, id)
 	r = r.WithContext(requestid.NewContext(r.Context(), id))
 	defer gen.finish(ex, r, id, start)
-
-	switch r.Method {
-	case http.MethodTrace, http.MethodConnect:
-		// TRACE reflects requests (cross-site tracing); CONNECT would make
-		// the gateway an open tunnel. Neither has a place in front of an app.
-		problem.Write(ex, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "method"})
-		return
-	}
 	gen.handler.ServeHTTP(ex, r)
 }
 
-// finish runs after every request: it recovers panics into a neutral 500,
+// finish runs after every request: it is the last-resort panic recovery
+// (recoverPanics inside the chain handles panics with security headers),
 // then writes the access log line and the metrics.
 func (gen *generation) finish(ex *exchange, r *http.Request, id string, start time.Time) {
 	recovered := recover()

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/headers"
 )
 
 // metrics are the gateway's Prometheus series. They live as long as the
@@ -21,7 +22,18 @@ type metrics struct {
 	reloadTime     prometheus.Gauge
 	logDrops       prometheus.Counter
 	denials        *prometheus.CounterVec
+	shielded       *prometheus.CounterVec
+	cspReports     *prometheus.CounterVec
 }
+
+// shieldIncident counts responses the error shield replaced.
+func (m *metrics) shieldIncident(reason string) { m.shielded.WithLabelValues(reason).Inc() }
+
+// cspViolation counts CSP violation reports accepted.
+func (m *metrics) cspViolation(headers.Violation) { m.cspReports.WithLabelValues("accepted").Inc() }
+
+// cspDrop counts CSP reports refused (too large, too many, malformed).
+func (m *metrics) cspDrop(reason string) { m.cspReports.WithLabelValues(reason).Inc() }
 
 // accessDecision counts the access policy's refusals.
 func (m *metrics) accessDecision(_ *http.Request, reason access.Reason) {
@@ -61,12 +73,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_policy_denials_total",
 			Help: "Requests refused by a policy, by policy and reason.",
 		}, []string{"policy", "reason"}),
+		shielded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_shield_incidents_total",
+			Help: "Upstream responses whose body the error shield replaced, by reason.",
+		}, []string{"reason"}),
+		cspReports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_csp_reports_total",
+			Help: "CSP violation reports received, by outcome: accepted, or why they were dropped.",
+		}, []string{"outcome"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
 			Help: "Log records dropped because the background log queue was full.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

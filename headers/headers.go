@@ -585,6 +585,16 @@ func (p *Policy) Handler(h http.Handler) http.Handler {
 			r.Header[p.nonceHeader] = []string{nonce}
 			r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce))
 		}
+		if outer := outerWriter(w); outer != nil {
+			// A route's policy nested inside a gateway-wide one takes the
+			// outer writer over instead of stacking a second one: exactly
+			// one policy decides each header, and it is the innermost.
+			outer.p.retract(w.Header())
+			outer.p, outer.csp = p, csp
+			p.enforce(w.Header(), csp)
+			h.ServeHTTP(w, r)
+			return
+		}
 		p.enforce(w.Header(), csp)
 		hw := p.writers.Get().(*writer)
 		*hw = writer{ResponseWriter: w, p: p, csp: csp}
@@ -592,13 +602,46 @@ func (p *Policy) Handler(h http.Handler) http.Handler {
 			if !hw.wrote {
 				// The handler wrote nothing (or panicked): the server
 				// sends the header map as it is now.
-				p.enforce(w.Header(), csp)
+				hw.p.enforce(w.Header(), hw.csp)
 			}
 			*hw = writer{}
 			p.writers.Put(hw)
 		}()
 		h.ServeHTTP(hw, r)
 	})
+}
+
+// outerWriter finds a writer of an enclosing Handler that has not sent the
+// response yet.
+func outerWriter(w http.ResponseWriter) *writer {
+	for w != nil {
+		if hw, ok := w.(*writer); ok {
+			if hw.wrote {
+				return nil
+			}
+			return hw
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
+// retract removes the headers p set before the handler ran, so that another
+// policy can take over the response.
+func (p *Policy) retract(h http.Header) {
+	for i := range p.fields {
+		delete(h, p.fields[i].key)
+	}
+	if p.cspKey != "" {
+		delete(h, p.cspKey)
+	}
+	if p.server != nil {
+		delete(h, "Server")
+	}
 }
 
 // enforce sets p's headers on h and removes the leaking ones.

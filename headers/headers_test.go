@@ -460,3 +460,44 @@ func TestSharedValuesAreNotCorrupted(t *testing.T) {
 		checkHelmet(t, rec.Result().Header)
 	}
 }
+
+// TestNestedRoutePolicyTakesOver: a route's override nested inside the
+// gateway-wide policy decides the route's headers alone — no header of the
+// outer policy survives that the route removed, and only one CSP (with the
+// route's nonce) is sent.
+func TestNestedRoutePolicyTakesOver(t *testing.T) {
+	t.Parallel()
+	nonce := true
+	outer, err := headers.New(headers.Config{Nonce: &nonce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := outer.With(headers.Override{
+		Remove: []string{"X-Frame-Options"},
+		CSP:    headers.Directives{"frame-ancestors": {"https://partner.example"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seenNonce string
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seenNonce = r.Header.Get("X-Rampart-CSP-Nonce")
+		w.Header().Set("X-Frame-Options", "ALLOWALL")
+		_, _ = w.Write([]byte("ok"))
+	})
+	h := outer.Handler(inner.Handler(app))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/embed", nil))
+	if v := w.Header().Values("Content-Security-Policy"); len(v) != 1 || !strings.Contains(v[0], "frame-ancestors https://partner.example") {
+		t.Fatalf("CSP: got %q, want one policy with the route's frame-ancestors", v)
+	}
+	if !strings.Contains(w.Header().Get("Content-Security-Policy"), "'nonce-"+seenNonce+"'") || seenNonce == "" {
+		t.Errorf("CSP nonce %q not the one the app received", seenNonce)
+	}
+	if v := w.Header().Get("X-Frame-Options"); v != "" {
+		t.Errorf("X-Frame-Options: got %q, want removed on this route", v)
+	}
+	if w.Header().Get("Strict-Transport-Security") == "" {
+		t.Error("route lost the headers it did not override")
+	}
+}
