@@ -113,3 +113,32 @@ func TestPrereleaseSemantics(t *testing.T) {
 		})
 	}
 }
+
+func TestIntervalsAgreeWithContains(t *testing.T) {
+	t.Parallel()
+	ranges := []string{"<=4.0.13 || >=4.1.0 <4.1.2", ">1.2.3 <2", "1.2.3 - 2.3.4", "^0.0.3", "~1.2.3-beta.2", "=1.0.0", ">=2 <1", "*", "<0.2.1 || >=1.0.0 <1.2.3", ">1.2.3-beta"}
+	versions := []string{"0.0.0", "0.0.3", "0.0.4-0", "0.2.0", "1.0.0", "1.2.2", "1.2.3-beta", "1.2.3-beta.0", "1.2.3-beta.2", "1.2.3", "1.2.4-0", "1.2.4", "1.3.0-0", "2.0.0-0", "2.0.0", "2.3.4", "2.3.5-0", "4.0.13", "4.0.14", "4.1.1-rc.1", "4.1.2"}
+	for _, rs := range ranges {
+		r, err := npmsemver.ParseRange(rs, npmsemver.NPMAudit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ivs := r.Intervals()
+		for _, vs := range versions {
+			v, _ := npmsemver.ParseVersion(vs, npmsemver.NPMAudit)
+			in := false
+			for _, iv := range ivs {
+				lo := iv.Lower.Unbounded || v.Compare(iv.Lower.Version) > 0 || iv.Lower.Inclusive && v.Compare(iv.Lower.Version) == 0
+				hi := iv.Upper.Unbounded || v.Compare(iv.Upper.Version) < 0 || iv.Upper.Inclusive && v.Compare(iv.Upper.Version) == 0
+				in = in || lo && hi
+			}
+			if in != r.Contains(v) {
+				t.Errorf("%s %s: got intervals %v, want Contains %v", rs, vs, in, r.Contains(v))
+			}
+			succ := v.Successor()
+			if succ.Compare(v) <= 0 {
+				t.Errorf("got successor %v <= %v", succ, v)
+			}
+		}
+	}
+}

@@ -92,3 +92,17 @@ func compare(a, b version) int {
 	}
 	return a.cmp(b)
 }
+
+// CompareVersions orders two versions of ecosystem: -1, 0 or +1. It
+// returns an error when either cannot be read in that ecosystem's order.
+func CompareVersions(ecosystem, a, b string) (int, error) {
+	va, err := parseVersion(ecosystem, a)
+	if err != nil {
+		return 0, err
+	}
+	vb, err := parseVersion(ecosystem, b)
+	if err != nil {
+		return 0, err
+	}
+	return compare(va, vb), nil
+}
