@@ -316,7 +316,9 @@ func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
 		})
 		run.Results = append(run.Results, sarifResult{RuleID: id, RuleIndex: idx, Level: sarifLevel(s.Severity), Message: sarifText{s.Package + "@" + orDash(s.Version) + ": " + s.Detail}, Locations: location(s.Source, s.Line)})
 	}
-	slices.SortStableFunc(run.Results, func(a, b sarifResult) int { return strings.Compare(a.Locations[0].PhysicalLocation.ArtifactLocation.URI, b.Locations[0].PhysicalLocation.ArtifactLocation.URI) })
+	slices.SortStableFunc(run.Results, func(a, b sarifResult) int {
+		return strings.Compare(a.Locations[0].PhysicalLocation.ArtifactLocation.URI, b.Locations[0].PhysicalLocation.ArtifactLocation.URI)
+	})
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
