@@ -50,6 +50,7 @@ type command struct {
 // commands is the explicit list of subcommands, in the order help shows them.
 func commands() []command {
 	return []command{
+		{name: "audit", summary: "audit dependencies against known vulnerabilities", run: runAudit},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "help", summary: "show help for a command", run: runHelp},
 	}
