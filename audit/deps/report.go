@@ -22,6 +22,7 @@ func WriteJSON(w io.Writer, r *Report, allPackages bool) error {
 		out.Packages = []PackageEntry{}
 	}
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
@@ -320,6 +321,7 @@ func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
 		return strings.Compare(a.Locations[0].PhysicalLocation.ArtifactLocation.URI, b.Locations[0].PhysicalLocation.ArtifactLocation.URI)
 	})
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 	"strings"
 	"testing"
 
@@ -39,6 +40,7 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":    cmdExitCode,
+			"ignorefile":  cmdIgnoreFile,
 			"npmregistry": cmdNPMRegistry,
 			"osvmirror":   cmdOSVMirror,
 		},
@@ -137,5 +139,26 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("got exit status %d, want %d", got, want)
+	}
+}
+
+// cmdIgnoreFile writes an ignores file accepting ID for DAYS days from
+// today (negative: expired): ignorefile FILE ID DAYS [PACKAGE]
+func cmdIgnoreFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: ignorefile FILE ID DAYS [PACKAGE]")
+	}
+	days, err := strconv.Atoi(args[2])
+	if err != nil {
+		ts.Fatalf("ignorefile: %v", err)
+	}
+	until := time.Now().UTC().AddDate(0, 0, days).Format(time.DateOnly)
+	body := "ignore:\n  - id: " + args[1] + "\n"
+	if len(args) > 3 {
+		body += "    package: " + args[3] + "\n"
+	}
+	body += "    reason: build-time only\n    until: " + until + "\n"
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(body), 0o644); err != nil {
+		ts.Fatalf("ignorefile: %v", err)
 	}
 }
