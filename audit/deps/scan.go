@@ -346,7 +346,11 @@ func goMinimumSignals(ctx context.Context, c Config, pkgs []scannedPackage) []Si
 		detail := fmt.Sprintf("go.mod declares Go %s as a minimum; standard library advisories are checked only against the toolchain in use (--go-version)", p.Version)
 		if ans, _, err := c.Source.Check(ctx, []Query{q}); err == nil {
 			if n := len(mergeAliases(ans[q], q.Ecosystem)); n > 0 {
-				detail = fmt.Sprintf("go.mod allows building with Go %s, which %d standard library advisories affect; check the toolchain in use with --go-version", p.Version, n)
+				noun := "advisories affect"
+				if n == 1 {
+					noun = "advisory affects"
+				}
+				detail = fmt.Sprintf("go.mod allows building with Go %s, which %d standard library %s; check the toolchain in use with --go-version", p.Version, n, noun)
 			}
 		}
 		out = append(out, Signal{Kind: SignalGoMinimum, Severity: osv.SeverityUnknown, Package: p.Name, Version: p.Version, Source: p.source, Line: p.Line, Detail: detail})

@@ -112,7 +112,7 @@ func readNPMPackages(f *File, pkgs map[string]*npmPackage, lines map[string]int)
 			f.Problems = append(f.Problems, Problem{Path: f.Path, Line: line, Entry: key, Reason: "cannot tell the package name"})
 			continue
 		}
-		if p.Version == "" && origin != OriginLocal {
+		if p.Version == "" && origin == OriginRegistry {
 			f.Problems = append(f.Problems, Problem{Path: f.Path, Line: line, Entry: key, Reason: "no version"})
 			continue
 		}
