@@ -10,9 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"time"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
