@@ -65,8 +65,8 @@ func NewDB() *DB { return &DB{index: map[key][]*entry{}} }
 // Records returns the number of records loaded.
 func (db *DB) Records() int { return db.records }
 
-// Newest returns the latest "modified" time among the records, or the
-// zero time for an empty DB.
+// Newest returns the latest "modified" or "published" time among the
+// records, or the zero time for an empty DB.
 func (db *DB) Newest() time.Time { return db.newest }
 
 // Unevaluable returns the number of ranges that could not be read in
@@ -77,8 +77,11 @@ func (db *DB) Unevaluable() int { return db.unevaluable }
 // are ignored.
 func (db *DB) Add(v *Vulnerability) {
 	db.records++
-	if v.Modified.After(db.newest) {
-		db.newest = v.Modified
+	// Some exports leave "modified" zero; "published" still dates them.
+	for _, t := range []time.Time{v.Modified, v.Published} {
+		if t.After(db.newest) {
+			db.newest = t
+		}
 	}
 	for i := range v.Affected {
 		a := &v.Affected[i]
