@@ -178,7 +178,7 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		err = deps.WriteSARIF(c.stdout, report, buildVersion())
 	default:
 		if dbInfo != nil {
-			fmt.Fprintf(c.stdout, "Advisories: OSV database %s, %d records, updated %s\n\n", dbInfo.Dir, dbInfo.Records, dbInfo.Updated.Format(time.DateOnly))
+			fmt.Fprintf(c.stdout, "Advisories: OSV database %s, %d records, updated %s (%s)\n\n", dbInfo.Dir, dbInfo.Records, dbInfo.Updated.Format(time.DateOnly), ago(dbInfo.Age(now)))
 		} else {
 			fmt.Fprintf(c.stdout, "Advisories: npm registry %s\n\n", *registry)
 		}
@@ -209,6 +209,20 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		return c.errorfHint(exitNothing, "check that the lockfile is complete, or that --omit does not leave everything out", "nothing scanned: the lockfiles hold no package to check")
 	}
 	return exitOK
+}
+
+// ago formats a database age for people.
+func ago(d time.Duration) string {
+	switch days := int(d.Hours() / 24); {
+	case d < time.Hour:
+		return "less than an hour ago"
+	case days == 0:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	case days == 1:
+		return "1 day ago"
+	default:
+		return fmt.Sprintf("%d days ago", days)
+	}
 }
 
 // errorfHint prints an error and a hint and returns code.
