@@ -151,14 +151,16 @@ func compileRange(eco string, r Range) (compiledRange, bool) {
 	return cr, true
 }
 
+var errNoID = errors.New("osv: record has no id")
+
 // ParseRecord decodes one OSV record.
 func ParseRecord(data []byte) (*Vulnerability, error) {
 	var v Vulnerability
 	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("osv: %w", err)
 	}
 	if v.ID == "" {
-		return nil, errors.New("record has no id")
+		return nil, errNoID
 	}
 	return &v, nil
 }
@@ -211,7 +213,7 @@ func (db *DB) loadFile(p string) error {
 	}
 	v, err := ParseRecord(data)
 	if err != nil {
-		return fmt.Errorf("osv: %s: invalid record: %w", p, err)
+		return fmt.Errorf("osv: %s: invalid record: %w", p, unwrapPrefix(err))
 	}
 	db.Add(v)
 	return nil
@@ -251,7 +253,7 @@ func (db *DB) AddZip(name string, zr *zip.Reader) error {
 		}
 		v, err := ParseRecord(buf.Bytes())
 		if err != nil {
-			return fmt.Errorf("osv: %s: %s: invalid record: %w", name, zf.Name, err)
+			return fmt.Errorf("osv: %s: %s: invalid record: %w", name, zf.Name, unwrapPrefix(err))
 		}
 		db.Add(v)
 	}
@@ -373,4 +375,12 @@ func (r compiledRange) affects(v version) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// unwrapPrefix drops the package prefix of an error that is wrapped again.
+func unwrapPrefix(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "osv: "))
 }
