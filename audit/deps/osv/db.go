@@ -215,8 +215,31 @@ func (db *DB) loadFile(p string) error {
 	if err != nil {
 		return fmt.Errorf("osv: %s: invalid record: %w", p, unwrapPrefix(err))
 	}
-	db.Add(v)
+	db.Add(compact(v))
 	return nil
+}
+
+// compact drops what matching and reporting do not use, so that a full
+// ecosystem archive (hundreds of thousands of records) fits in memory.
+func compact(v *Vulnerability) *Vulnerability {
+	if v.Summary == "" {
+		v.Summary, _, _ = strings.Cut(strings.TrimSpace(v.Details), "\n")
+	}
+	v.Details, v.References = "", nil
+	if len(v.DatabaseSpecific) > 0 {
+		var ds struct {
+			Severity string `json:"severity"`
+		}
+		raw := v.DatabaseSpecific
+		v.DatabaseSpecific = nil
+		if json.Unmarshal(raw, &ds) == nil && ds.Severity != "" {
+			v.DatabaseSpecific, _ = json.Marshal(ds)
+		}
+	}
+	for i := range v.Affected {
+		v.Affected[i].DatabaseSpecific, v.Affected[i].EcosystemSpecific = nil, nil
+	}
+	return v
 }
 
 func (db *DB) loadZip(p string) error {
@@ -255,7 +278,7 @@ func (db *DB) AddZip(name string, zr *zip.Reader) error {
 		if err != nil {
 			return fmt.Errorf("osv: %s: %s: invalid record: %w", name, zf.Name, unwrapPrefix(err))
 		}
-		db.Add(v)
+		db.Add(compact(v))
 	}
 	return nil
 }

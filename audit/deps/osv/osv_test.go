@@ -175,3 +175,23 @@ func TestLoadDirAndZip(t *testing.T) {
 		t.Errorf("got %v, want an error naming bad.json", err)
 	}
 }
+
+func TestLoadKeepsSeverityAndSummary(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rec := `{"id":"GHSA-2","details":"First line.\nMore.","references":[{"type":"WEB","url":"https://example.com"}],"database_specific":{"severity":"HIGH","cwe_ids":["CWE-1"]},"affected":[{"package":{"ecosystem":"npm","name":"a"},"versions":["1.0.0"]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "GHSA-2.json"), []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := osv.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := db.Lookup("npm", "a", "1.0.0")
+	if len(ms) != 1 {
+		t.Fatalf("got %d matches, want 1", len(ms))
+	}
+	if sev, _ := osv.SeverityOf(ms[0].Vuln); sev != osv.SeverityHigh || ms[0].Vuln.Summary != "First line." {
+		t.Errorf("got severity %v summary %q, want high and the first line of details", sev, ms[0].Vuln.Summary)
+	}
+}
