@@ -87,6 +87,8 @@ func TestProblemsAreReported(t *testing.T) {
 			[]string{"lock:1: node_modules/a: no version"}},
 		{"npm v1 missing version", lockfile.KindNPM, "{\"lockfileVersion\":1,\"dependencies\":{\n\"a\":{}}}",
 			[]string{"lock:2: a: no version"}},
+		{"npm v1 alias without version", lockfile.KindNPM, "{\"lockfileVersion\":1,\"dependencies\":{\n\"a\":{\"version\":\"npm:@babel/code-frame\"},\n\"b\":{\"version\":\"npm:\"}}}",
+			[]string{`lock:2: a: alias "npm:@babel/code-frame" names no version`, `lock:3: b: alias "npm:" names no version`}},
 		{"yarn missing version", lockfile.KindYarn, "a@^1:\n  resolved \"https://registry.yarnpkg.com/a/-/a-1.0.0.tgz\"\n",
 			[]string{"lock:1: a: no version"}},
 		{"yarn bad header", lockfile.KindYarn, "a@^1\n  version \"1.0.0\"\n",

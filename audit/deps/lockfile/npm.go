@@ -162,9 +162,12 @@ func readNPMDependencies(f *File, deps map[string]*npmDependency, prefix string,
 		resolved := d.Resolved
 		if alias, ok := strings.CutPrefix(version, "npm:"); ok {
 			// "npm:<real name>@<version>": an alias of another package.
-			if i := strings.LastIndexByte(alias, '@'); i > 0 {
-				name, version = alias[:i], alias[i+1:]
+			i := strings.LastIndexByte(alias, '@')
+			if i <= 0 || i == len(alias)-1 {
+				f.Problems = append(f.Problems, Problem{Path: f.Path, Line: line, Entry: key, Reason: fmt.Sprintf("alias %q names no version", version)})
+				continue
 			}
+			name, version = alias[:i], alias[i+1:]
 		}
 		origin := classify(resolved)
 		commit := ""
