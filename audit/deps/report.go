@@ -82,6 +82,9 @@ func WriteTable(w io.Writer, r *Report, allPackages bool) error {
 		}
 		groups = append(groups, &group{f.Source, f.Package, f.Version, f.Ecosystem, f.Line, []Finding{f}})
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	for _, g := range groups {
 		loc := relPath(g.source)
 		if g.line > 0 {
@@ -92,13 +95,17 @@ func WriteTable(w io.Writer, r *Report, allPackages bool) error {
 		if fix != "" {
 			advice = "fix: upgrade to " + fix + " or later"
 		}
-		fmt.Fprintf(tw, "%s %s\t(%s, %s)\t%s\n", g.name, g.version, g.ecosystem, loc, advice)
+		fmt.Fprintf(w, "%s %s (%s, %s): %s\n", g.name, g.version, g.ecosystem, loc, advice)
+		gw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, f := range g.findings {
 			fixed := "-"
 			if len(f.Fixed) > 0 {
 				fixed = "fixed in " + strings.Join(f.Fixed, ", ")
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, orDash(strings.Join(f.Aliases, " ")), clip(f.Summary, 60), fixed)
+			fmt.Fprintf(gw, "  %s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, orDash(strings.Join(f.Aliases, " ")), clip(f.Summary, 60), fixed)
+		}
+		if err := gw.Flush(); err != nil {
+			return err
 		}
 	}
 	if len(groups) > 0 {

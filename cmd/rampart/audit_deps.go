@@ -168,7 +168,11 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		if errors.Is(err, lockfile.ErrUnknownFormat) {
 			return c.errorfHint(exitUsage, "rampart reads package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml and go.mod", "%s", strings.TrimPrefix(err.Error(), "deps: "))
 		}
-		return c.errorf(exitUsage, "%s", strings.TrimPrefix(err.Error(), "deps: "))
+		hint := "check that the path is readable"
+		if *source == "npm" {
+			hint = "check --registry and the network, or audit offline with --source osv"
+		}
+		return c.errorfHint(exitUsage, hint, "%s", strings.TrimPrefix(err.Error(), "deps: "))
 	}
 
 	switch *format {
