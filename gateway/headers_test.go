@@ -19,11 +19,11 @@ import (
 
 // helmetHeaders are a few of helmet's defaults every response must carry.
 var helmetHeaders = map[string]string{
-	"X-Content-Type-Options":    "nosniff",
-	"X-Frame-Options":           "SAMEORIGIN",
-	"Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+	"X-Content-Type-Options":     "nosniff",
+	"X-Frame-Options":            "SAMEORIGIN",
+	"Strict-Transport-Security":  "max-age=31536000; includeSubDomains",
 	"Cross-Origin-Opener-Policy": "same-origin",
-	"Referrer-Policy":           "no-referrer",
+	"Referrer-Policy":            "no-referrer",
 }
 
 // TestHeadersOnEveryResponse: proxied responses and every response Rampart

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -133,6 +135,15 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 		return c.configError(err)
 	}
 	defer g.Close()
+	ln, adminLn, err := listen(cfg)
+	if err != nil {
+		out.Flush()
+		c.errorf(exitFindings, "%v", err)
+		if strings.Contains(err.Error(), "address already in use") {
+			c.hintf("another process uses that port; choose another with --listen (or --admin)")
+		}
+		return exitFindings
+	}
 	if ready != nil {
 		ready(g)
 	}
@@ -160,14 +171,27 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 		}
 	}()
 
-	if err := g.Run(ctx); err != nil {
+	if err := g.Serve(ctx, ln, adminLn); err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
-		c.errorf(exitFindings, "%v", err)
-		if strings.Contains(err.Error(), "address already in use") {
-			c.hintf("another process uses that port; choose another with --listen (or --admin)")
-		}
-		return exitFindings
+		return c.errorf(exitFindings, "%v", err)
 	}
 	return exitOK
+}
+
+// listen opens the gateway's and the admin's listeners, so that the ports
+// are bound before anything is announced.
+func listen(cfg *config.Config) (ln, adminLn net.Listener, err error) {
+	ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if cfg.Admin.Listen != "off" {
+		adminLn, err = net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
+		}
+	}
+	return ln, adminLn, nil
 }

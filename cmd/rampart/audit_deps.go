@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rampartsec/rampart/audit/deps"
+	"github.com/rampartsec/rampart/audit/deps/ignore"
+	"github.com/rampartsec/rampart/audit/deps/lockfile"
+	"github.com/rampartsec/rampart/audit/deps/npmaudit"
+	"github.com/rampartsec/rampart/audit/deps/osv"
+	"github.com/rampartsec/rampart/audit/deps/osvdb"
+)
+
+// staleAfter is the database age past which audits warn.
+const staleAfter = 7 * 24 * time.Hour
+
+const auditDepsHelp = `Check the packages pinned by lockfiles against known vulnerabilities and
+report supply-chain risks.
+
+PATH is a lockfile or a directory (default "."). A directory is searched
+for package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml and
+go.mod, skipping node_modules and .git. A file is read as the format its
+content shows, whatever it is called.
+
+Advisories come from a local OSV database (--source osv, the default; see
+'rampart audit db update') or from the npm registry's bulk advisory
+endpoint (--source npm), as npm audit does.
+
+Advisories can be accepted for a while in rampart-audit.yaml beside PATH
+(or --ignore-file): each entry needs a reason and an until date at most a
+year ahead.
+
+Exit status: 0 clean; 1 findings at or above --fail-on; 2 usage or input
+error; 3 nothing scanned, or entries that could not be checked.`
+
+// defaultDBDir returns $RAMPART_OSV_DB, or rampart/osv under the user's
+// cache directory.
+func (c *cli) defaultDBDir() string {
+	if d := c.getenv("RAMPART_OSV_DB"); d != "" {
+		return d
+	}
+	base := c.getenv("XDG_CACHE_HOME")
+	if base == "" {
+		if home := c.getenv("HOME"); home != "" {
+			base = filepath.Join(home, ".cache")
+		} else if d, err := os.UserCacheDir(); err == nil {
+			base = d
+		}
+	}
+	return filepath.Join(base, "rampart", "osv")
+}
+
+var goVersionRE = regexp.MustCompile(`^(go)?\d+\.\d+(\.\d+)?((rc|beta)\d+)?$`)
+
+func runAuditDeps(ctx context.Context, c *cli, args []string) int {
+	flags := c.newFlagSet("audit deps", "audit deps [PATH] [flags]", auditDepsHelp)
+	format := flags.String("format", "table", "output `format`: table, json or sarif")
+	dbDir := flags.String("db", c.defaultDBDir(), "OSV database `directory` (all.zip archives or OSV JSON files)")
+	source := flags.String("source", "osv", "advisory `source`: osv (offline) or npm (the registry's bulk endpoint)")
+	registry := flags.String("registry", npmaudit.DefaultRegistry, "npm registry `URL` for --source npm")
+	failOn := flags.String("fail-on", "low", "exit 1 on findings of this `severity` or worse: low, moderate, high or critical")
+	omit := flags.String("omit", "", "dependency `groups` to leave out, comma-separated: dev, optional, peer")
+	allPackages := flags.Bool("all-packages", false, "also list every package scanned")
+	goVersion := flags.String("go-version", "", "Go toolchain `version` that builds the module (e.g. $(go env GOVERSION)); standard library advisories are matched against it")
+	ignoreFile := flags.String("ignore-file", "", "ignores `file` (default: "+ignore.FileName+" beside PATH, when present)")
+	positional, done, code := c.parseInterspersed(flags, args)
+	if done {
+		return code
+	}
+	if len(positional) > 1 {
+		return c.usageError(fmt.Sprintf("unexpected argument %q", positional[1]), "audit deps takes one PATH; to scan several projects, name their common directory")
+	}
+	path := "."
+	if len(positional) == 1 {
+		path = positional[0]
+	}
+	set := map[string]bool{}
+	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *format {
+	case "table", "json", "sarif":
+	default:
+		return c.usageError(fmt.Sprintf("unknown format %q", *format), "use --format table, json or sarif")
+	}
+	if *source != "osv" && *source != "npm" {
+		return c.usageError(fmt.Sprintf("unknown advisory source %q", *source), "use --source osv (offline database) or --source npm (registry)")
+	}
+	if set["registry"] && *source != "npm" {
+		return c.usageError("--registry applies only to --source npm", "add --source npm to query a registry, or drop --registry")
+	}
+	if set["db"] && *source != "osv" {
+		return c.usageError("--db applies only to --source osv", "drop --db, or use --source osv")
+	}
+	threshold, err := osv.ParseSeverity(*failOn)
+	if err != nil || threshold == osv.SeverityUnknown {
+		return c.usageError(fmt.Sprintf("unknown severity %q for --fail-on", *failOn), "use --fail-on low, moderate, high or critical")
+	}
+	var groups []string
+	for g := range strings.SplitSeq(*omit, ",") {
+		switch g = strings.TrimSpace(g); g {
+		case "":
+		case lockfile.GroupDev, lockfile.GroupOptional, lockfile.GroupPeer:
+			groups = append(groups, g)
+		default:
+			return c.usageError(fmt.Sprintf("unknown dependency group %q for --omit", g), "use --omit with dev, optional or peer, comma-separated")
+		}
+	}
+	if *goVersion != "" && !goVersionRE.MatchString(*goVersion) {
+		return c.usageError(fmt.Sprintf("--go-version %q is not a Go version", *goVersion), "pass a version such as 1.23.4 or go1.23.4, e.g. --go-version \"$(go env GOVERSION)\"")
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return c.errorfHint(exitUsage, "run it in a project directory, or name a lockfile", "%s does not exist", path)
+		}
+		return c.errorf(exitUsage, "%v", err)
+	}
+
+	now := time.Now()
+	ignores, code, ok := c.loadIgnores(path, info.IsDir(), *ignoreFile, now)
+	if !ok {
+		return code
+	}
+
+	cfg := deps.Config{Paths: []string{path}, Omit: groups, Ignores: ignores, GoVersion: strings.TrimPrefix(*goVersion, "go"), Now: func() time.Time { return now }}
+	var dbInfo *osvdb.Info
+	switch *source {
+	case "osv":
+		db, di, err := osvdb.Open(*dbDir)
+		if err != nil {
+			if errors.Is(err, osvdb.ErrNoDatabase) {
+				return c.errorfHint(exitUsage, "run 'rampart audit db update' to download it, or pass --db DIR, or use --source npm",
+					"no advisory database in %s", *dbDir)
+			}
+			return c.errorf(exitUsage, "%v", err)
+		}
+		dbInfo = &di
+		cfg.Source = deps.OSVSource{DB: db}
+		if age := di.Age(now); age > staleAfter {
+			fmt.Fprintf(c.stderr, "rampart: warning: the advisory database is %d days old (updated %s); advisories published since are missing\n", int(age.Hours()/24), di.Updated.Format(time.DateOnly))
+			c.hintf("run 'rampart audit db update --db %s'", *dbDir)
+		}
+		if di.Unevaluable > 0 {
+			fmt.Fprintf(c.stderr, "rampart: warning: %d advisory ranges in the database cannot be read and are not matched\n", di.Unevaluable)
+		}
+	case "npm":
+		if _, err := npmaudit.Endpoint(*registry); err != nil {
+			return c.usageError(err.Error(), "pass the registry's base URL, e.g. --registry https://registry.npmjs.org")
+		}
+		cfg.Source = &npmaudit.Source{Registry: *registry}
+	}
+
+	report, err := deps.Scan(ctx, cfg)
+	if err != nil {
+		var se *lockfile.SyntaxError
+		if errors.As(err, &se) {
+			return c.errorfHint(exitUsage, "fix or regenerate the lockfile with its package manager", "%s", strings.TrimPrefix(err.Error(), "deps: "))
+		}
+		if errors.Is(err, lockfile.ErrUnknownFormat) {
+			return c.errorfHint(exitUsage, "rampart reads package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml and go.mod", "%s", strings.TrimPrefix(err.Error(), "deps: "))
+		}
+		hint := "check that the path is readable"
+		if *source == "npm" {
+			hint = "check --registry and the network, or audit offline with --source osv"
+		}
+		return c.errorfHint(exitUsage, hint, "%s", strings.TrimPrefix(err.Error(), "deps: "))
+	}
+
+	switch *format {
+	case "json":
+		err = deps.WriteJSON(c.stdout, report, *allPackages)
+	case "sarif":
+		err = deps.WriteSARIF(c.stdout, report, buildVersion())
+	default:
+		if dbInfo != nil {
+			fmt.Fprintf(c.stdout, "Advisories: OSV database %s, %d records, updated %s (%s)\n\n", dbInfo.Dir, dbInfo.Records, dbInfo.Updated.Format(time.DateOnly), ago(dbInfo.Age(now)))
+		} else {
+			fmt.Fprintf(c.stdout, "Advisories: npm registry %s\n\n", *registry)
+		}
+		err = deps.WriteTable(c.stdout, report, *allPackages)
+	}
+	if err != nil {
+		return c.errorf(exitUsage, "writing the report: %v", err)
+	}
+
+	for _, e := range report.Expired {
+		fmt.Fprintf(c.stderr, "rampart: warning: %s:%d: the ignore of %s expired on %s; its findings count again\n", e.File, e.Line, e.ID, e.Until)
+	}
+	failing := 0
+	for _, f := range report.Findings {
+		if f.Severity >= threshold || f.Severity == osv.SeverityUnknown {
+			failing++
+		}
+	}
+	switch {
+	case failing > 0:
+		return c.errorf(exitFindings, "%d %s at or above %s", failing, pluralize(failing, "finding", "findings"), threshold)
+	case len(report.Gaps) > 0:
+		return c.errorfHint(exitNothing, "the result is incomplete: see the entries listed as not checked", "%d %s could not be checked", len(report.Gaps), pluralize(len(report.Gaps), "entry", "entries"))
+	case report.Scanned == 0:
+		if len(report.Lockfiles) == 0 {
+			return c.errorfHint(exitNothing, "name a lockfile, or run in a directory holding package-lock.json, yarn.lock, pnpm-lock.yaml or go.mod", "nothing scanned: no lockfile found in %s", path)
+		}
+		return c.errorfHint(exitNothing, "check that the lockfile is complete, or that --omit does not leave everything out", "nothing scanned: the lockfiles hold no package to check")
+	}
+	return exitOK
+}
+
+// ago formats a database age for people.
+func ago(d time.Duration) string {
+	switch days := int(d.Hours() / 24); {
+	case d < time.Hour:
+		return "less than an hour ago"
+	case days == 0:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	case days == 1:
+		return "1 day ago"
+	default:
+		return fmt.Sprintf("%d days ago", days)
+	}
+}
+
+// errorfHint prints an error and a hint and returns code.
+func (c *cli) errorfHint(code int, hint, format string, args ...any) int {
+	c.errorf(code, format, args...)
+	c.hintf("%s", hint)
+	return code
+}
+
+func pluralize(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// loadIgnores reads the ignores file: the one named, or rampart-audit.yaml
+// beside path when it exists.
+func (c *cli) loadIgnores(path string, isDir bool, named string, now time.Time) (*ignore.List, int, bool) {
+	file := named
+	if file == "" {
+		dir := path
+		if !isDir {
+			dir = filepath.Dir(path)
+		}
+		file = filepath.Join(dir, ignore.FileName)
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return nil, exitOK, true
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, c.errorf(exitUsage, "reading the ignores file: %v", err), false
+	}
+	l, err := ignore.Parse(file, data, now)
+	if err != nil {
+		return nil, c.errorfHint(exitUsage, "each ignore needs id, reason and an until date (YYYY-MM-DD) at most a year ahead", "%v", err), false
+	}
+	return l, exitOK, true
+}
+
+func runAuditDB(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 || args[0] != "update" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Fprintln(c.stdout, "Usage: rampart audit db update [PATH] [flags]")
+			return exitOK
+		}
+		hint := "run 'rampart audit db update' to download the advisory database"
+		if len(args) == 0 {
+			return c.usageError("audit db needs a subcommand", hint)
+		}
+		return c.usageError(fmt.Sprintf("unknown audit db subcommand %q", args[0]), hint)
+	}
+	flags := c.newFlagSet("audit db update", "audit db update [PATH] [flags]",
+		`Download OSV's advisory archives for offline audits, replacing the local
+copy atomically: an interrupted download leaves the previous copy in place.
+
+The ecosystems are those of the lockfiles under PATH (default "."), or npm
+and Go when there are none.`)
+	dbDir := flags.String("db", c.defaultDBDir(), "database `directory` to update")
+	mirror := flags.String("mirror", osvdb.DefaultBaseURL, "base `URL` of the archives (<URL>/<ecosystem>/all.zip)")
+	ecoFlag := flags.String("ecosystems", "", "`ecosystems` to fetch, comma-separated (npm, Go); default: those of PATH's lockfiles")
+	positional, done, code := c.parseInterspersed(flags, args[1:])
+	if done {
+		return code
+	}
+	if len(positional) > 1 {
+		return c.usageError(fmt.Sprintf("unexpected argument %q", positional[1]), "audit db update takes one PATH")
+	}
+	var ecosystems []string
+	for e := range strings.SplitSeq(*ecoFlag, ",") {
+		switch e = strings.TrimSpace(e); strings.ToLower(e) {
+		case "":
+		case "npm":
+			ecosystems = append(ecosystems, osv.EcosystemNPM)
+		case "go":
+			ecosystems = append(ecosystems, osv.EcosystemGo)
+		default:
+			return c.usageError(fmt.Sprintf("unsupported ecosystem %q", e), "use --ecosystems npm, Go or npm,Go")
+		}
+	}
+	if len(ecosystems) == 0 {
+		path := "."
+		if len(positional) == 1 {
+			path = positional[0]
+		}
+		ecosystems = ecosystemsOf(path)
+	}
+	u := &osvdb.Updater{Dir: *dbDir, BaseURL: *mirror}
+	results, err := u.Update(ctx, slices.Compact(ecosystems))
+	for _, r := range results {
+		state := fmt.Sprintf("%d records", r.Meta.Records)
+		if r.Unchanged {
+			state = "unchanged"
+		}
+		fmt.Fprintf(c.stdout, "%s: %s (%s)\n", r.Ecosystem, state, filepath.Join(*dbDir, r.Ecosystem, "all.zip"))
+	}
+	if err != nil {
+		return c.errorfHint(exitUsage, "the previous copy, if any, is unchanged; check the network or --mirror and retry", "%v", err)
+	}
+	return exitOK
+}
+
+// ecosystemsOf returns the ecosystems of the lockfiles under path, or npm
+// and Go when none is found.
+func ecosystemsOf(path string) []string {
+	var files []string
+	if info, err := os.Stat(path); err == nil && !info.IsDir() {
+		files = []string{path}
+	} else {
+		files, _ = lockfile.Find(path)
+	}
+	var out []string
+	for _, f := range files {
+		eco := osv.EcosystemNPM
+		if k, _ := lockfile.KindOfName(f); k == lockfile.KindGo {
+			eco = osv.EcosystemGo
+		}
+		if !slices.Contains(out, eco) {
+			out = append(out, eco)
+		}
+	}
+	if len(out) == 0 {
+		return []string{osv.EcosystemNPM, osv.EcosystemGo}
+	}
+	slices.Sort(out)
+	return out
+}
