@@ -158,33 +158,33 @@ func (e *Error) Reason() string { return e.reason }
 // Reasons a request is refused. They are static so that refusing does not
 // allocate; compare them with errors.Is.
 var (
-	ErrCrossSite          = &Error{"cross_site", "csrf: cross-site request (Sec-Fetch-Site)", 403}
-	ErrOriginMismatch     = &Error{"origin_mismatch", "csrf: Origin does not match the served origin", 403}
-	ErrNullOrigin         = &Error{"null_origin", "csrf: null Origin", 403}
-	ErrMalformedHeader    = &Error{"malformed_header", "csrf: malformed or repeated Sec-Fetch-Site, Origin or Referer", 403}
-	ErrRefererMismatch    = &Error{"referer_mismatch", "csrf: Referer does not match the served origin", 403}
-	ErrTokenMissing       = &Error{"token_missing", "csrf: token missing", 403}
-	ErrTokenInvalid       = &Error{"token_invalid", "csrf: token invalid or bound to another session", 403}
-	ErrBodyUnreadable     = &Error{"body_unreadable", "csrf: request body could not be read", 400}
-	ErrBodyTooLarge       = &Error{"body_too_large", "csrf: request body too large", 413}
+	ErrCrossSite       = &Error{"cross_site", "csrf: cross-site request (Sec-Fetch-Site)", 403}
+	ErrOriginMismatch  = &Error{"origin_mismatch", "csrf: Origin does not match the served origin", 403}
+	ErrNullOrigin      = &Error{"null_origin", "csrf: null Origin", 403}
+	ErrMalformedHeader = &Error{"malformed_header", "csrf: malformed or repeated Sec-Fetch-Site, Origin or Referer", 403}
+	ErrRefererMismatch = &Error{"referer_mismatch", "csrf: Referer does not match the served origin", 403}
+	ErrTokenMissing    = &Error{"token_missing", "csrf: token missing", 403}
+	ErrTokenInvalid    = &Error{"token_invalid", "csrf: token invalid or bound to another session", 403}
+	ErrBodyUnreadable  = &Error{"body_unreadable", "csrf: request body could not be read", 400}
+	ErrBodyTooLarge    = &Error{"body_too_large", "csrf: request body too large", 413}
 )
 
 // Protection enforces one Config. Create it with New.
 type Protection struct {
-	mode          Mode
-	trusted       *origin.Set
-	proxies       *clientip.Resolver
-	key           []byte
-	sessionID     func(*http.Request) (string, bool)
-	header        string
-	formField     string
-	cookie        string
-	readable      string
-	upstreamHdr   string
-	maxFormBytes  int64
-	onDecision    func(*http.Request, Decision)
-	log           *slog.Logger
-	formFieldEsc  string // url.QueryEscape(formField), for matching encoded keys
+	mode           Mode
+	trusted        *origin.Set
+	proxies        *clientip.Resolver
+	key            []byte
+	sessionID      func(*http.Request) (string, bool)
+	header         string
+	formField      string
+	cookie         string
+	readable       string
+	upstreamHdr    string
+	maxFormBytes   int64
+	onDecision     func(*http.Request, Decision)
+	log            *slog.Logger
+	formFieldEsc   string // url.QueryEscape(formField), for matching encoded keys
 	readableSecure bool
 }
 
