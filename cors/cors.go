@@ -75,18 +75,20 @@ type Outcome uint8
 
 // The outcomes.
 const (
-	// NotCORS: no Origin header, or a same-origin request. No CORS header
-	// was added.
+	// NotCORS means the request had no Origin header or was same-origin;
+	// no CORS header was added.
 	NotCORS Outcome = iota
-	// Allowed: a cross-origin request from an allowed origin. CORS headers
-	// were added.
+	// Allowed means a cross-origin request came from an allowed origin and
+	// got CORS headers.
 	Allowed
-	// Refused: a cross-origin request from an origin that is not allowed.
-	// It went on to the handler without CORS headers.
+	// Refused means a cross-origin request came from an origin that is not
+	// allowed; it went on to the handler without CORS headers.
 	Refused
-	// PreflightAllowed: a preflight answered with 204 and CORS headers.
+	// PreflightAllowed means a preflight was answered with 204 and CORS
+	// headers.
 	PreflightAllowed
-	// PreflightRefused: a preflight answered with 403 and no CORS header.
+	// PreflightRefused means a preflight was answered with 403 and no CORS
+	// header.
 	PreflightRefused
 )
 
@@ -538,6 +540,7 @@ func (w *writer) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write fixes the CORS headers before the first byte, then writes b.
 func (w *writer) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.fix()

@@ -114,11 +114,11 @@ type Outcome uint8
 
 // The outcomes.
 const (
-	// Safe: a safe method, not checked.
+	// Safe means the method was safe and nothing was checked.
 	Safe Outcome = iota
-	// Allowed: an unsafe request that passed.
+	// Allowed means an unsafe request passed the checks.
 	Allowed
-	// Rejected: an unsafe request that was refused.
+	// Rejected means an unsafe request was refused.
 	Rejected
 )
 
@@ -150,6 +150,7 @@ type Error struct {
 	status      int
 }
 
+// Error returns the message, prefixed with the package name.
 func (e *Error) Error() string { return e.msg }
 
 // Reason returns the rejection's metric label, such as "cross_site".
