@@ -18,6 +18,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/cors"
+	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/shield"
 )
@@ -67,6 +69,12 @@ type Config struct {
 	// Errors configures the error shield that keeps upstream errors and
 	// stack traces from reaching clients.
 	Errors shield.Config `yaml:"errors"`
+	// CORS, when set, makes Rampart answer CORS itself for every route:
+	// only the listed origins get cross-origin access, whatever the
+	// upstream says. Default: not set, the upstream's own CORS headers pass.
+	CORS *cors.Config `yaml:"cors"`
+	// CSRF is the CSRF defence. Default: origin checks on unsafe methods.
+	CSRF CSRF `yaml:"csrf"`
 	// Routes, when present, are the only method and path patterns that reach
 	// the upstream: everything else is refused (default deny).
 	Routes []Route `yaml:"routes"`
@@ -129,9 +137,24 @@ type Route struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Headers overrides the security headers for this route.
 	Headers *headers.Override `yaml:"headers"`
+	// CORS replaces the global cors settings for this route.
+	CORS *cors.Config `yaml:"cors"`
+	// CSRF overrides csrf.mode for this route, e.g. off for a webhook
+	// called by other servers. Default: the global mode.
+	CSRF csrf.Mode `yaml:"csrf"`
 	// Route's IP lists (allow_ips, deny_ips and their files) narrow the
 	// global allow lists for this route.
 	access.Route `yaml:",inline"`
+}
+
+// CSRF is the csrf section: the policy's settings plus where its key lives.
+type CSRF struct {
+	csrf.Config `yaml:",inline"`
+	// KeyFile holds the token signing key: at least 32 bytes (for example
+	// from `head -c 32 /dev/urandom > csrf.key`), readable by Rampart only.
+	// Needed for token and both modes to survive restarts and to work across
+	// replicas. Default: a random key per process.
+	KeyFile string `yaml:"key_file"`
 }
 
 // Log configures logging.

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -115,7 +113,8 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	}
 	gen.closers = append(gen.closers, sh)
 
-	routes, err := buildRoutes(c, gen.proxy, allow, hdr, reports)
+	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips}
+	routes, err := rb.build()
 	if err != nil {
 		gen.close()
 		return nil, err
@@ -188,132 +187,6 @@ func (g *Gateway) guard(c *config.Config) error {
 			slog.String("where", f.Location()), slog.String("finding", f.Title), slog.String("fix", f.Fix))
 	}
 	return nil
-}
-
-// route is one entry of the route table: its own chain of policies in front
-// of the proxy.
-type route struct {
-	pattern string
-	maxBody int64
-	next    http.Handler
-}
-
-func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if e := exchangeOf(w); e != nil {
-		e.route = rt.pattern
-	}
-	if rt.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > rt.maxBody {
-			w.Header().Set("Connection", "close")
-			problem.Write(w, r, problem.Problem{Status: http.StatusRequestEntityTooLarge, Policy: "limits"})
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
-	}
-	rt.next.ServeHTTP(w, r)
-}
-
-// buildRoutes builds the route table. Without routes every path is one route
-// to the upstream; with routes, only they are reachable.
-func buildRoutes(c *config.Config, upstream http.Handler, allow *access.Policy, hdr *headers.Policy, reports http.Handler) (http.Handler, error) {
-	mux := http.NewServeMux()
-	// Rampart's own endpoints: never proxied, whatever the routes say.
-	mux.Handle("/.rampart/", &route{pattern: "/.rampart/", next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "rampart"})
-	})})
-	mux.Handle("POST /.rampart/csp-report", &route{pattern: "POST /.rampart/csp-report", next: reports})
-	if len(c.Routes) == 0 {
-		mux.Handle("/", &route{pattern: "/", maxBody: c.Limits.MaxBodyBytes, next: upstream})
-		return mux, nil
-	}
-	var patterns []string
-	hasCatchAll := false
-	for i, rc := range c.Routes {
-		key := fmt.Sprintf("routes[%d].match", i)
-		ac := rc.Route
-		ac.AllowIPsFile, ac.DenyIPsFile = c.RelativePath(ac.AllowIPsFile), c.RelativePath(ac.DenyIPsFile)
-		routeAccess, err := allow.Route(ac)
-		if err != nil {
-			return nil, c.Errorf(fmt.Sprintf("routes[%d]", i), "%v", err)
-		}
-		next := routeAccess.Handler(upstream)
-		if rc.Headers != nil {
-			routeHeaders, err := hdr.With(*rc.Headers)
-			if err != nil {
-				return nil, c.Errorf(fmt.Sprintf("routes[%d].headers", i), "%v", err)
-			}
-			next = routeHeaders.Handler(next)
-		}
-		rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: next}
-		if rc.MaxBodyBytes > 0 {
-			rt.maxBody = rc.MaxBodyBytes
-		}
-		if err := register(mux, rc.Match, rt); err != nil {
-			return nil, c.Errorf(key, "%v", err)
-		}
-		patterns = append(patterns, rc.Match)
-		if rc.Match == "/" {
-			hasCatchAll = true
-		}
-	}
-	if !hasCatchAll {
-		deny := &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
-		if err := register(mux, "/", deny); err != nil {
-			return nil, c.Errorf("routes", "%v", err)
-		}
-	}
-	return mux, nil
-}
-
-// register adds a pattern to mux, turning ServeMux's panic on a conflicting
-// pattern into an error.
-func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	mux.Handle(pattern, h)
-	return nil
-}
-
-// commonMethods are always considered when computing Allow for a 405.
-var commonMethods = []string{
-	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
-	http.MethodPatch, http.MethodDelete, http.MethodOptions,
-}
-
-func declaredMethods(patterns []string) []string {
-	methods := slices.Clone(commonMethods)
-	for _, p := range patterns {
-		if m, _, ok := strings.Cut(p, " "); ok && !slices.Contains(methods, m) {
-			methods = append(methods, m)
-		}
-	}
-	return methods
-}
-
-// denyUnmatched answers requests that match no route: 405 with Allow when
-// the path exists for other methods, 404 otherwise. Both are neutral.
-type denyUnmatched struct {
-	mux     *http.ServeMux
-	methods []string
-}
-
-func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	for _, m := range d.methods {
-		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
-		if _, pattern := d.mux.Handler(probe); pattern != "/" && pattern != "" {
-			allow = append(allow, m)
-		}
-	}
-	if len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "routes"})
-		return
-	}
-	problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "routes"})
 }
 
 // ServeHTTP is the outermost handler of a generation: request id, access

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -146,3 +147,12 @@ func assertNeutral(t *testing.T, resp *http.Response, body string, status int) {
 type configT = config.Config
 
 func parseConfig(src string) (*config.Config, error) { return config.Parse("bench.yaml", []byte(src)) }
+
+func newJar(t *testing.T) http.CookieJar {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jar
+}

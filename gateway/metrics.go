@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/cors"
+	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
 )
 
@@ -24,6 +26,20 @@ type metrics struct {
 	denials        *prometheus.CounterVec
 	shielded       *prometheus.CounterVec
 	cspReports     *prometheus.CounterVec
+}
+
+// corsDecision counts refused CORS requests and preflights.
+func (m *metrics) corsDecision(_ *http.Request, d cors.Decision) {
+	if d.Outcome == cors.Refused || d.Outcome == cors.PreflightRefused {
+		m.denials.WithLabelValues("cors", d.Outcome.String()).Inc()
+	}
+}
+
+// csrfDecision counts CSRF rejections by reason.
+func (m *metrics) csrfDecision(_ *http.Request, d csrf.Decision) {
+	if d.Outcome == csrf.Rejected {
+		m.denials.WithLabelValues("csrf", d.Reason).Inc()
+	}
 }
 
 // shieldIncident counts responses the error shield replaced.

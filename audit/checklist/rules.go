@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/csrf"
 )
 
 // rules is the checklist. Append new rules; never rename or reuse an id.
@@ -165,4 +168,228 @@ var rules = []Rule{
 			return nil
 		},
 	},
+	{
+		ID: "headers-off", Item: 6, Severity: High,
+		Title:     "security headers are turned off",
+		Fix:       "use headers.preset: helmet (the default) or strict",
+		Rationale: "The headers helmet sets by default (CSP, HSTS, frame and content-type protections) cost nothing and block whole classes of attacks in the browser: clickjacking, MIME sniffing, many XSS payloads, protocol downgrades.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if strings.EqualFold(c.Headers.Preset, "none") {
+				return []Finding{r.finding(c, "headers.preset", "none")}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "csp-missing", Item: 6, Severity: High,
+		Title:     "no Content-Security-Policy is sent",
+		Fix:       "remove Content-Security-Policy from headers.remove; tune headers.csp instead",
+		Rationale: "CSP is the browser's last line of defence against injected scripts. Removing it globally usually means one page needed an exception: give that route its own headers.csp instead.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			for i, h := range c.Headers.Remove {
+				if strings.EqualFold(h, "Content-Security-Policy") {
+					return []Finding{r.finding(c, fmt.Sprintf("headers.remove[%d]", i), h)}
+				}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "csp-unsafe-inline", Item: 6, Severity: Moderate,
+		Title:     "CSP allows inline scripts without nonces",
+		Fix:       "drop 'unsafe-inline' from script-src and turn on headers.nonce, rendering the nonce into your script tags",
+		Rationale: "'unsafe-inline' in script-src lets any injected <script> run, which is what CSP exists to stop. Nonces allow the app's own inline scripts and nothing else.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			src := c.Headers.CSP["script-src"]
+			nonce := c.Headers.Nonce != nil && *c.Headers.Nonce || strings.EqualFold(c.Headers.Preset, "strict") && c.Headers.Nonce == nil
+			if slices.Contains(src, "'unsafe-inline'") && !nonce {
+				return []Finding{r.finding(c, "headers.csp", "script-src 'unsafe-inline'")}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "hsts-missing", Item: 6, Severity: Moderate,
+		Title:     "Strict-Transport-Security is not sent",
+		Fix:       "remove Strict-Transport-Security from headers.remove",
+		Rationale: "Without HSTS, a user's first request (or any typed http:// link) can be downgraded to plain HTTP by anyone on the network path.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			for i, h := range c.Headers.Remove {
+				if strings.EqualFold(h, "Strict-Transport-Security") {
+					return []Finding{r.finding(c, fmt.Sprintf("headers.remove[%d]", i), h)}
+				}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "hsts-short", Item: 6, Severity: Low,
+		Title:     "HSTS max-age is shorter than six months",
+		Fix:       "set headers.hsts.max_age to 365d once HTTPS works everywhere",
+		Rationale: "A short max-age lets the protection lapse between visits; the MDN HTTP Observatory penalises anything under six months.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if m := c.Headers.HSTS.MaxAge; m > 0 && m < 180*24*time.Hour {
+				return []Finding{r.finding(c, "headers.hsts.max_age", m.String())}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "error-shield-off", Item: 4, Severity: High,
+		Title:     "the error shield is off: upstream errors reach clients as they are",
+		Fix:       "set errors.shield: true (the default)",
+		Rationale: "Stack traces, SQL errors and file paths in error pages hand attackers a map of the application. The shield replaces them with a neutral page and keeps the details in the log under an incident id.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if c.Errors.Shield != nil && !*c.Errors.Shield {
+				return []Finding{r.finding(c, "errors.shield", "")}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "error-inspection-off", Item: 4, Severity: Low,
+		Title:     "4xx error bodies are not inspected for leaks",
+		Fix:       "set errors.inspect: true (the default)",
+		Rationale: "Applications leak stack traces and SQL errors in 400 and 404 responses too; inspection catches them without touching successful responses.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if c.Errors.Inspect != nil && !*c.Errors.Inspect && (c.Errors.Shield == nil || *c.Errors.Shield) {
+				return []Finding{r.finding(c, "errors.inspect", "")}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "csrf-off", Item: 7, Severity: High,
+		Title:     "CSRF defence is off",
+		Fix:       "use csrf.mode: origin (the default), and exempt only machine-to-machine routes with routes[].csrf: off",
+		Rationale: "Without CSRF checks, any site a logged-in user visits can submit forms to the application in the user's name.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if c.CSRF.Mode == csrf.ModeOff {
+				return []Finding{r.finding(c, "csrf.mode", "off")}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "csrf-route-off", Item: 7, Severity: Low,
+		Title:     "a route is exempt from CSRF defence",
+		Fix:       "exempt only routes called by other servers (webhooks), and authenticate them another way (signatures)",
+		Rationale: "Exemptions are sometimes necessary, but each one is a route a malicious page can post to; listing them keeps the exceptions visible.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			var out []Finding
+			for i, rt := range c.Routes {
+				if rt.CSRF == csrf.ModeOff {
+					out = append(out, r.finding(c, fmt.Sprintf("routes[%d].csrf", i), rt.Match))
+				}
+			}
+			return out
+		},
+	},
+	{
+		ID: "csrf-key-ephemeral", Item: 7, Severity: Moderate,
+		Title:     "CSRF tokens are signed with a per-process key",
+		Fix:       "set csrf.key_file to a file with at least 32 random bytes",
+		Rationale: "A random key per process invalidates every token on restart and makes tokens fail on other replicas, which pushes teams to turn the defence off.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if (c.CSRF.Mode == csrf.ModeToken || c.CSRF.Mode == csrf.ModeBoth) && c.CSRF.KeyFile == "" {
+				return []Finding{r.finding(c, "csrf.mode", string(c.CSRF.Mode))}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "cors-any-origin", Item: 9, Severity: Moderate,
+		Title:     "CORS allows every origin",
+		Fix:       "list the origins that need access instead of *",
+		Rationale: "With *, every website can read the application's responses from its visitors' browsers. That is right only for truly public, unauthenticated data.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			return corsOrigins(c, func(key, o string) []Finding {
+				if o == "*" {
+					return []Finding{r.finding(c, key, o)}
+				}
+				return nil
+			})
+		},
+	},
+	{
+		ID: "cors-null-origin", Item: 9, Severity: High,
+		Title:     "CORS allows the null origin",
+		Fix:       "remove null from the CORS origins",
+		Rationale: "Sandboxed iframes, data: URLs and local files all send Origin: null, so allowing it allows any attacker who can put content in a sandboxed frame.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			return corsOrigins(c, func(key, o string) []Finding {
+				if o == "null" {
+					return []Finding{r.finding(c, key, o)}
+				}
+				return nil
+			})
+		},
+	},
+	{
+		ID: "cors-insecure-origin", Item: 9, Severity: Moderate,
+		Title:     "CORS trusts an origin served over plain HTTP",
+		Fix:       "allow the https:// origin instead",
+		Rationale: "Anyone on the network path of a plain-HTTP origin can inject script into it and read the application's responses through it.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			return corsOrigins(c, func(key, o string) []Finding {
+				host := strings.TrimPrefix(o, "http://")
+				if h, _, err := net.SplitHostPort(host); err == nil {
+					host = h
+				}
+				if strings.HasPrefix(o, "http://") && host != "localhost" && host != "127.0.0.1" && host != "[::1]" && c.Env != config.Development {
+					return []Finding{r.finding(c, key, o)}
+				}
+				return nil
+			})
+		},
+	},
+	{
+		ID: "cors-shared-hosting-pattern", Item: 9, Severity: High,
+		Title:     "a CORS subdomain pattern covers a shared hosting domain",
+		Fix:       "list your exact origin on that platform instead of a pattern",
+		Rationale: "Anyone can publish a site under *.herokuapp.com, *.github.io, *.vercel.app and similar platforms; a pattern over them trusts strangers.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			return corsOrigins(c, func(key, o string) []Finding {
+				_, rest, ok := strings.Cut(o, "://*.")
+				if !ok {
+					return nil
+				}
+				if h, _, err := net.SplitHostPort(rest); err == nil {
+					rest = h
+				}
+				for _, shared := range sharedHosting {
+					if rest == shared || strings.HasSuffix(rest, "."+shared) {
+						return []Finding{r.finding(c, key, o)}
+					}
+				}
+				return nil
+			})
+		},
+	},
+}
+
+// sharedHosting are domains under which anyone can get a subdomain.
+var sharedHosting = []string{
+	"herokuapp.com", "github.io", "vercel.app", "netlify.app", "pages.dev", "web.app",
+	"firebaseapp.com", "appspot.com", "azurewebsites.net", "cloudfront.net", "onrender.com",
+	"fly.dev", "glitch.me", "repl.co", "gitlab.io", "surge.sh", "workers.dev", "amplifyapp.com",
+}
+
+// corsOrigins calls check for every CORS origin in c, global and per route,
+// with its key.
+func corsOrigins(c *config.Config, check func(key, origin string) []Finding) []Finding {
+	var out []Finding
+	if c.CORS != nil {
+		for i, o := range c.CORS.Origins {
+			out = append(out, check(fmt.Sprintf("cors.origins[%d]", i), o)...)
+		}
+	}
+	for j, rt := range c.Routes {
+		if rt.CORS != nil {
+			for i, o := range rt.CORS.Origins {
+				out = append(out, check(fmt.Sprintf("routes[%d].cors.origins[%d]", j, i), o)...)
+			}
+		}
+	}
+	return out
 }

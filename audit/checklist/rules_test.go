@@ -11,9 +11,9 @@ import (
 const base = `env: production
 upstream: http://127.0.0.1:3000
 tls: {cert: /etc/rampart/tls.crt, key: /etc/rampart/tls.key}
+allow: {hosts: [app.example.com]}
 routes:
   - match: "GET /{$}"
-allow: {hosts: [app.example.com]}
 `
 
 // ruleCases holds, for every rule, a configuration that triggers it and one
@@ -61,6 +61,62 @@ var ruleCases = map[string]struct {
 	"hosts-unrestricted": {
 		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nroutes: [{match: /}]\n",
 		clean:   base,
+	},
+	"headers-off": {
+		trigger: base + "headers: {preset: none}\n",
+		clean:   base + "headers: {preset: strict}\n", key: "headers.preset",
+	},
+	"csp-missing": {
+		trigger: base + "headers: {remove: [X-Debug, Content-Security-Policy]}\n",
+		clean:   base + "headers: {remove: [X-Debug]}\n", key: "headers.remove[1]",
+	},
+	"csp-unsafe-inline": {
+		trigger: base + "headers: {csp: {script-src: [\"'self'\", \"'unsafe-inline'\"]}}\n",
+		clean:   base + "headers: {nonce: true, csp: {script-src: [\"'self'\", \"'unsafe-inline'\"]}}\n", key: "headers.csp",
+	},
+	"hsts-missing": {
+		trigger: base + "headers: {remove: [Strict-Transport-Security]}\n",
+		clean:   base + "headers: {hsts: {max_age: 365d}}\n", key: "headers.remove[0]",
+	},
+	"hsts-short": {
+		trigger: base + "headers: {hsts: {max_age: 1d}}\n",
+		clean:   base + "headers: {hsts: {max_age: 200d}}\n", key: "headers.hsts.max_age",
+	},
+	"error-shield-off": {
+		trigger: base + "errors: {shield: false}\n",
+		clean:   base + "errors: {shield: true}\n", key: "errors.shield",
+	},
+	"error-inspection-off": {
+		trigger: base + "errors: {inspect: false}\n",
+		clean:   base + "errors: {inspect: true}\n", key: "errors.inspect",
+	},
+	"csrf-off": {
+		trigger: base + "csrf: {mode: \"off\"}\n",
+		clean:   base + "csrf: {mode: both, key_file: /etc/rampart/csrf.key}\n", key: "csrf.mode",
+	},
+	"csrf-route-off": {
+		trigger: base + "  - match: \"POST /hooks/{name}\"\n    csrf: \"off\"\n",
+		clean:   base + "  - match: \"POST /hooks/{name}\"\n    csrf: origin\n", key: "routes[1].csrf",
+	},
+	"csrf-key-ephemeral": {
+		trigger: base + "csrf: {mode: token}\n",
+		clean:   base + "csrf: {mode: token, key_file: /etc/rampart/csrf.key}\n", key: "csrf.mode",
+	},
+	"cors-any-origin": {
+		trigger: base + "cors: {origins: [\"*\"]}\n",
+		clean:   base + "cors: {origins: [\"https://app.example.com\"]}\n", key: "cors.origins[0]",
+	},
+	"cors-null-origin": {
+		trigger: base + "cors: {origins: [\"https://app.example.com\", \"null\"]}\n",
+		clean:   base + "cors: {origins: [\"https://app.example.com\"]}\n", key: "cors.origins[1]",
+	},
+	"cors-insecure-origin": {
+		trigger: base + "cors: {origins: [\"http://app.example.com\"]}\n",
+		clean:   base + "cors: {origins: [\"http://localhost:5173\", \"https://app.example.com\"]}\n", key: "cors.origins[0]",
+	},
+	"cors-shared-hosting-pattern": {
+		trigger: base + "  - match: \"GET /api\"\n    cors: {origins: [\"https://*.herokuapp.com\"]}\n",
+		clean:   base + "cors: {origins: [\"https://*.example.com\", \"https://myapp.herokuapp.com\"]}\n", key: "routes[1].cors.origins[0]",
 	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",

@@ -21,6 +21,7 @@ var demoRoutes = []string{
 	"POST /api/notes",
 	"GET /api/notes/{id}",
 	"DELETE /api/notes/{id}",
+	"GET /api/crash",
 }
 
 func runDemo(ctx context.Context, c *cli, args []string) int {
@@ -76,6 +77,11 @@ func (c *cli) printDemoBanner(cfg *config.Config, appURL string) {
 	fmt.Fprintf(w, "  curl -i %s/internal/debug         not a declared route: a neutral 404\n", base)
 	fmt.Fprintf(w, "  curl -i -X PUT %s/api/notes       a declared path, wrong method: 405 with Allow\n", base)
 	fmt.Fprintf(w, "  curl -i -X TRACE %s/              refused: 405\n", base)
+	fmt.Fprintf(w, "  curl -i %s/api/crash              the app leaks a stack trace: a neutral 500 with an incident id (the original is in the log)\n", base)
+	fmt.Fprintf(w, "  curl -i -H 'Origin: https://evil.example' -d text=x %s/notes\n", base)
+	fmt.Fprintf(w, "                                    a cross-site form post: refused by CSRF with 403\n")
+	fmt.Fprintf(w, "  curl -sI %s/ | grep -i -e content-security -e strict-transport -e x-frame\n", base)
+	fmt.Fprintf(w, "                                    helmet's security headers on every response\n")
 	if cfg.Admin.Listen != "off" {
 		fmt.Fprintf(w, "  curl http://%s/metrics      Prometheus metrics\n", displayAddr(cfg.Admin.Listen))
 	}

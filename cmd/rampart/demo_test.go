@@ -54,4 +54,21 @@ func TestDemo(t *testing.T) {
 	if code, _ := status("PUT", "/api/notes"); code != 405 {
 		t.Errorf("PUT /api/notes: got %d, want 405", code)
 	}
+	if code, body := status("GET", "/api/crash"); code != 500 || strings.Contains(body, "notes.js") || !strings.Contains(body, "incident") {
+		t.Errorf("GET /api/crash: got %d %q, want a neutral 500", code, body)
+	}
+	req, _ := http.NewRequest("POST", base+"/notes", strings.NewReader("text=x"))
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("cross-site form post: got %d, want 403", resp.StatusCode)
+	}
+	if resp.Header.Get("Content-Security-Policy") == "" || resp.Header.Get("X-Powered-By") != "" {
+		t.Errorf("security headers missing or leaking headers present: %v", resp.Header)
+	}
 }

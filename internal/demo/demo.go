@@ -45,6 +45,7 @@ func New() *App {
 	mux.HandleFunc("GET /api/notes/{id}", a.get)
 	mux.HandleFunc("DELETE /api/notes/{id}", a.remove)
 	mux.HandleFunc("GET /internal/debug", a.debug)
+	mux.HandleFunc("GET /api/crash", a.crash)
 	a.mux = mux
 	return a
 }
@@ -162,6 +163,19 @@ func (a *App) remove(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such note"})
+}
+
+// crash fails the way careless apps do: a 500 whose body is the stack
+// trace. The gateway's error shield replaces it with a neutral page and logs
+// the original under the incident id.
+func (a *App) crash(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprint(w, `TypeError: Cannot read properties of undefined (reading 'title')
+    at exportNotes (/srv/demo/src/notes.js:42:17)
+    at Layer.handle [as handle_request] (/srv/demo/node_modules/express/lib/router/layer.js:95:5)
+    at next (/srv/demo/node_modules/express/lib/router/route.js:149:13)
+`)
 }
 
 // debug is the kind of endpoint apps forget to hide. The gateway's route

@@ -1,0 +1,89 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestCSRFThroughGateway(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	h := start(t, parse(t, up.URL, `routes:
+  - match: "POST /notes"
+  - match: "POST /hooks/{name}"
+    csrf: "off"
+`))
+	tests := []struct {
+		name    string
+		path    string
+		headers map[string]string
+		want    int
+	}{
+		{"no browser headers (API client)", "/notes", nil, 200},
+		{"same origin", "/notes", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://" + strings.TrimPrefix(h.url, "http://")}, 200},
+		{"cross-site fetch metadata", "/notes", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403},
+		{"cross-site origin only", "/notes", map[string]string{"Origin": "https://evil.example"}, 403},
+		{"look-alike origin", "/notes", map[string]string{"Origin": "http://127.0.0.1.evil.example"}, 403},
+		{"method override does not help", "/notes", map[string]string{"Origin": "https://evil.example", "X-HTTP-Method-Override": "GET"}, 403},
+		{"webhook route exempt", "/hooks/github", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://github.com"}, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", h.url+tc.path, strings.NewReader("title=x"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			resp, body := do(t, nil, req)
+			if tc.want == 403 {
+				assertNeutral(t, resp, body, 403)
+				return
+			}
+			if resp.StatusCode != tc.want {
+				t.Errorf("got %d, want %d: %s", resp.StatusCode, tc.want, body)
+			}
+		})
+	}
+}
+
+func TestCSRFTokenMode(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	h := start(t, parse(t, up.URL, "csrf: {mode: token}\n"))
+	client := &http.Client{Jar: newJar(t)}
+	req, _ := http.NewRequest("GET", h.url+"/.rampart/csrf", nil)
+	resp, body := do(t, client, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("token endpoint: got %d %s", resp.StatusCode, body)
+	}
+	var tok struct{ Token, Header string }
+	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Token == "" || tok.Header == "" {
+		t.Fatalf("token response %q: %v", body, err)
+	}
+	post := func(token string) int {
+		req, _ := http.NewRequest("POST", h.url+"/notes", strings.NewReader("{}"))
+		if token != "" {
+			req.Header.Set(tok.Header, token)
+		}
+		resp, _ := do(t, client, req)
+		return resp.StatusCode
+	}
+	if got := post(tok.Token); got != 200 {
+		t.Errorf("with token: got %d, want 200", got)
+	}
+	if got := post(""); got != 403 {
+		t.Errorf("without token: got %d, want 403", got)
+	}
+	if got := post(tok.Token[:len(tok.Token)-2] + "AA"); got != 403 {
+		t.Errorf("forged token: got %d, want 403", got)
+	}
+	// A token from another session (another cookie jar) is refused.
+	other := &http.Client{Jar: newJar(t)}
+	req, _ = http.NewRequest("POST", h.url+"/notes", strings.NewReader("{}"))
+	req.Header.Set(tok.Header, tok.Token)
+	if resp, _ := do(t, other, req); resp.StatusCode != 403 {
+		t.Errorf("token replayed from another session: got %d, want 403", resp.StatusCode)
+	}
+}

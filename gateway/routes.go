@@ -1,0 +1,325 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/clientip"
+	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/cors"
+	"github.com/rampartsec/rampart/csrf"
+	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/problem"
+)
+
+// routeBuilder builds the route table: each route's own chain of policies
+// in front of the upstream, Rampart's endpoints, and the default deny.
+type routeBuilder struct {
+	c        *config.Config
+	upstream http.Handler
+	allow    *access.Policy
+	headers  *headers.Policy
+	reports  http.Handler
+	metrics  *metrics
+	log      *slog.Logger
+	ips      *clientip.Resolver
+
+	cors      *cors.Policy     // global CORS; nil when not configured
+	csrf      *csrf.Protection // global CSRF
+	csrfKey   []byte
+	csrfModes map[string]*csrf.Protection
+	// preflights answers CORS preflights for declared routes, by pattern:
+	// a preflight is an OPTIONS request, which a "POST /api/items" route
+	// does not match.
+	preflights map[string]http.Handler
+}
+
+func (b *routeBuilder) build() (http.Handler, error) {
+	c := b.c
+	if err := b.buildShared(); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	// Rampart's own endpoints: never proxied, whatever the routes say.
+	mux.Handle("/.rampart/", &route{pattern: "/.rampart/", next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "rampart"})
+	})})
+	mux.Handle("POST /.rampart/csp-report", &route{pattern: "POST /.rampart/csp-report", next: b.reports})
+	mux.Handle("GET /.rampart/csrf", &route{pattern: "GET /.rampart/csrf", next: b.csrf.TokenHandler()})
+
+	routes := c.Routes
+	implicit := len(routes) == 0
+	if implicit {
+		// Zero routes: one catch-all route with every global policy.
+		routes = []config.Route{{Match: "/"}}
+	}
+	var patterns []string
+	hasCatchAll := false
+	for i, rc := range routes {
+		rt, err := b.route(i, rc, implicit)
+		if err != nil {
+			return nil, err
+		}
+		if err := register(mux, rc.Match, rt); err != nil {
+			return nil, c.Errorf(fmt.Sprintf("routes[%d].match", i), "%v", err)
+		}
+		patterns = append(patterns, rc.Match)
+		hasCatchAll = hasCatchAll || rc.Match == "/"
+	}
+	if !hasCatchAll {
+		deny := &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
+		if err := register(mux, "/", deny); err != nil {
+			return nil, c.Errorf("routes", "%v", err)
+		}
+	}
+	if len(b.preflights) == 0 {
+		return mux, nil
+	}
+	return &preflightRouter{mux: mux, byPattern: b.preflights}, nil
+}
+
+// buildShared builds the policies every route shares.
+func (b *routeBuilder) buildShared() error {
+	c := b.c
+	if c.CORS != nil {
+		p, err := b.newCORS(*c.CORS, "cors")
+		if err != nil {
+			return err
+		}
+		b.cors = p
+	}
+	key, err := b.loadCSRFKey()
+	if err != nil {
+		return err
+	}
+	b.csrfKey = key
+	b.csrfModes = map[string]*csrf.Protection{}
+	var origins []string
+	if c.CORS != nil {
+		origins = c.CORS.Origins
+	}
+	p, err := b.csrfFor("", origins)
+	if err != nil {
+		return c.Errorf("csrf", "%v", err)
+	}
+	b.csrf = p
+	b.preflights = map[string]http.Handler{}
+	return nil
+}
+
+func (b *routeBuilder) newCORS(cc cors.Config, key string) (*cors.Policy, error) {
+	cc.Logger = b.log
+	cc.OnDecision = b.metrics.corsDecision
+	p, err := cors.New(cc)
+	if err != nil {
+		return nil, b.c.Errorf(key, "%v", err)
+	}
+	return p, nil
+}
+
+// loadCSRFKey reads csrf.key_file, or makes a random key for this process.
+func (b *routeBuilder) loadCSRFKey() ([]byte, error) {
+	c := b.c
+	if c.CSRF.KeyFile == "" {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		if m := c.CSRF.Mode; m == csrf.ModeToken || m == csrf.ModeBoth {
+			b.log.Warn("csrf.key_file is not set: CSRF tokens are signed with a random key that does not survive a restart or work across replicas")
+		}
+		return key, nil
+	}
+	key, err := os.ReadFile(c.RelativePath(c.CSRF.KeyFile))
+	if err != nil {
+		return nil, c.Errorf("csrf.key_file", "%v", err)
+	}
+	if len(key) < 32 {
+		return nil, c.Errorf("csrf.key_file", "the key must be at least 32 bytes, got %d", len(key))
+	}
+	return key, nil
+}
+
+// csrfFor returns the CSRF protection for a route mode ("" = global) on a
+// route whose CORS policy allows corsOrigins. Origins allowed by CORS are
+// trusted by CSRF too: allowing an origin's cross-origin PUT in CORS and
+// then refusing it as a forgery would be a contradiction.
+func (b *routeBuilder) csrfFor(mode csrf.Mode, corsOrigins []string) (*csrf.Protection, error) {
+	var trusted []string
+	for _, o := range corsOrigins {
+		if o != "*" && o != "null" {
+			trusted = append(trusted, o)
+		}
+	}
+	key := string(mode) + "|" + strings.Join(trusted, " ")
+	if p, ok := b.csrfModes[key]; ok {
+		return p, nil
+	}
+	cc := b.c.CSRF.Config
+	if mode != "" {
+		cc.Mode = mode
+	}
+	cc.TrustedOrigins = append(slices.Clone(cc.TrustedOrigins), trusted...)
+	cc.Key = b.csrfKey
+	cc.Proxies = b.ips
+	cc.Logger = b.log
+	cc.OnDecision = b.metrics.csrfDecision
+	p, err := csrf.New(cc)
+	if err != nil {
+		return nil, err
+	}
+	b.csrfModes[key] = p
+	return p, nil
+}
+
+// route builds one route's chain. From the outside in: security header
+// overrides, route IP lists, CORS, CSRF, then the upstream.
+func (b *routeBuilder) route(i int, rc config.Route, implicit bool) (*route, error) {
+	c := b.c
+	key := fmt.Sprintf("routes[%d]", i)
+	if implicit {
+		key = "routes"
+	}
+	next := b.upstream
+
+	corsP := b.cors
+	var corsOrigins []string
+	if c.CORS != nil {
+		corsOrigins = c.CORS.Origins
+	}
+	if rc.CORS != nil {
+		var err error
+		if corsP, err = b.newCORS(*rc.CORS, key+".cors"); err != nil {
+			return nil, err
+		}
+		corsOrigins = rc.CORS.Origins
+	}
+	csrfP, err := b.csrfFor(rc.CSRF, corsOrigins)
+	if err != nil {
+		return nil, c.Errorf(key+".csrf", "%v", err)
+	}
+	next = csrfP.Handler(next)
+	if corsP != nil {
+		next = corsP.Handler(next)
+		b.preflights[rc.Match] = &route{pattern: rc.Match, next: corsP.Handler(http.NotFoundHandler())}
+	}
+
+	ac := rc.Route
+	ac.AllowIPsFile, ac.DenyIPsFile = c.RelativePath(ac.AllowIPsFile), c.RelativePath(ac.DenyIPsFile)
+	routeAccess, err := b.allow.Route(ac)
+	if err != nil {
+		return nil, c.Errorf(key, "%v", err)
+	}
+	next = routeAccess.Handler(next)
+
+	if rc.Headers != nil {
+		routeHeaders, err := b.headers.With(*rc.Headers)
+		if err != nil {
+			return nil, c.Errorf(key+".headers", "%v", err)
+		}
+		next = routeHeaders.Handler(next)
+	}
+	rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: next}
+	if rc.MaxBodyBytes > 0 {
+		rt.maxBody = rc.MaxBodyBytes
+	}
+	return rt, nil
+}
+
+// preflightRouter sends a CORS preflight to the route of the method it asks
+// about, since the preflight's own method (OPTIONS) matches no declared route.
+type preflightRouter struct {
+	mux       *http.ServeMux
+	byPattern map[string]http.Handler
+}
+
+func (p *preflightRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if cors.IsPreflight(r) {
+		probe := &http.Request{Method: r.Header.Get("Access-Control-Request-Method"), URL: r.URL, Host: r.Host, Header: r.Header}
+		if _, pattern := p.mux.Handler(probe); pattern != "" {
+			if h, ok := p.byPattern[pattern]; ok {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+	}
+	p.mux.ServeHTTP(w, r)
+}
+
+// route is one entry of the route table: its own chain of policies in front
+// of the proxy.
+type route struct {
+	pattern string
+	maxBody int64
+	next    http.Handler
+}
+
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := exchangeOf(w); e != nil {
+		e.route = rt.pattern
+	}
+	if rt.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > rt.maxBody {
+			w.Header().Set("Connection", "close")
+			problem.Write(w, r, problem.Problem{Status: http.StatusRequestEntityTooLarge, Policy: "limits"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
+	}
+	rt.next.ServeHTTP(w, r)
+}
+
+// register adds a pattern to mux, turning ServeMux's panic on a conflicting
+// pattern into an error.
+func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+// commonMethods are always considered when computing Allow for a 405.
+var commonMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions,
+}
+
+func declaredMethods(patterns []string) []string {
+	methods := slices.Clone(commonMethods)
+	for _, p := range patterns {
+		if m, _, ok := strings.Cut(p, " "); ok && !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
+	}
+	return methods
+}
+
+// denyUnmatched answers requests that match no route: 405 with Allow when
+// the path exists for other methods, 404 otherwise. Both are neutral.
+type denyUnmatched struct {
+	mux     *http.ServeMux
+	methods []string
+}
+
+func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range d.methods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := d.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "routes"})
+		return
+	}
+	problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "routes"})
+}
