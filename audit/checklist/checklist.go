@@ -5,47 +5,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rampartsec/rampart/audit/severity"
 	"github.com/rampartsec/rampart/config"
 )
 
-// Severity ranks findings. The names match the dependency audit's, so one
-// --fail-on threshold reads the same everywhere.
-type Severity int
+// Severity ranks findings on the audits' shared scale, so one --fail-on
+// threshold reads the same everywhere.
+type Severity = severity.Level
 
 // Severities, in increasing order.
 const (
-	Low Severity = iota + 1
-	Moderate
-	High
-	Critical
+	Low      = severity.Low
+	Moderate = severity.Moderate
+	High     = severity.High
+	Critical = severity.Critical
 )
-
-var severityNames = map[Severity]string{Low: "low", Moderate: "moderate", High: "high", Critical: "critical"}
-
-func (s Severity) String() string {
-	if n, ok := severityNames[s]; ok {
-		return n
-	}
-	return fmt.Sprintf("Severity(%d)", int(s))
-}
-
-// MarshalText writes the severity's name.
-func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// ParseSeverity parses low, moderate (or medium), high or critical.
-func ParseSeverity(s string) (Severity, error) {
-	switch strings.ToLower(s) {
-	case "low":
-		return Low, nil
-	case "moderate", "medium":
-		return Moderate, nil
-	case "high":
-		return High, nil
-	case "critical":
-		return Critical, nil
-	}
-	return 0, fmt.Errorf("checklist: unknown severity %q: want low, moderate, high or critical", s)
-}
 
 // Rule is one check of the checklist.
 type Rule struct {

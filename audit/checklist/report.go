@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/rampartsec/rampart/audit/sarif"
 )
 
 // Summary counts findings by severity.
@@ -110,4 +112,43 @@ func WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteSARIF writes the findings as a SARIF 2.1.0 log: one rule per
+// checklist rule, one result per finding, located at the configuration
+// line.
+func WriteSARIF(w io.Writer, fs []Finding, toolVersion string) error {
+	run := sarif.NewRun(toolVersion)
+	byID := map[string]Rule{}
+	for _, r := range rules {
+		byID[r.ID] = r
+	}
+	for _, f := range fs {
+		idx := run.Rule(f.Rule, func() sarif.Rule {
+			r := byID[f.Rule]
+			return sarif.Rule{
+				ID: r.ID, Name: r.ID,
+				ShortDescription: sarif.Text{Text: r.Title},
+				FullDescription:  sarif.Text{Text: r.Rationale},
+				HelpURI:          "https://github.com/rampartsec/rampart/blob/main/docs/checklist.md#" + r.ID,
+				Help:             sarif.Text{Text: "Fix: " + r.Fix},
+				Properties: map[string]any{"security-severity": sarif.SecuritySeverity(r.Severity),
+					"tags": []string{"security", "configuration", fmt.Sprintf("checklist-%d", r.Item)}},
+			}
+		})
+		file := f.File
+		if file == "" {
+			file = "rampart.yaml"
+		}
+		msg := f.Title
+		if f.Key != "" {
+			msg = f.Key + ": " + msg
+		}
+		if f.Detail != "" {
+			msg += " (" + f.Detail + ")"
+		}
+		run.Results = append(run.Results, sarif.Result{RuleID: f.Rule, RuleIndex: idx, Level: sarif.Level(f.Severity),
+			Message: sarif.Text{Text: msg + "; fix: " + f.Fix}, Locations: sarif.At(file, f.Line)})
+	}
+	return sarif.Write(w, run)
 }

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/rampartsec/rampart/audit/deps/osv"
+	"github.com/rampartsec/rampart/audit/sarif"
 )
 
 // WriteJSON writes the report as one JSON object. The "packages" array is
@@ -194,107 +194,16 @@ func clip(s string, n int) string {
 	return orDash(s)
 }
 
-// SARIF output, version 2.1.0.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	InformationURI string      `json:"informationUri"`
-	Version        string      `json:"version,omitempty"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifRule struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name,omitempty"`
-	ShortDescription sarifText      `json:"shortDescription"`
-	FullDescription  sarifText      `json:"fullDescription"`
-	HelpURI          string         `json:"helpUri,omitempty"`
-	Help             sarifText      `json:"help"`
-	Properties       map[string]any `json:"properties"`
-}
-
-type sarifResult struct {
-	RuleID     string          `json:"ruleId"`
-	RuleIndex  int             `json:"ruleIndex"`
-	Level      string          `json:"level"`
-	Message    sarifText       `json:"message"`
-	Locations  []sarifLocation `json:"locations"`
-	Properties map[string]any  `json:"properties,omitempty"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation sarifPhysical `json:"physicalLocation"`
-}
-
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
-}
-
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-
-type sarifRegion struct {
-	StartLine int `json:"startLine"`
-}
-
-// securitySeverity is the score code-scanning UIs sort by.
-var securitySeverity = map[osv.Severity]string{
-	osv.SeverityLow: "3.0", osv.SeverityModerate: "5.5", osv.SeverityHigh: "8.0", osv.SeverityCritical: "9.5", osv.SeverityUnknown: "9.5",
-}
-
-func sarifLevel(s osv.Severity) string {
-	switch s {
-	case osv.SeverityLow:
-		return "note"
-	case osv.SeverityModerate:
-		return "warning"
-	}
-	return "error"
-}
-
 // WriteSARIF writes findings and signals as a SARIF 2.1.0 log: one rule
 // per advisory and per signal kind, one result per finding or signal,
 // located at the lockfile line.
 func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
-	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "rampart", InformationURI: "https://github.com/rampartsec/rampart", Version: toolVersion, Rules: []sarifRule{}}}, Results: []sarifResult{}}
-	ruleIndex := map[string]int{}
-	rule := func(id string, mk func() sarifRule) int {
-		if i, ok := ruleIndex[id]; ok {
-			return i
-		}
-		ruleIndex[id] = len(run.Tool.Driver.Rules)
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, mk())
-		return ruleIndex[id]
-	}
-	location := func(source string, line int) []sarifLocation {
-		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(relPath(source))}}}
-		if line > 0 {
-			loc.PhysicalLocation.Region = &sarifRegion{StartLine: line}
-		}
-		return []sarifLocation{loc}
+	run := sarif.NewRun(toolVersion)
+	location := func(source string, line int) []sarif.Location {
+		return sarif.At(filepath.ToSlash(relPath(source)), line)
 	}
 	for _, f := range r.Findings {
-		idx := rule(f.ID, func() sarifRule {
+		idx := run.Rule(f.ID, func() sarif.Rule {
 			desc := f.Summary
 			if desc == "" || desc == "-" {
 				desc = "Known vulnerability " + f.ID
@@ -303,32 +212,26 @@ func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
 			if f.Malicious {
 				tags = append(tags, "malicious")
 			}
-			return sarifRule{
-				ID: f.ID, Name: "vulnerable-dependency", ShortDescription: sarifText{desc}, FullDescription: sarifText{desc + " (" + strings.Join(append([]string{f.ID}, f.Aliases...), ", ") + ")"},
-				HelpURI: f.URL, Help: sarifText{"Upgrade " + f.Package + " to a fixed version: " + orDash(strings.Join(f.Fixed, ", "))},
-				Properties: map[string]any{"security-severity": securitySeverity[f.Severity], "tags": tags},
+			return sarif.Rule{
+				ID: f.ID, Name: "vulnerable-dependency", ShortDescription: sarif.Text{Text: desc}, FullDescription: sarif.Text{Text: desc + " (" + strings.Join(append([]string{f.ID}, f.Aliases...), ", ") + ")"},
+				HelpURI: f.URL, Help: sarif.Text{Text: "Upgrade " + f.Package + " to a fixed version: " + orDash(strings.Join(f.Fixed, ", "))},
+				Properties: map[string]any{"security-severity": sarif.SecuritySeverity(f.Severity), "tags": tags},
 			}
 		})
 		msg := fmt.Sprintf("%s %s is affected by %s (%s severity)", f.Package, f.Version, f.ID, f.Severity)
 		if len(f.Fixed) > 0 {
 			msg += "; fixed in " + strings.Join(f.Fixed, ", ")
 		}
-		run.Results = append(run.Results, sarifResult{RuleID: f.ID, RuleIndex: idx, Level: sarifLevel(f.Severity), Message: sarifText{msg}, Locations: location(f.Source, f.Line),
+		run.Results = append(run.Results, sarif.Result{RuleID: f.ID, RuleIndex: idx, Level: sarif.Level(f.Severity), Message: sarif.Text{Text: msg}, Locations: location(f.Source, f.Line),
 			Properties: map[string]any{"package": f.Package, "version": f.Version, "ecosystem": f.Ecosystem, "aliases": f.Aliases}})
 	}
 	for _, s := range r.Signals {
 		id := "rampart/" + string(s.Kind)
-		idx := rule(id, func() sarifRule {
-			return sarifRule{ID: id, Name: string(s.Kind), ShortDescription: sarifText{"Supply-chain signal: " + string(s.Kind)}, FullDescription: sarifText{"Supply-chain signal: " + string(s.Kind)},
-				Help: sarifText{"See rampart's audit deps documentation for the " + string(s.Kind) + " signal."}, Properties: map[string]any{"tags": []string{"security", "supply-chain"}}}
+		idx := run.Rule(id, func() sarif.Rule {
+			return sarif.Rule{ID: id, Name: string(s.Kind), ShortDescription: sarif.Text{Text: "Supply-chain signal: " + string(s.Kind)}, FullDescription: sarif.Text{Text: "Supply-chain signal: " + string(s.Kind)},
+				Help: sarif.Text{Text: "See rampart's audit deps documentation for the " + string(s.Kind) + " signal."}, Properties: map[string]any{"tags": []string{"security", "supply-chain"}}}
 		})
-		run.Results = append(run.Results, sarifResult{RuleID: id, RuleIndex: idx, Level: sarifLevel(s.Severity), Message: sarifText{s.Package + "@" + orDash(s.Version) + ": " + s.Detail}, Locations: location(s.Source, s.Line)})
+		run.Results = append(run.Results, sarif.Result{RuleID: id, RuleIndex: idx, Level: sarif.Level(s.Severity), Message: sarif.Text{Text: s.Package + "@" + orDash(s.Version) + ": " + s.Detail}, Locations: location(s.Source, s.Line)})
 	}
-	slices.SortStableFunc(run.Results, func(a, b sarifResult) int {
-		return strings.Compare(a.Locations[0].PhysicalLocation.ArtifactLocation.URI, b.Locations[0].PhysicalLocation.ArtifactLocation.URI)
-	})
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+	return sarif.Write(w, run)
 }

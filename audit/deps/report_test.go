@@ -3,14 +3,12 @@ package deps_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/rampartsec/rampart/audit/deps"
+	"github.com/rampartsec/rampart/internal/testutil"
 )
 
 // signalsReport scans a lockfile that raises findings and every signal.
@@ -22,23 +20,6 @@ func signalsReport(t *testing.T) *deps.Report {
 
 func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	t.Parallel()
-	f, err := os.Open("testdata/sarif/sarif-2.1.0-rtm.5.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("sarif.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := signalsReport(t)
 	if len(r.Findings) == 0 || len(r.Signals) == 0 {
 		t.Fatalf("got %d findings and %d signals, want some of both", len(r.Findings), len(r.Signals))
@@ -47,16 +28,11 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	if err := deps.WriteSARIF(&buf, r, "v1.2.3"); err != nil {
 		t.Fatal(err)
 	}
-	inst, err := jsonschema.UnmarshalJSON(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(inst); err != nil {
+	if err := testutil.ValidateJSON(t, testutil.SARIFSchema, buf.Bytes()); err != nil {
 		t.Errorf("got %v, want a valid SARIF log", err)
 	}
 	// A log that breaks the schema is caught, so the check can fail.
-	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{"version":"2.1.0","runs":[{"tool":{"driver":{}}}]}`))
-	if err := schema.Validate(bad); err == nil {
+	if err := testutil.ValidateJSON(t, testutil.SARIFSchema, []byte(`{"version":"2.1.0","runs":[{"tool":{"driver":{}}}]}`)); err == nil {
 		t.Error("got a driver without a name accepted, want a schema error")
 	}
 }

@@ -5,50 +5,26 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/rampartsec/rampart/audit/severity"
 )
 
-// Severity ranks how bad a finding is. The zero value is SeverityUnknown.
-type Severity int
+// Severity ranks how bad a finding is; it is the audits' shared scale. The
+// zero value is SeverityUnknown.
+type Severity = severity.Level
 
 // The severities, in increasing order; the names are npm's.
 const (
-	SeverityUnknown Severity = iota
-	SeverityLow
-	SeverityModerate
-	SeverityHigh
-	SeverityCritical
+	SeverityUnknown  = severity.Unknown
+	SeverityLow      = severity.Low
+	SeverityModerate = severity.Moderate
+	SeverityHigh     = severity.High
+	SeverityCritical = severity.Critical
 )
-
-var severityNames = [...]string{"unknown", "low", "moderate", "high", "critical"}
-
-// String returns the severity's lowercase name.
-func (s Severity) String() string {
-	if s < 0 || int(s) >= len(severityNames) {
-		return "unknown"
-	}
-	return severityNames[s]
-}
-
-// MarshalText encodes the severity as its name.
-func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // ParseSeverity reads a severity name, case-insensitively: "low",
 // "moderate" (or "medium"), "high", "critical", or "unknown".
-func ParseSeverity(name string) (Severity, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "low":
-		return SeverityLow, nil
-	case "moderate", "medium":
-		return SeverityModerate, nil
-	case "high":
-		return SeverityHigh, nil
-	case "critical":
-		return SeverityCritical, nil
-	case "unknown", "":
-		return SeverityUnknown, nil
-	}
-	return SeverityUnknown, fmt.Errorf("osv: unknown severity %q (want low, moderate, high or critical)", name)
-}
+func ParseSeverity(name string) (Severity, error) { return severity.Parse(name) }
 
 // SeverityOf rates a record: from its CVSS v3 base score when it has a
 // CVSS v3 vector, else from database_specific.severity (GitHub's rating),
