@@ -102,7 +102,7 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	if err != nil {
 		return err
 	}
-	upAddr, bareAddr, rampAddr := freeAddr(), freeAddr(), freeAddr()
+	upAddr, bareAddr, rampAddr, altAddr := freeAddr(), freeAddr(), freeAddr(), freeAddr()
 	var procs []*exec.Cmd
 	defer func() {
 		for _, p := range procs {
@@ -112,7 +112,7 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	}()
 	start := func(name string, args ...string) error {
 		cmd := exec.Command(name, args...)
-		logf, err := os.Create(filepath.Join(dir, filepath.Base(name)+"-"+args[0]+".log"))
+		logf, err := os.CreateTemp(dir, filepath.Base(name)+"-"+args[0]+"-*.log")
 		if err != nil {
 			return err
 		}
@@ -129,19 +129,31 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	if err := start(self, "bareproxy", bareAddr, "http://"+upAddr); err != nil {
 		return err
 	}
-	args, err := sc.args(dir, "http://"+upAddr, rampAddr)
+	args, err := sc.args(sc.config, "a", dir, "http://"+upAddr, rampAddr)
 	if err != nil {
 		return err
 	}
 	if err := start(bin, args...); err != nil {
 		return err
 	}
-	for _, a := range []string{upAddr, bareAddr, rampAddr} {
+	addrs := []string{upAddr, bareAddr, rampAddr}
+	targets := []struct{ name, addr string }{{"bare proxy", bareAddr}, {"rampart", rampAddr}}
+	if sc.alt != "" {
+		altArgs, err := sc.args(sc.alt, "b", dir, "http://"+upAddr, altAddr)
+		if err != nil {
+			return err
+		}
+		if err := start(bin, altArgs...); err != nil {
+			return err
+		}
+		addrs = append(addrs, altAddr)
+		targets = append(targets, struct{ name, addr string }{sc.altName, altAddr})
+	}
+	for _, a := range addrs {
 		if err := waitListening(a, 10*time.Second); err != nil {
 			return err
 		}
 	}
-	targets := []struct{ name, addr string }{{"bare proxy", bareAddr}, {"rampart", rampAddr}}
 	for _, tg := range targets {
 		if err := sc.check("http://" + tg.addr); err != nil {
 			return fmt.Errorf("%s: %w", tg.name, err)
@@ -173,9 +185,26 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	fmt.Printf("\n| target | median req/s | median p50 | median p99 |\n|---|---|---|---|\n")
 	fmt.Printf("| bare proxy | %.0f | %s | %s |\n", bare.rps, bare.p50, bare.p99)
 	fmt.Printf("| rampart | %.0f | %s | %s |\n", ramp.rps, ramp.p50, ramp.p99)
-	fmt.Printf("\n**ratio rampart / bare proxy (median req/s): %.3f** (per-round ratios: %s)\n\n", ramp.rps/bare.rps, fmtFloats(ratios))
-	if bare.errors+ramp.errors > 0 {
-		fmt.Printf("warning: %d failed or non-2xx responses; the numbers are not comparable\n\n", bare.errors+ramp.errors)
+	errs := bare.errors + ramp.errors
+	var alt measurement
+	if sc.alt != "" {
+		alt = median(results[sc.altName])
+		fmt.Printf("| %s | %.0f | %s | %s |\n", sc.altName, alt.rps, alt.p50, alt.p99)
+		errs += alt.errors
+	}
+	fmt.Printf("\n**ratio rampart / bare proxy (median req/s): %.3f** (per-round ratios, sorted: %s; their median %.3f)\n\n",
+		ramp.rps/bare.rps, fmtFloats(ratios), ratios[len(ratios)/2])
+	if sc.alt != "" {
+		var altRatios []float64
+		for i := range results["rampart"] {
+			altRatios = append(altRatios, results["rampart"][i].rps/results[sc.altName][i].rps)
+		}
+		slices.Sort(altRatios)
+		fmt.Printf("**ratio rampart / %s (median req/s): %.3f** (per-round ratios, sorted: %s; their median %.3f)\n\n",
+			sc.altName, ramp.rps/alt.rps, fmtFloats(altRatios), altRatios[len(altRatios)/2])
+	}
+	if errs > 0 {
+		fmt.Printf("warning: %d failed or non-2xx responses; the numbers are not comparable\n\n", errs)
 	}
 	return nil
 }

@@ -26,6 +26,11 @@ type scenario struct {
 	// Empty means zero-config (command-line flags only).
 	config  string
 	request request
+	// alt, when set, is a second rampart configuration measured in the same
+	// rounds, to isolate the cost of one feature: the report adds the ratio
+	// rampart / alt.
+	alt     string
+	altName string
 }
 
 // accessConfig is 50 routes, an IP allow list of 200 prefixes and a deny
@@ -48,6 +53,14 @@ var accessConfig = func() string {
 }()
 
 var scenarios = map[string]scenario{
+	"shield": {
+		name:        "shield",
+		description: "The error shield's cost on 2xx responses: zero-config (shield on) against the same with `errors: {shield: false}`, GET /.",
+		config:      "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\n",
+		alt:         "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nerrors: {shield: false}\n",
+		altName:     "rampart, shield off",
+		request:     request{method: "GET", path: "/"},
+	},
 	"access": {
 		name:        "access",
 		description: "50 routes (default deny), a 200-prefix IP allow list, a deny list, a Host allow-list and route IP lists; GET /api/r30/7 (a route with its own IP list).",
@@ -70,13 +83,14 @@ func scenarioNames() []string {
 	return names
 }
 
-// args returns rampart's command line for the scenario.
-func (sc scenario) args(dir, upstream, listen string) ([]string, error) {
-	if sc.config == "" {
+// args returns rampart's command line for the scenario's configuration cfg
+// (sc.config or sc.alt), written to a file named after tag.
+func (sc scenario) args(cfg, tag, dir, upstream, listen string) ([]string, error) {
+	if cfg == "" {
 		return []string{"serve", "--upstream", upstream, "--listen", listen, "--admin", "off"}, nil
 	}
-	text := strings.NewReplacer("{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir).Replace(sc.config)
-	path := filepath.Join(dir, sc.name+".yaml")
+	text := strings.NewReplacer("{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir).Replace(cfg)
+	path := filepath.Join(dir, sc.name+"-"+tag+".yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
