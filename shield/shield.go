@@ -121,7 +121,7 @@ func New(c Config) (*Shield, error) {
 	case c.InspectBytes < 0:
 		return nil, errors.New("shield: inspect_bytes must not be negative")
 	case c.InspectBytes == 0:
-		s.window = 64 << 10
+		s.window = DefaultInspectBytes
 	case c.InspectBytes > 16<<20:
 		return nil, errors.New("shield: inspect_bytes must be at most 16MiB")
 	default:

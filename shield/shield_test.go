@@ -363,3 +363,17 @@ func TestDisabled(t *testing.T) {
 		t.Errorf("disabled shield changed the body: %q", rec.Body.String())
 	}
 }
+
+func TestLeak(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]string{
+		"TypeError: x\n    at Object.<anonymous> (/srv/app/index.js:3:9)": "node-stack",
+		`{"ok":true,"message":"at 3pm"}`: "",
+		"goroutine 1 [running]:\nmain.main()\n\t/app/main.go:12 +0x1d": "go-panic",
+	} {
+		got, found := shield.Leak([]byte(body))
+		if found != (want != "") || (found && got != want) {
+			t.Errorf("Leak(%q): got %q %v, want %q", body, got, found, want)
+		}
+	}
+}

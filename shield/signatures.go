@@ -36,6 +36,9 @@ func anchors(ss ...string) [][]byte {
 	return out
 }
 
+// DefaultInspectBytes is how much of an error body is inspected by default.
+const DefaultInspectBytes = 64 << 10
+
 // sourceExt are file extensions of application source code.
 const sourceExt = `(?:js|mjs|cjs|ts|tsx|jsx|py|rb|go|php|java|cs|kt|scala|ex|exs|rs|vb|aspx?|cshtml|erb|twig|jinja2?)`
 
@@ -113,4 +116,21 @@ var builtinSignatures = []signature{
 		re: regexp.MustCompile(`DEBUG = True|Werkzeug Debugger|The debugger caught an exception|Action Controller: Exception caught|` +
 			`Symfony\\{1,2}Component\\{1,2}|Illuminate\\{1,2}\w+|django\.(?:core|db|http|template)\.`),
 	},
+}
+
+// Leak reports whether body shows one of the built-in leak signatures —
+// a stack trace, a debug page, an SQL error, a source path — and which. It
+// is what the shield looks for in error responses, exported for tools that
+// check a site from outside (rampart scan). Only the first 64 KiB are
+// examined.
+func Leak(body []byte) (signature string, found bool) {
+	if len(body) > DefaultInspectBytes {
+		body = body[:DefaultInspectBytes]
+	}
+	for i := range builtinSignatures {
+		if builtinSignatures[i].match(body) {
+			return builtinSignatures[i].name, true
+		}
+	}
+	return "", false
 }
