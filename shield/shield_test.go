@@ -368,8 +368,8 @@ func TestLeak(t *testing.T) {
 	t.Parallel()
 	for body, want := range map[string]string{
 		"TypeError: x\n    at Object.<anonymous> (/srv/app/index.js:3:9)": "node-stack",
-		`{"ok":true,"message":"at 3pm"}`: "",
-		"goroutine 1 [running]:\nmain.main()\n\t/app/main.go:12 +0x1d": "go-panic",
+		`{"ok":true,"message":"at 3pm"}`:                                  "",
+		"goroutine 1 [running]:\nmain.main()\n\t/app/main.go:12 +0x1d":    "go-panic",
 	} {
 		got, found := shield.Leak([]byte(body))
 		if found != (want != "") || (found && got != want) {
