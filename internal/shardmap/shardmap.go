@@ -1,0 +1,175 @@
+// Package shardmap is a sharded, size-bounded map whose entries carry an
+// expiry, for the in-memory stores of the rate limiter and the login
+// protection.
+//
+// A flood of unique keys must not exhaust memory, so every Map has a fixed
+// capacity. Expired entries are removed lazily: each insertion of a new key
+// looks at a few entries and deletes the expired ones, and an insertion into
+// a full shard evicts the sampled entry that expires soonest (the one whose
+// loss forgets the least). Evictions are counted so operators can see when
+// the capacity is too small.
+//
+// # Concurrency
+//
+// A Map is safe for concurrent use. Callers lock one shard at a time with
+// Lock, or several in ascending index order; the shard index depends only
+// on the key's hash, so contention is limited to keys in the same shard.
+package shardmap
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// sweepSample is how many entries an insertion inspects for expiry.
+const sweepSample = 2
+
+// evictSample is how many entries an insertion into a full shard inspects to
+// choose a victim.
+const evictSample = 8
+
+// Map is a sharded map from string-hashed keys K to values V with expiry.
+type Map[K comparable, V any] struct {
+	shards    []Shard[K, V]
+	mask      uint64
+	seed      maphash.Seed
+	evictions atomic.Uint64
+}
+
+// Shard is one lock-protected part of a Map.
+type Shard[K comparable, V any] struct {
+	mu       sync.Mutex
+	m        map[K]entry[V]
+	capacity int
+	parent   *Map[K, V]
+	_        [32]byte // keep neighbouring shards' locks off one cache line
+}
+
+type entry[V any] struct {
+	v   V
+	exp int64
+}
+
+// New returns a Map holding at most capacity entries (at least one per
+// shard). shards is rounded up to a power of two; 0 picks a count from
+// GOMAXPROCS.
+func New[K comparable, V any](capacity, shards int) *Map[K, V] {
+	if shards <= 0 {
+		shards = 16 * runtime.GOMAXPROCS(0)
+	}
+	shards = 1 << bits.Len(uint(shards-1))
+	per := max(1, capacity/shards)
+	m := &Map[K, V]{shards: make([]Shard[K, V], shards), mask: uint64(shards - 1), seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].m = make(map[K]entry[V])
+		m.shards[i].capacity = per
+		m.shards[i].parent = m
+	}
+	return m
+}
+
+// Index returns the index of the shard that holds key s.
+func (m *Map[K, V]) Index(s string) int {
+	return int(maphash.String(m.seed, s) & m.mask)
+}
+
+// Lock locks and returns shard i.
+func (m *Map[K, V]) Lock(i int) *Shard[K, V] {
+	sh := &m.shards[i]
+	sh.mu.Lock()
+	return sh
+}
+
+// Len returns the number of entries, expired ones included.
+func (m *Map[K, V]) Len() int {
+	n := 0
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// Evictions returns how many unexpired entries were evicted to make room.
+func (m *Map[K, V]) Evictions() uint64 {
+	return m.evictions.Load()
+}
+
+// Unlock unlocks the shard.
+func (s *Shard[K, V]) Unlock() {
+	s.mu.Unlock()
+}
+
+// Get returns the value stored under k if it has not expired at now.
+func (s *Shard[K, V]) Get(k K, now int64) (V, bool) {
+	e, ok := s.m[k]
+	if !ok || e.exp <= now {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+// Put stores v under k until exp. Inserting a new key may delete expired
+// entries and, when the shard is full, evict the entry expiring soonest.
+func (s *Shard[K, V]) Put(k K, v V, exp, now int64) {
+	if e, ok := s.m[k]; ok {
+		e.v, e.exp = v, exp
+		s.m[k] = e
+		return
+	}
+	s.sweep(now, sweepSample)
+	if len(s.m) >= s.capacity {
+		s.sweep(now, evictSample)
+	}
+	if len(s.m) >= s.capacity {
+		s.evict()
+	}
+	s.m[k] = entry[V]{v: v, exp: exp}
+}
+
+// Delete removes k.
+func (s *Shard[K, V]) Delete(k K) {
+	delete(s.m, k)
+}
+
+// sweep inspects up to n entries from a random position and deletes the
+// expired ones. Go randomises the start of every map iteration, so repeated
+// sweeps cover the whole shard over time.
+func (s *Shard[K, V]) sweep(now int64, n int) {
+	for k, e := range s.m {
+		if e.exp <= now {
+			delete(s.m, k)
+		}
+		n--
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// evict deletes the sampled entry that expires soonest.
+func (s *Shard[K, V]) evict() {
+	var victim K
+	found := false
+	var soonest int64
+	n := evictSample
+	for k, e := range s.m {
+		if !found || e.exp < soonest {
+			victim, soonest, found = k, e.exp, true
+		}
+		n--
+		if n == 0 {
+			break
+		}
+	}
+	if found {
+		delete(s.m, victim)
+		s.parent.evictions.Add(1)
+	}
+}
