@@ -44,6 +44,7 @@ func Open(url string, timeout time.Duration) (*redis.Client, error) {
 	// A retry doubles the time a request waits on a store that is down;
 	// the caller's failure policy is the retry.
 	opt.MaxRetries = -1
+	opt.DialerRetries = 1
 	opt.DisableIdentity = true
 	return redis.NewClient(opt), nil
 }
