@@ -123,9 +123,9 @@ type Config struct {
 	// OnDecision, when set, is called once per rule per request with its
 	// outcome, for metrics. It must be fast and safe for concurrent use.
 	OnDecision func(Event)
-	// OnStoreError, when set, is called for every failed store call, for
+	// OnStoreFailure, when set, is called for every failed store call, for
 	// metrics. It must be fast and safe for concurrent use.
-	OnStoreError func(error)
+	OnStoreFailure func(error)
 	// RetryStoreAfter is how long the failure policy is applied, without
 	// calling the store, after a store call failed, so that an outage does
 	// not add a timeout to every request. Default 1s.
@@ -185,7 +185,7 @@ func New(c Config) (*Limiter, error) {
 	}
 	l := &Limiter{
 		store: c.Store, fallback: c.Fallback, resolver: c.Resolver, user: c.User, route: c.Route,
-		now: c.Now, log: c.Logger, onDecision: c.OnDecision, onStoreErr: c.OnStoreError,
+		now: c.Now, log: c.Logger, onDecision: c.OnDecision, onStoreErr: c.OnStoreFailure,
 		retryAfter: c.RetryStoreAfter, ns: c.Namespace,
 	}
 	if len(l.ns) > 200 {

@@ -83,6 +83,29 @@ func (m *Map[K, V]) Lock(i int) *Shard[K, V] {
 	return sh
 }
 
+// LockPair locks shards i and j in ascending order (once when i == j), so
+// that callers locking two shards never deadlock, and returns them.
+func (m *Map[K, V]) LockPair(i, j int) (*Shard[K, V], *Shard[K, V]) {
+	if i == j {
+		sh := m.Lock(i)
+		return sh, sh
+	}
+	if i < j {
+		a := m.Lock(i)
+		return a, m.Lock(j)
+	}
+	b := m.Lock(j)
+	return m.Lock(i), b
+}
+
+// UnlockPair unlocks shards returned by LockPair.
+func UnlockPair[K comparable, V any](a, b *Shard[K, V]) {
+	a.Unlock()
+	if b != a {
+		b.Unlock()
+	}
+}
+
 // Len returns the number of entries, expired ones included.
 func (m *Map[K, V]) Len() int {
 	n := 0

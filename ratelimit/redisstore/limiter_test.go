@@ -83,7 +83,7 @@ func TestFailurePolicy(t *testing.T) {
 				Store:           s,
 				Logger:          slog.New(slog.NewTextHandler(logs, nil)),
 				RetryStoreAfter: 20 * time.Millisecond,
-				OnStoreError:    func(error) { storeErrors.Add(1) },
+				OnStoreFailure:  func(error) { storeErrors.Add(1) },
 				OnDecision: func(e ratelimit.Event) {
 					mu.Lock()
 					outcomes[fmt.Sprint(e.Outcome, "/", e.Fallback)]++
@@ -105,7 +105,7 @@ func TestFailurePolicy(t *testing.T) {
 				}
 			}
 			if storeErrors.Load() == 0 {
-				t.Error("OnStoreError was not called")
+				t.Error("OnStoreFailure was not called")
 			}
 			if !strings.Contains(logs.String(), "store unavailable") {
 				t.Errorf("no outage in the log:\n%s", logs)
