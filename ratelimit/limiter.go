@@ -388,7 +388,13 @@ func (l *Limiter) decide(r *http.Request, hdr http.Header) Decision {
 		}
 	}
 	if hb != nil {
-		hdr["Ratelimit-Policy"] = append(hdr["Ratelimit-Policy"], l.policy...)
+		if prev := hdr["Ratelimit-Policy"]; prev == nil {
+			// Shared and never modified: len == cap, so a later append
+			// by anyone copies it first.
+			hdr["Ratelimit-Policy"] = l.policy
+		} else {
+			hdr["Ratelimit-Policy"] = append(prev, l.policy...)
+		}
 		if len(hb.b) > 0 {
 			hdr["Ratelimit"] = append(hdr["Ratelimit"], string(hb.b))
 		}
@@ -470,15 +476,16 @@ func (l *Limiter) decideGroup(ctx context.Context, g *group, key string, now tim
 	return true
 }
 
-// take calls s unless it failed recently, tracking its health.
+// take calls s unless it failed recently, tracking its health. The clock
+// is read only while the store is marked down or fails: on the healthy
+// path the request's time is all it needs.
 func (l *Limiter) take(ctx context.Context, s Store, key string, g *group, now time.Time, n int64, res []Result) error {
-	wall := l.now().UnixNano()
-	if l.down.Load() && wall < l.downUntil.Load() {
+	if l.down.Load() && l.now().UnixNano() < l.downUntil.Load() {
 		return errSkipped
 	}
 	err := s.Take(ctx, key, g.quotas, now, n, res)
 	if err != nil {
-		l.downUntil.Store(wall + int64(l.retryAfter))
+		l.downUntil.Store(l.now().UnixNano() + int64(l.retryAfter))
 		if l.onStoreErr != nil {
 			l.onStoreErr(err)
 		}

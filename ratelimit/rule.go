@@ -170,13 +170,10 @@ func (r *Rule) quota() (Quota, error) {
 			return q, errors.New("burst applies only to the gcra algorithm; remove it or use algorithm: gcra")
 		}
 		q.Burst = q.Limit
-		if q.Limit > maxExact/q.Per {
-			return q, fmt.Errorf("limit %d per %s is too large for a sliding window", r.Limit, r.Per)
-		}
 	default:
 		return q, fmt.Errorf("unknown algorithm %q (want gcra or sliding_window)", r.Algorithm)
 	}
-	if q.Per > maxExact/4 {
+	if q.Per > maxExact/4 || q.Limit > maxExact/4 {
 		return q, fmt.Errorf("per %s is too long", r.Per)
 	}
 	return q, nil

@@ -41,11 +41,33 @@ type MemoryConfig struct {
 // count separately; use a shared store (package redisstore) for a limit
 // that holds across replicas.
 type MemoryStore struct {
-	m *shardmap.Map[memKey, State]
+	m *shardmap.Map[string, bucket]
 }
 
-type memKey struct {
-	key, id string
+// bucket holds the states of every quota of one key. Most keys have one
+// quota, kept inline; a map lookup per decision is the main cost, so there
+// is one per key, not one per quota.
+type bucket struct {
+	first slot
+	more  []slot
+}
+
+type slot struct {
+	id  string
+	st  State
+	exp int64
+}
+
+func (b *bucket) find(id string) *slot {
+	if b.first.id == id {
+		return &b.first
+	}
+	for i := range b.more {
+		if b.more[i].id == id {
+			return &b.more[i]
+		}
+	}
+	return nil
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -59,7 +81,7 @@ func NewMemoryStore(c MemoryConfig) (*MemoryStore, error) {
 	if c.MaxKeys == 0 {
 		c.MaxKeys = DefaultMaxKeys
 	}
-	return &MemoryStore{m: shardmap.New[memKey, State](c.MaxKeys, c.Shards)}, nil
+	return &MemoryStore{m: shardmap.New[string, bucket](c.MaxKeys, c.Shards)}, nil
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -69,18 +91,28 @@ func (s *MemoryStore) Take(_ context.Context, key string, qs []Quota, now time.T
 	us := now.UnixMicro()
 	sh := s.m.Lock(s.m.Index(key))
 	defer sh.Unlock()
+	e := sh.Lookup(key)
+	var b *bucket
+	if e != nil {
+		b = &e.V
+	}
 	// Few quotas apply to one key; keep their states on the stack.
 	var buf [8]pending
 	todo := buf[:0]
 	allowed := true
 	for i := range qs {
 		q := &qs[i]
-		k := memKey{key, q.ID}
-		st, found := sh.Get(k, us)
+		var st State
+		found := false
+		if b != nil {
+			if sl := b.find(q.ID); sl != nil && sl.exp > us {
+				st, found = sl.st, true
+			}
+		}
 		next, exp, write, r := Decide(q, st, found, us, n)
 		res[i] = r
 		allowed = allowed && r.Allowed
-		todo = append(todo, pending{k, st, found, next, exp, write})
+		todo = append(todo, pending{st, found, next, exp, write})
 	}
 	if !allowed {
 		// All or nothing: a refused request takes nothing, so the quotas
@@ -93,16 +125,32 @@ func (s *MemoryStore) Take(_ context.Context, key string, qs []Quota, now time.T
 		}
 		return nil
 	}
-	for _, p := range todo {
-		if p.write {
-			sh.Put(p.k, p.next, p.exp, us)
+	if e == nil {
+		e = &shardmap.Entry[bucket]{}
+		sh.Insert(key, e, us)
+		b = &e.V
+	}
+	for i, p := range todo {
+		if !p.write {
+			continue
 		}
+		sl := b.find(qs[i].ID)
+		if sl == nil {
+			if b.first.id == "" || b.first.exp <= us {
+				sl = &b.first
+			} else {
+				b.more = append(b.more, slot{})
+				sl = &b.more[len(b.more)-1]
+			}
+			sl.id = qs[i].ID
+		}
+		sl.st, sl.exp = p.next, p.exp
+		e.Exp = max(e.Exp, p.exp)
 	}
 	return nil
 }
 
 type pending struct {
-	k     memKey
 	old   State
 	found bool
 	next  State

@@ -42,15 +42,19 @@ type Map[K comparable, V any] struct {
 // Shard is one lock-protected part of a Map.
 type Shard[K comparable, V any] struct {
 	mu       sync.Mutex
-	m        map[K]entry[V]
+	m        map[K]*Entry[V]
 	capacity int
 	parent   *Map[K, V]
 	_        [32]byte // keep neighbouring shards' locks off one cache line
 }
 
-type entry[V any] struct {
-	v   V
-	exp int64
+// Entry is one stored value and its expiry. Holders of the shard's lock may
+// change both in place.
+type Entry[V any] struct {
+	V V
+	// Exp is the instant (in the caller's unit) from which the entry is
+	// expired and may be deleted.
+	Exp int64
 }
 
 // New returns a Map holding at most capacity entries (at least one per
@@ -64,7 +68,7 @@ func New[K comparable, V any](capacity, shards int) *Map[K, V] {
 	per := max(1, capacity/shards)
 	m := &Map[K, V]{shards: make([]Shard[K, V], shards), mask: uint64(shards - 1), seed: maphash.MakeSeed()}
 	for i := range m.shards {
-		m.shards[i].m = make(map[K]entry[V])
+		m.shards[i].m = make(map[K]*Entry[V])
 		m.shards[i].capacity = per
 		m.shards[i].parent = m
 	}
@@ -128,24 +132,35 @@ func (s *Shard[K, V]) Unlock() {
 	s.mu.Unlock()
 }
 
+// Lookup returns the entry stored under k, or nil. The entry may have
+// expired; callers compare Exp with the current time.
+func (s *Shard[K, V]) Lookup(k K) *Entry[V] {
+	return s.m[k]
+}
+
 // Get returns the value stored under k if it has not expired at now.
 func (s *Shard[K, V]) Get(k K, now int64) (V, bool) {
-	e, ok := s.m[k]
-	if !ok || e.exp <= now {
+	e := s.m[k]
+	if e == nil || e.Exp <= now {
 		var zero V
 		return zero, false
 	}
-	return e.v, true
+	return e.V, true
 }
 
-// Put stores v under k until exp. Inserting a new key may delete expired
-// entries and, when the shard is full, evict the entry expiring soonest.
+// Put stores v under k until exp, in place when k is present.
 func (s *Shard[K, V]) Put(k K, v V, exp, now int64) {
-	if e, ok := s.m[k]; ok {
-		e.v, e.exp = v, exp
-		s.m[k] = e
+	if e := s.m[k]; e != nil {
+		e.V, e.Exp = v, exp
 		return
 	}
+	s.Insert(k, &Entry[V]{V: v, Exp: exp}, now)
+}
+
+// Insert stores e under k, which must be absent. Inserting may delete
+// expired entries and, when the shard is full, evict the entry expiring
+// soonest.
+func (s *Shard[K, V]) Insert(k K, e *Entry[V], now int64) {
 	s.sweep(now, sweepSample)
 	if len(s.m) >= s.capacity {
 		s.sweep(now, evictSample)
@@ -153,7 +168,7 @@ func (s *Shard[K, V]) Put(k K, v V, exp, now int64) {
 	if len(s.m) >= s.capacity {
 		s.evict()
 	}
-	s.m[k] = entry[V]{v: v, exp: exp}
+	s.m[k] = e
 }
 
 // Delete removes k.
@@ -166,7 +181,7 @@ func (s *Shard[K, V]) Delete(k K) {
 // sweeps cover the whole shard over time.
 func (s *Shard[K, V]) sweep(now int64, n int) {
 	for k, e := range s.m {
-		if e.exp <= now {
+		if e.Exp <= now {
 			delete(s.m, k)
 		}
 		n--
@@ -183,8 +198,8 @@ func (s *Shard[K, V]) evict() {
 	var soonest int64
 	n := evictSample
 	for k, e := range s.m {
-		if !found || e.exp < soonest {
-			victim, soonest, found = k, e.exp, true
+		if !found || e.Exp < soonest {
+			victim, soonest, found = k, e.Exp, true
 		}
 		n--
 		if n == 0 {
