@@ -38,11 +38,20 @@ type Config struct {
 	// with skewed clocks still agree. Default false: the caller's time,
 	// which keeps decisions testable at fixed instants.
 	ServerClock bool
+	// AutoPipeline batches the script calls of concurrent decisions into
+	// shared round trips, using go-redis's auto-pipelining (marked
+	// experimental by go-redis). Each decision is still one atomic script
+	// call. It raises throughput under concurrency at a small latency cost
+	// for a lone caller; see docs/ratelimit.md for measurements. Default
+	// false.
+	AutoPipeline bool
 }
 
 // Store is a ratelimit.Store on Redis. It is safe for concurrent use.
 type Store struct {
 	c       redis.UniversalClient
+	run     redis.Scripter
+	ap      *redis.AutoPipeliner
 	owned   bool
 	prefix  string
 	timeout time.Duration
@@ -73,6 +82,24 @@ func New(c Config) (*Store, error) {
 		}
 		s.c, s.owned = cl, true
 	}
+	s.run = s.c
+	if c.AutoPipeline {
+		var ap *redis.AutoPipeliner
+		var err error
+		switch cl := s.c.(type) {
+		case *redis.Client:
+			ap, err = cl.AutoPipeline()
+		case *redis.ClusterClient:
+			ap, err = cl.AutoPipeline()
+		default:
+			err = errors.New("auto-pipelining needs a *redis.Client or *redis.ClusterClient")
+		}
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("redisstore: %w", err)
+		}
+		s.ap, s.run = ap, ap
+	}
 	return s, nil
 }
 
@@ -101,7 +128,7 @@ func (s *Store) Take(ctx context.Context, key string, qs []ratelimit.Quota, now 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	vals, err := script.Run(ctx, s.c, keys, args...).Int64Slice()
+	vals, err := script.Run(ctx, s.run, keys, args...).Int64Slice()
 	if err != nil {
 		return fmt.Errorf("redisstore: %w", err)
 	}
@@ -122,6 +149,9 @@ func (s *Store) Take(ctx context.Context, key string, qs []ratelimit.Quota, now 
 
 // Close closes the client if the Store opened it.
 func (s *Store) Close() error {
+	if s.ap != nil {
+		_ = s.ap.Close()
+	}
 	if s.owned {
 		return s.c.Close()
 	}

@@ -33,6 +33,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceAutoPipeline(t *testing.T) {
+	t.Parallel()
+	srv := testutil.StartRedis(t)
+	storetest.Run(t, func(t *testing.T) ratelimit.Store {
+		return newStore(t, redisstore.Config{URL: srv.URL(), Prefix: t.Name() + ":", Timeout: 2 * time.Second, AutoPipeline: true})
+	})
+}
+
 func TestKeysAreHashTagged(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
