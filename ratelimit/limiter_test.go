@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -361,5 +362,43 @@ func TestMemoryConcurrentExactThroughLimiter(t *testing.T) {
 	wg.Wait()
 	if allowed != 50 {
 		t.Errorf("got %d allowed, want exactly 50", allowed)
+	}
+}
+
+// TestReloadUnderLoadKeepsCounts swaps the Limiter while requests flow, as
+// a configuration reload does: with the store passed on, counts survive the
+// swap and the total allowed stays exact.
+func TestReloadUnderLoadKeepsCounts(t *testing.T) {
+	t.Parallel()
+	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(burst int) http.Handler {
+		return newLimiter(t, ratelimit.Config{Store: store, Rules: []ratelimit.Rule{
+			{Name: "per-ip", Limit: 1, Per: time.Hour, Burst: burst},
+		}}).Handler(ok)
+	}
+	var current atomic.Pointer[http.Handler]
+	h := build(100)
+	current.Store(&h)
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				if serve(*current.Load(), request("192.0.2.50:1")).Code == 204 {
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	for range 20 {
+		h := build(100) // same rules, new Limiter: a reload
+		current.Store(&h)
+	}
+	wg.Wait()
+	if got := allowed.Load(); got != 100 {
+		t.Errorf("got %d allowed across reloads, want exactly 100", got)
 	}
 }
