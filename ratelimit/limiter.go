@@ -296,7 +296,9 @@ type Decision struct {
 	// Rule names the rule that refused, or, when allowed, the enforced rule
 	// with the fewest remaining requests.
 	Rule string
-	// Remaining is that rule's remaining requests.
+	// Remaining is that rule's remaining requests: 0 when refused, -1 when
+	// no enforced rule applied (only dry-run rules, or all failed open
+	// without a fallback).
 	Remaining int64
 	// RetryAfter is how long until a refused request would be allowed.
 	RetryAfter time.Duration
@@ -426,6 +428,8 @@ func (l *Limiter) decideGroup(ctx context.Context, g *group, key string, now tim
 		// rule per replica until the shared store is back.
 		fallback = true
 		if l.fallback == nil || l.fallback.Take(ctx, key, g.quotas, now, n, res) != nil {
+			// No local store to fall back on (a custom Store that is
+			// itself local, or a failing Fallback): fail open as chosen.
 			for _, ri := range g.rules {
 				l.event(ri, Allowed, true)
 			}
