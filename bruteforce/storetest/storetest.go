@@ -1,10 +1,3 @@
-// Package storetest is the conformance suite every bruteforce.Store must
-// pass, run through a Protector so that it checks the behaviour users see:
-// the in-memory store and the Redis store run the same tests.
-//
-// # Concurrency
-//
-// Run starts parallel subtests, each with its own store from open.
 package storetest
 
 import (
