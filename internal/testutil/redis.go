@@ -31,8 +31,17 @@ type Redis struct {
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	bin := RequireBinary(t, "redis-server", "/usr/bin", "/usr/local/bin")
-	r := &Redis{Addr: FreeAddr(t), t: t, bin: bin, dir: t.TempDir(), logs: &Buffer{}}
-	if err := r.start(); err != nil {
+	r := &Redis{t: t, bin: bin, dir: t.TempDir(), logs: &Buffer{}}
+	var err error
+	// The free port may be taken between FreeAddr and the server's bind by
+	// a parallel test: try a few.
+	for range 3 {
+		r.Addr = FreeAddr(t)
+		if err = r.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Stop)
