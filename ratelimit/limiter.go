@@ -300,6 +300,8 @@ type Decision struct {
 	// no enforced rule applied (only dry-run rules, or all failed open
 	// without a fallback).
 	Remaining int64
+	// Reset is how long until that rule's whole budget is available again.
+	Reset time.Duration
 	// RetryAfter is how long until a refused request would be allowed.
 	RetryAfter time.Duration
 }
@@ -438,6 +440,7 @@ func (l *Limiter) decideGroup(ctx context.Context, g *group, key string, now tim
 	}
 	refused := false
 	var minRule string
+	var minReset time.Duration
 	minRemaining := int64(-1)
 	for i, ri := range g.rules {
 		rr := &res[i]
@@ -456,7 +459,7 @@ func (l *Limiter) decideGroup(ctx context.Context, g *group, key string, now tim
 		default:
 			l.event(ri, Denied, fallback)
 			if !refused || rr.RetryAfter > d.RetryAfter {
-				d.Rule, d.RetryAfter = rule.name, rr.RetryAfter
+				d.Rule, d.RetryAfter, d.Reset = rule.name, rr.RetryAfter, rr.Reset
 			}
 			refused = true
 		}
@@ -464,7 +467,7 @@ func (l *Limiter) decideGroup(ctx context.Context, g *group, key string, now tim
 			continue
 		}
 		if minRemaining < 0 || rr.Remaining < minRemaining {
-			minRule, minRemaining = rule.name, rr.Remaining
+			minRule, minRemaining, minReset = rule.name, rr.Remaining, rr.Reset
 		}
 		if hb != nil {
 			hb.add(rule.name, rr.Remaining, rr.Reset)
@@ -475,7 +478,7 @@ func (l *Limiter) decideGroup(ctx context.Context, g *group, key string, now tim
 		return false
 	}
 	if minRemaining >= 0 && (d.Remaining < 0 || minRemaining < d.Remaining) {
-		d.Rule, d.Remaining = minRule, minRemaining
+		d.Rule, d.Remaining, d.Reset = minRule, minRemaining, minReset
 	}
 	return true
 }

@@ -254,8 +254,8 @@ func TestAllowN(t *testing.T) {
 	l := newLimiter(t, ratelimit.Config{Rules: []ratelimit.Rule{{Name: "jobs", Limit: 10, Per: time.Second, Burst: 5}}})
 	ctx := context.Background()
 	d, err := l.AllowN(ctx, t0, "tenant-1", 5)
-	if err != nil || !d.Allowed || d.Remaining != 0 || d.Rule != "jobs" {
-		t.Fatalf("take 5: got %+v, %v; want allowed, 0 remaining", d, err)
+	if err != nil || !d.Allowed || d.Remaining != 0 || d.Rule != "jobs" || d.Reset != 500*time.Millisecond {
+		t.Fatalf("take 5: got %+v, %v; want allowed, 0 remaining, whole again in 500ms", d, err)
 	}
 	d, err = l.AllowN(ctx, t0, "tenant-1", 1)
 	if err != nil || d.Allowed || d.RetryAfter != 100*time.Millisecond {
