@@ -40,7 +40,7 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	logs := &testutil.Buffer{}
 	p, err := bruteforce.New(bruteforce.Config{
-		Store:           newStore(t, redisstore.Config{URL: srv.URL(), Timeout: 200 * time.Millisecond}),
+		Store:           newStore(t, redisstore.Config{URL: srv.URL(), Timeout: time.Second}),
 		Logger:          slog.New(slog.NewTextHandler(logs, nil)),
 		RetryStoreAfter: 20 * time.Millisecond,
 	})
@@ -70,7 +70,7 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 func TestKeysHoldNoAccountNames(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	p, err := bruteforce.New(bruteforce.Config{Store: newStore(t, redisstore.Config{URL: srv.URL()})})
+	p, err := bruteforce.New(bruteforce.Config{Store: newStore(t, redisstore.Config{URL: srv.URL(), Timeout: 2 * time.Second})})
 	if err != nil {
 		t.Fatal(err)
 	}

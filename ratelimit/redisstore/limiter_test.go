@@ -29,12 +29,18 @@ func code(h http.Handler, peer string) int {
 func TestReplicasShareOneLimit(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	rule := []ratelimit.Rule{{Name: "global", Limit: 60, Per: time.Hour}}
+	// Fail closed, so that a store error shows as a refusal and an error
+	// count, never as a local decision that would hide it.
+	rule := []ratelimit.Rule{{Name: "global", Limit: 60, Per: time.Hour, OnStoreError: ratelimit.FailClosed}}
 	var handlers []http.Handler
+	var storeErrs atomic.Int64
 	for range 2 {
 		// Separate clients, as two gateway processes would have.
-		s := newStore(t, redisstore.Config{URL: srv.URL(), Timeout: 2 * time.Second})
-		l, err := ratelimit.New(ratelimit.Config{Rules: rule, Store: s})
+		s := newStore(t, redisstore.Config{URL: srv.URL(), Timeout: 5 * time.Second})
+		l, err := ratelimit.New(ratelimit.Config{Rules: rule, Store: s, OnStoreFailure: func(err error) {
+			storeErrs.Add(1)
+			t.Log(err)
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,6 +59,9 @@ func TestReplicasShareOneLimit(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if n := storeErrs.Load(); n > 0 {
+		t.Fatalf("got %d store errors", n)
+	}
 	if got := allowed.Load(); got != 60 {
 		t.Errorf("two replicas together allowed %d, want exactly 60", got)
 	}
@@ -73,7 +82,7 @@ func TestFailurePolicy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := testutil.StartRedis(t)
-			s := newStore(t, redisstore.Config{URL: srv.URL(), Timeout: 200 * time.Millisecond})
+			s := newStore(t, redisstore.Config{URL: srv.URL(), Timeout: time.Second})
 			logs := &testutil.Buffer{}
 			var storeErrors atomic.Int64
 			var mu sync.Mutex

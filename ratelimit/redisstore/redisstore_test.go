@@ -44,7 +44,7 @@ func TestConformanceAutoPipeline(t *testing.T) {
 func TestKeysAreHashTagged(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	s := newStore(t, redisstore.Config{URL: srv.URL()})
+	s := newStore(t, redisstore.Config{URL: srv.URL(), Timeout: 2 * time.Second})
 	q1, _ := ratelimit.CompileRule(ratelimit.Rule{Name: "daily", Limit: 10, Per: 24 * time.Hour})
 	q2, _ := ratelimit.CompileRule(ratelimit.Rule{Name: "hour", Limit: 1000, Per: time.Hour, Algorithm: ratelimit.SlidingWindow})
 	res := make([]ratelimit.Result, 2)
@@ -74,7 +74,7 @@ func TestKeysAreHashTagged(t *testing.T) {
 func TestServerClock(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartRedis(t)
-	s := newStore(t, redisstore.Config{URL: srv.URL(), ServerClock: true})
+	s := newStore(t, redisstore.Config{URL: srv.URL(), ServerClock: true, Timeout: 2 * time.Second})
 	q, _ := ratelimit.CompileRule(ratelimit.Rule{Name: "s", Limit: 2, Per: time.Minute})
 	res := make([]ratelimit.Result, 1)
 	// The caller's clock is ignored: a time far in the past still counts
