@@ -18,9 +18,11 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/shield"
 )
 
@@ -55,6 +57,14 @@ type Config struct {
 	// ClientIPHeader names the header a trusted proxy uses to pass the
 	// client address: X-Forwarded-For (default), Forwarded or X-Real-IP.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// Store says where state lives: embedded by default, Redis and
+	// PostgreSQL for replicas.
+	Store Store `yaml:"store"`
+	// RateLimits are the global rate limits, applied on every route (and to
+	// requests that match none); routes can add their own.
+	RateLimits []ratelimit.Rule `yaml:"rate_limits"`
+	// LoginProtection is the brute-force protection of logins.
+	LoginProtection bruteforce.Config `yaml:"login_protection"`
 	// Allow holds the global IP allow and deny lists and the Host
 	// allow-list.
 	Allow access.Config `yaml:"allow"`
@@ -142,9 +152,27 @@ type Route struct {
 	// CSRF overrides csrf.mode for this route, e.g. off for a webhook
 	// called by other servers. Default: the global mode.
 	CSRF csrf.Mode `yaml:"csrf"`
+	// RateLimits are this route's own limits, on top of the global ones.
+	RateLimits []ratelimit.Rule `yaml:"rate_limits"`
 	// Route's IP lists (allow_ips, deny_ips and their files) narrow the
 	// global allow lists for this route.
 	access.Route `yaml:",inline"`
+}
+
+// Store says where Rampart keeps state. Each store is opened only when a
+// feature needs it.
+type Store struct {
+	// SQLite is the embedded database file for users, sessions and
+	// refresh tokens. Default "rampart.db" beside the configuration file.
+	SQLite string `yaml:"sqlite"`
+	// Redis, when set, holds rate-limit and login-protection counters (and
+	// sessions and revocations) shared by every replica:
+	// redis://[user:password@]host:port/db or rediss:// for TLS.
+	Redis string `yaml:"redis"`
+	// RedisTimeout bounds every Redis call. Default 100ms.
+	RedisTimeout time.Duration `yaml:"redis_timeout"`
+	// Postgres, when set, holds users for many replicas: postgres://….
+	Postgres string `yaml:"postgres"`
 }
 
 // CSRF is the csrf section: the policy's settings plus where its key lives.
@@ -276,6 +304,10 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.UpstreamConnectTimeout, 5*time.Second)
 	setDefault(&l.UpstreamTimeout, 60*time.Second)
 	setDefault(&l.UpstreamIdleConns, 256)
+	setDefault(&c.Store.RedisTimeout, 100*time.Millisecond)
+	if c.Store.SQLite == "" {
+		c.Store.SQLite = "rampart.db"
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -524,6 +556,16 @@ func (c *Config) Validate() error {
 	}
 	if l.UpstreamIdleConns < 0 || l.UpstreamIdleConns > 100000 {
 		add("limits.upstream_idle_conns", "must be between 1 and 100000")
+	}
+	if c.Store.Redis != "" {
+		if u, err := url.Parse(c.Store.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			add("store.redis", "must be a redis:// or rediss:// URL with a host")
+		}
+	}
+	if c.Store.Postgres != "" {
+		if u, err := url.Parse(c.Store.Postgres); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			add("store.postgres", "must be a postgres:// URL with a host")
+		}
 	}
 	seen := map[string]int{}
 	for i, r := range c.Routes {

@@ -13,6 +13,7 @@ import (
 	"github.com/rampartsec/rampart/access"
 	"github.com/rampartsec/rampart/access/canonical"
 	"github.com/rampartsec/rampart/audit/checklist"
+	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/headers"
@@ -35,6 +36,8 @@ type generation struct {
 	now       func() time.Time
 	accessLog bool
 	closers   []io.Closer
+	// logins guards password logins against guessing.
+	logins *bruteforce.Protector
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -113,7 +116,22 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	}
 	gen.closers = append(gen.closers, sh)
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips}
+	bfStore, bfFallback, err := g.stores.bruteforce(c)
+	if err != nil {
+		gen.close()
+		return nil, err
+	}
+	lp := c.LoginProtection
+	lp.Store, lp.Fallback = bfStore, bfFallback
+	lp.Logger = g.log
+	lp.OnDecision = g.metrics.loginDecision
+	lp.OnStoreFailure = g.metrics.storeFailure("login_protection")
+	if gen.logins, err = bruteforce.New(lp); err != nil {
+		gen.close()
+		return nil, c.Errorf("login_protection", "%v", err)
+	}
+
+	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores}
 	routes, err := rb.build()
 	if err != nil {
 		gen.close()

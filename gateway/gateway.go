@@ -41,6 +41,7 @@ type Gateway struct {
 	now      func() time.Time
 	interval time.Duration
 	bufs     *bufferPool
+	stores   *stores
 
 	mu      sync.Mutex // serialises Reload and Close
 	current atomic.Pointer[generation]
@@ -75,8 +76,12 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
 	g.metrics = m
+	if g.stores, err = newStores(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	gen, err := g.build(c)
 	if err != nil {
+		_ = g.stores.close()
 		return nil, err
 	}
 	g.current.Store(gen)
@@ -168,7 +173,7 @@ func (g *Gateway) Close() error {
 	g.stopProbe()
 	<-g.probeDone
 	g.current.Load().close()
-	return nil
+	return g.stores.close()
 }
 
 func (g *Gateway) probeLoop(ctx context.Context) {

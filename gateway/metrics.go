@@ -8,9 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/ratelimit"
 )
 
 // metrics are the gateway's Prometheus series. They live as long as the
@@ -26,6 +28,29 @@ type metrics struct {
 	denials        *prometheus.CounterVec
 	shielded       *prometheus.CounterVec
 	cspReports     *prometheus.CounterVec
+	rateLimits     *prometheus.CounterVec
+	storeErrors    *prometheus.CounterVec
+	logins         *prometheus.CounterVec
+}
+
+// rateDecision counts rate-limit decisions by rule and outcome.
+func (m *metrics) rateDecision(e ratelimit.Event) {
+	m.rateLimits.WithLabelValues(e.Rule, e.Outcome.String()).Inc()
+}
+
+// loginDecision counts login-protection refusals by the counter that
+// refused.
+func (m *metrics) loginDecision(e bruteforce.Event) {
+	m.logins.WithLabelValues(e.Outcome.String()).Inc()
+	if e.Outcome == bruteforce.Refused || e.Outcome == bruteforce.Unavailable {
+		m.denials.WithLabelValues("login_protection", e.Outcome.String()+"_"+e.By.String()).Inc()
+	}
+}
+
+// storeFailure returns a callback counting a shared store's errors.
+func (m *metrics) storeFailure(store string) func(error) {
+	c := m.storeErrors.WithLabelValues(store)
+	return func(error) { c.Inc() }
 }
 
 // corsDecision counts refused CORS requests and preflights.
@@ -97,12 +122,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_csp_reports_total",
 			Help: "CSP violation reports received, by outcome: accepted, or why they were dropped.",
 		}, []string{"outcome"}),
+		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_ratelimit_decisions_total",
+			Help: "Rate-limit decisions, by rule and outcome: allowed, denied, dry_run_denied, unavailable.",
+		}, []string{"rule", "outcome"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_store_errors_total",
+			Help: "Errors of shared stores (Redis), by user: ratelimit, login_protection. The configured failure policy applies.",
+		}, []string{"store"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_login_attempts_total",
+			Help: "Password login attempts seen by login protection, by outcome: allowed, refused, unavailable, failed, succeeded.",
+		}, []string{"outcome"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
 			Help: "Log records dropped because the background log queue was full.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/ratelimit"
 )
 
 // routeBuilder builds the route table: each route's own chain of policies
@@ -29,11 +30,14 @@ type routeBuilder struct {
 	metrics  *metrics
 	log      *slog.Logger
 	ips      *clientip.Resolver
+	stores   *stores
 
-	cors      *cors.Policy     // global CORS; nil when not configured
-	csrf      *csrf.Protection // global CSRF
-	csrfKey   []byte
-	csrfModes map[string]*csrf.Protection
+	rate                    *ratelimit.Limiter // global rate limits; nil when none
+	rateStore, rateFallback ratelimit.Store
+	cors                    *cors.Policy     // global CORS; nil when not configured
+	csrf                    *csrf.Protection // global CSRF
+	csrfKey                 []byte
+	csrfModes               map[string]*csrf.Protection
 	// preflights answers CORS preflights for declared routes, by pattern:
 	// a preflight is an OPTIONS request, which a "POST /api/items" route
 	// does not match.
@@ -73,7 +77,12 @@ func (b *routeBuilder) build() (http.Handler, error) {
 		hasCatchAll = hasCatchAll || rc.Match == "/"
 	}
 	if !hasCatchAll {
-		deny := &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
+		var deny http.Handler = &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
+		if b.rate != nil {
+			// Requests for undeclared paths count against the global
+			// limits too: scanners must not probe for free.
+			deny = b.rate.Handler(deny)
+		}
 		if err := register(mux, "/", deny); err != nil {
 			return nil, c.Errorf("routes", "%v", err)
 		}
@@ -87,6 +96,15 @@ func (b *routeBuilder) build() (http.Handler, error) {
 // buildShared builds the policies every route shares.
 func (b *routeBuilder) buildShared() error {
 	c := b.c
+	var err error
+	if b.rateStore, b.rateFallback, err = b.stores.rate(c); err != nil {
+		return err
+	}
+	if len(c.RateLimits) > 0 {
+		if b.rate, err = b.newLimiter(c.RateLimits, "global", "rate_limits"); err != nil {
+			return err
+		}
+	}
 	if c.CORS != nil {
 		p, err := b.newCORS(*c.CORS, "cors")
 		if err != nil {
@@ -112,6 +130,28 @@ func (b *routeBuilder) buildShared() error {
 	b.preflights = map[string]http.Handler{}
 	return nil
 }
+
+// newLimiter builds a rate limiter over the shared stores.
+func (b *routeBuilder) newLimiter(rules []ratelimit.Rule, namespace, key string) (*ratelimit.Limiter, error) {
+	l, err := ratelimit.New(ratelimit.Config{
+		Rules:          rules,
+		Namespace:      namespace,
+		Store:          b.rateStore,
+		Fallback:       b.rateFallback,
+		Resolver:       b.ips,
+		Route:          routePattern,
+		Logger:         b.log,
+		OnDecision:     b.metrics.rateDecision,
+		OnStoreFailure: b.metrics.storeFailure("ratelimit"),
+	})
+	if err != nil {
+		return nil, b.c.Errorf(key, "%v", err)
+	}
+	return l, nil
+}
+
+// routePattern is the route key of rate limits: the matched pattern.
+func routePattern(r *http.Request) string { return r.Pattern }
 
 func (b *routeBuilder) newCORS(cc cors.Config, key string) (*cors.Policy, error) {
 	cc.Logger = b.log
@@ -177,7 +217,8 @@ func (b *routeBuilder) csrfFor(mode csrf.Mode, corsOrigins []string) (*csrf.Prot
 }
 
 // route builds one route's chain. From the outside in: security header
-// overrides, route IP lists, CORS, CSRF, then the upstream.
+// overrides, route IP lists, global then route rate limits, CORS, CSRF,
+// then the upstream.
 func (b *routeBuilder) route(i int, rc config.Route, implicit bool) (*route, error) {
 	c := b.c
 	key := fmt.Sprintf("routes[%d]", i)
@@ -206,6 +247,16 @@ func (b *routeBuilder) route(i int, rc config.Route, implicit bool) (*route, err
 	if corsP != nil {
 		next = corsP.Handler(next)
 		b.preflights[rc.Match] = &route{pattern: rc.Match, next: corsP.Handler(http.NotFoundHandler())}
+	}
+	if len(rc.RateLimits) > 0 {
+		routeRate, err := b.newLimiter(rc.RateLimits, rc.Match, key+".rate_limits")
+		if err != nil {
+			return nil, err
+		}
+		next = routeRate.Handler(next)
+	}
+	if b.rate != nil {
+		next = b.rate.Handler(next)
 	}
 
 	ac := rc.Route

@@ -13,6 +13,7 @@ upstream: http://127.0.0.1:3000
 trusted_proxies: [0.0.0.0/0]
 routes: [{match: "GET /{$}"}]
 allow: {hosts: [app.example.com]}
+rate_limits: [{key: ip, limit: 100, per: 1m}]
 `))
 	if err != nil {
 		panic(err)

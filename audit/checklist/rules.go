@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/csrf"
 )
@@ -366,6 +367,87 @@ var rules = []Rule{
 			})
 		},
 	},
+	{
+		ID: "ratelimit-none", Item: 8, Severity: Moderate,
+		Title:     "no rate limits are configured",
+		Fix:       "add a global per-ip limit under rate_limits, e.g. {key: ip, limit: 100, per: 1m, burst: 20}",
+		Rationale: "Without a rate limit one client can exhaust the application's capacity, scrape it, or guess identifiers and passwords at full speed.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if len(c.RateLimits) > 0 {
+				return nil
+			}
+			for _, rt := range c.Routes {
+				if len(rt.RateLimits) > 0 {
+					return nil
+				}
+			}
+			return []Finding{r.finding(c, "rate_limits", "")}
+		},
+	},
+	{
+		ID: "ratelimit-login-route", Item: 8, Severity: High,
+		Title:     "a login-like route has no rate limit",
+		Fix:       "give the route its own rate_limits (e.g. {key: ip, limit: 10, per: 1m}), or use Rampart's /.rampart/login with login_protection",
+		Rationale: "Routes that check passwords, codes or tokens are where brute force happens; an application's own login endpoint gets none of Rampart's login protection unless it is limited.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if len(c.RateLimits) > 0 {
+				return nil
+			}
+			var out []Finding
+			for i, rt := range c.Routes {
+				if len(rt.RateLimits) == 0 && loginLike(rt.Match) {
+					out = append(out, r.finding(c, fmt.Sprintf("routes[%d].match", i), rt.Match))
+				}
+			}
+			return out
+		},
+	},
+	{
+		ID: "ratelimit-dry-run", Item: 8, Severity: Low,
+		Title:     "a rate limit is in dry-run mode: it refuses nothing",
+		Fix:       "remove dry_run once the limit has been tried on real traffic",
+		Rationale: "Dry run is for trying a limit; left on, it reports attacks without stopping them.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			var out []Finding
+			for i, rule := range c.RateLimits {
+				if rule.DryRun {
+					out = append(out, r.finding(c, fmt.Sprintf("rate_limits[%d].dry_run", i), rule.Name))
+				}
+			}
+			for j, rt := range c.Routes {
+				for i, rule := range rt.RateLimits {
+					if rule.DryRun {
+						out = append(out, r.finding(c, fmt.Sprintf("routes[%d].rate_limits[%d].dry_run", j, i), rule.Name))
+					}
+				}
+			}
+			return out
+		},
+	},
+	{
+		ID: "login-protection-fail-open", Item: 8, Severity: Moderate,
+		Title:     "login protection stops counting when Redis is down",
+		Fix:       "use login_protection.on_store_error: fail_closed (the default)",
+		Rationale: "An attacker who can make Redis slow or unreachable would otherwise get unlimited password guesses exactly when monitoring is busiest.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if c.LoginProtection.OnStoreError == bruteforce.FailOpen {
+				return []Finding{r.finding(c, "login_protection.on_store_error", "fail_open")}
+			}
+			return nil
+		},
+	},
+}
+
+// loginLike reports whether a route pattern looks like it checks
+// credentials.
+func loginLike(pattern string) bool {
+	p := strings.ToLower(pattern)
+	for _, w := range []string{"login", "signin", "sign-in", "logon", "auth", "token", "session", "password", "passwd", "otp", "mfa", "2fa"} {
+		if strings.Contains(p, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // sharedHosting are domains under which anyone can get a subdomain.

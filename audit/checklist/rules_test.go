@@ -12,6 +12,7 @@ const base = `env: production
 upstream: http://127.0.0.1:3000
 tls: {cert: /etc/rampart/tls.crt, key: /etc/rampart/tls.key}
 allow: {hosts: [app.example.com]}
+rate_limits: [{key: ip, limit: 100, per: 1m}]
 routes:
   - match: "GET /{$}"
 `
@@ -117,6 +118,23 @@ var ruleCases = map[string]struct {
 	"cors-shared-hosting-pattern": {
 		trigger: base + "  - match: \"GET /api\"\n    cors: {origins: [\"https://*.herokuapp.com\"]}\n",
 		clean:   base + "cors: {origins: [\"https://*.example.com\", \"https://myapp.herokuapp.com\"]}\n", key: "routes[1].cors.origins[0]",
+	},
+	"ratelimit-none": {
+		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nroutes: [{match: /}]\n",
+		clean:   "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nroutes: [{match: /, rate_limits: [{limit: 1, per: 1s}]}]\n",
+	},
+	"ratelimit-login-route": {
+		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nroutes:\n  - {match: \"GET /\", rate_limits: [{limit: 1, per: 1s}]}\n  - {match: \"POST /api/login\"}\n",
+		clean:   "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nroutes:\n  - {match: \"GET /\", rate_limits: [{limit: 1, per: 1s}]}\n  - {match: \"POST /api/login\", rate_limits: [{limit: 5, per: 1m}]}\n",
+		key: "routes[1].match",
+	},
+	"ratelimit-dry-run": {
+		trigger: base + "  - {match: \"POST /x\", rate_limits: [{limit: 1, per: 1s, dry_run: true}]}\n",
+		clean:   base + "  - {match: \"POST /x\", rate_limits: [{limit: 1, per: 1s}]}\n", key: "routes[1].rate_limits[0].dry_run",
+	},
+	"login-protection-fail-open": {
+		trigger: base + "login_protection: {on_store_error: fail_open}\n",
+		clean:   base + "login_protection: {on_store_error: fail_closed}\n", key: "login_protection.on_store_error",
 	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",
