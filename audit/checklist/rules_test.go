@@ -126,7 +126,7 @@ var ruleCases = map[string]struct {
 	"ratelimit-login-route": {
 		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nroutes:\n  - {match: \"GET /\", rate_limits: [{limit: 1, per: 1s}]}\n  - {match: \"POST /api/login\"}\n",
 		clean:   "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nroutes:\n  - {match: \"GET /\", rate_limits: [{limit: 1, per: 1s}]}\n  - {match: \"POST /api/login\", rate_limits: [{limit: 5, per: 1m}]}\n",
-		key: "routes[1].match",
+		key:     "routes[1].match",
 	},
 	"ratelimit-dry-run": {
 		trigger: base + "  - {match: \"POST /x\", rate_limits: [{limit: 1, per: 1s, dry_run: true}]}\n",

@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/rampartsec/rampart/audit/deps"
-	"github.com/rampartsec/rampart/internal/testutil"
 	"github.com/rampartsec/rampart/audit/deps/lockfile"
 	"github.com/rampartsec/rampart/audit/deps/npmaudit"
 	"github.com/rampartsec/rampart/audit/deps/osv"
+	"github.com/rampartsec/rampart/internal/testutil"
 )
 
 // fullDB loads every advisory the tests ship: the Go vulnerability
