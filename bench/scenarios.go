@@ -61,6 +61,12 @@ var scenarios = map[string]scenario{
 		altName:     "rampart, shield off",
 		request:     request{method: "GET", path: "/"},
 	},
+	"ratelimit": {
+		name:        "ratelimit",
+		description: "Zero-config plus a global per-IP limit (in memory) set high enough never to trigger: every request is counted, GET /.",
+		config:      "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nrate_limits: [{name: per-ip, key: ip, limit: 100000000, per: 1s}]\n",
+		request:     request{method: "GET", path: "/"},
+	},
 	"access": {
 		name:        "access",
 		description: "50 routes (default deny), a 200-prefix IP allow list, a deny list, a Host allow-list and route IP lists; GET /api/r30/7 (a route with its own IP list).",
