@@ -4,8 +4,11 @@ go 1.26.8
 
 require (
 	github.com/coder/websocket v1.8.15
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	go.yaml.in/yaml/v3 v3.0.6
 )
+
+require golang.org/x/text v0.42.0 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
