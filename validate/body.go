@@ -46,13 +46,19 @@ func (m *media) specificity() int {
 		return 0
 	case m.sub == "*":
 		return 1
+	case strings.HasPrefix(m.sub, "*+"):
+		return 2
 	}
-	return 2
+	return 3
 }
 
 func (m *media) matches(typ, sub string) bool {
 	if m.typ != "*" && m.typ != typ {
 		return false
+	}
+	if strings.HasPrefix(m.sub, "*+") {
+		// "application/*+json": any structured syntax suffix (RFC 6839).
+		return strings.HasSuffix(sub, m.sub[1:])
 	}
 	return m.sub == "*" || m.sub == sub
 }
@@ -72,7 +78,7 @@ func newMedia(s string) (*media, error) {
 	}
 	m := &media{typ: typ, sub: sub}
 	switch {
-	case typ == "application" && (sub == "json" || strings.HasSuffix(sub, "+json")):
+	case typ == "application" && (sub == "json" || strings.HasSuffix(sub, "+json")), typ == "*" && sub == "*+json":
 		m.kind = bodyJSON
 	case typ == "application" && sub == "x-www-form-urlencoded":
 		m.kind = bodyForm

@@ -90,6 +90,9 @@ func (s *Schema) DecodeYAMLNode(n *yaml.Node) error {
 	return errors.New("expected a schema file name or a schema mapping")
 }
 
+// UnmarshalYAML lets yaml.v3 decode a Schema the same way.
+func (s *Schema) UnmarshalYAML(n *yaml.Node) error { return s.DecodeYAMLNode(n) }
+
 // Param declares one parameter of a route configured inline. Its fields
 // are the JSON Schema keywords of the same names.
 type Param struct {

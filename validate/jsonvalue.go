@@ -72,7 +72,7 @@ type decoder struct {
 }
 
 func (d *decoder) pointer() string {
-	return pointerOf(d.path)
+	return safePointer(d.path)
 }
 
 func (d *decoder) fail(msg string) error {
@@ -246,20 +246,4 @@ func (d *decoder) number() (any, error) {
 		return nil, d.fail("number is out of range")
 	}
 	return json.Number(lit), nil
-}
-
-// pointerOf renders path as an RFC 6901 JSON pointer.
-func pointerOf(path []string) string {
-	if len(path) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	for _, p := range path {
-		b.WriteByte('/')
-		if strings.ContainsAny(p, "~/") {
-			p = strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
-		}
-		b.WriteString(p)
-	}
-	return b.String()
 }

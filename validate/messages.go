@@ -21,7 +21,7 @@ type leaf struct {
 // written by this package: the library's own messages quote the input and
 // the schema's location, which the client must not see.
 func collect(e *jsonschema.ValidationError, out []leaf) []leaf {
-	ptr := pointerOf(e.InstanceLocation)
+	ptr := safePointer(e.InstanceLocation)
 	switch k := e.ErrorKind.(type) {
 	case *kind.Schema, *kind.Group, *kind.AllOf, *kind.Reference:
 		if len(e.Causes) == 0 {
@@ -33,12 +33,12 @@ func collect(e *jsonschema.ValidationError, out []leaf) []leaf {
 		return out
 	case *kind.Required:
 		for _, m := range k.Missing {
-			out = append(out, leaf{ptr + "/" + escapeToken(m), "is required"})
+			out = append(out, leaf{ptr + "/" + safeToken(m), "is required"})
 		}
 		return out
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			out = append(out, leaf{ptr + "/" + escapeToken(p), "is not allowed"})
+			out = append(out, leaf{ptr + "/" + safeToken(p), "is not allowed"})
 		}
 		return out
 	}
@@ -269,4 +269,38 @@ func escapeToken(s string) string {
 		return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 	}
 	return s
+}
+
+// safePointer renders an instance location for the client: each token (a
+// property name chosen by the client) capped and stripped of characters
+// that mean something in markup, so that a hostile key is not reflected.
+func safePointer(tokens []string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		if b.Len() > 200 {
+			b.WriteString("/…")
+			break
+		}
+		b.WriteByte('/')
+		b.WriteString(safeToken(t))
+	}
+	return b.String()
+}
+
+// safeToken is one pointer token, escaped (RFC 6901), sanitised and capped.
+func safeToken(t string) string {
+	return escapeToken(capText(sanitize(t), 40))
+}
+
+// dedupe removes repeated messages (allOf branches often say the same).
+func dedupe(ls []leaf) []leaf {
+	out := ls[:0]
+	seen := make(map[leaf]bool, len(ls))
+	for _, l := range ls {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
 }

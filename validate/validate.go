@@ -413,7 +413,7 @@ func unsupported(detail string) *Error {
 func leaves(err error) []leaf {
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
-		return collect(ve, nil)
+		return dedupe(collect(ve, nil))
 	}
 	// Fail closed: an error that is not a validation result still rejects.
 	return []leaf{{"", "is invalid"}}
