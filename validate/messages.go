@@ -3,6 +3,7 @@ package validate
 import (
 	"encoding/json"
 	"math/big"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -20,7 +21,7 @@ type leaf struct {
 // collect flattens a validation error tree into its failed assertions,
 // written by this package: the library's own messages quote the input and
 // the schema's location, which the client must not see.
-func collect(e *jsonschema.ValidationError, out []leaf) []leaf {
+func collect(e *jsonschema.ValidationError, doc any, out []leaf) []leaf {
 	ptr := safePointer(e.InstanceLocation)
 	switch k := e.ErrorKind.(type) {
 	case *kind.Schema, *kind.Group, *kind.AllOf, *kind.Reference:
@@ -28,7 +29,7 @@ func collect(e *jsonschema.ValidationError, out []leaf) []leaf {
 			return append(out, leaf{ptr, "is invalid"})
 		}
 		for _, c := range e.Causes {
-			out = collect(c, out)
+			out = collect(c, doc, out)
 		}
 		return out
 	case *kind.Required:
@@ -42,7 +43,40 @@ func collect(e *jsonschema.ValidationError, out []leaf) []leaf {
 		}
 		return out
 	}
+	if k, ok := e.ErrorKind.(*kind.Type); ok {
+		return append(out, leaf{ptr, typeMessage(k, instanceAt(doc, e.InstanceLocation))})
+	}
 	return append(out, leaf{ptr, message(e.ErrorKind)})
+}
+
+// typeMessage names the wanted types and, when harmless, the value given:
+// "must be an integer, got 2.5".
+func typeMessage(k *kind.Type, got any) string {
+	want := make([]string, len(k.Want))
+	for i, w := range k.Want {
+		want[i] = article(w)
+	}
+	return "must be " + strings.Join(want, " or ") + ", got " + describe(got)
+}
+
+// instanceAt returns the value at the location in doc.
+func instanceAt(doc any, loc []string) any {
+	cur := doc
+	for _, tok := range loc {
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			cur = c[i]
+		default:
+			return nil
+		}
+	}
+	return cur
 }
 
 // message describes one failed keyword without internals. Only bounded,
@@ -50,11 +84,7 @@ func collect(e *jsonschema.ValidationError, out []leaf) []leaf {
 func message(k jsonschema.ErrorKind) string {
 	switch k := k.(type) {
 	case *kind.Type:
-		want := make([]string, len(k.Want))
-		for i, w := range k.Want {
-			want[i] = article(w)
-		}
-		return "must be " + strings.Join(want, " or ") + ", got " + k.Got
+		return typeMessage(k, nil)
 	case *kind.Enum:
 		return "must be one of: " + listValues(k.Want)
 	case *kind.Const:
@@ -192,7 +222,7 @@ func describe(v any) string {
 		return capText(string(t), 24)
 	case string:
 		if len(t) <= 32 && safeText(t) {
-			return strconv.Quote(t)
+			return "string " + strconv.Quote(t)
 		}
 		return "a string"
 	case []any:
@@ -293,7 +323,9 @@ func safeToken(t string) string {
 }
 
 // dedupe removes repeated messages (allOf branches often say the same).
+// The result is sorted by pointer, for stable responses.
 func dedupe(ls []leaf) []leaf {
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].pointer < ls[j].pointer })
 	out := ls[:0]
 	seen := make(map[leaf]bool, len(ls))
 	for _, l := range ls {

@@ -95,7 +95,7 @@ func (op *operation) checkResponse(r *http.Request, rec *teeWriter) []string {
 	}
 	if err := m.schema.Validate(doc); err != nil {
 		var out []string
-		for i, l := range leaves(err) {
+		for i, l := range leaves(err, doc) {
 			if i == maxFieldErrors {
 				break
 			}

@@ -281,7 +281,7 @@ func compileMessage(err error) string {
 	var se *jsonschema.SchemaValidationError
 	if errors.As(err, &se) {
 		if ve, ok := se.Err.(*jsonschema.ValidationError); ok {
-			leaves := collect(ve, nil)
+			leaves := collect(ve, nil, nil)
 			var parts []string
 			for _, l := range leaves {
 				parts = append(parts, strings.TrimPrefix(l.pointer+": ", ": ")+l.detail)

@@ -264,7 +264,7 @@ func (op *operation) check(r *http.Request, vals []string) *Error {
 			continue
 		}
 		if err := p.schema.Validate(val); err != nil {
-			for _, l := range leaves(err) {
+			for _, l := range leaves(err, val) {
 				d := l.detail
 				if l.pointer != "" {
 					d = l.pointer + ": " + d
@@ -398,7 +398,7 @@ func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) *E
 		return nil
 	}
 	if err := m.schema.Validate(doc); err != nil {
-		for _, l := range leaves(err) {
+		for _, l := range leaves(err, doc) {
 			add(problem.FieldError{Pointer: l.pointer, Detail: l.detail})
 		}
 	}
@@ -409,11 +409,12 @@ func unsupported(detail string) *Error {
 	return &Error{Status: http.StatusUnsupportedMediaType, Detail: detail, kind: ErrUnsupportedMediaType}
 }
 
-// leaves turns a schema library error into client-safe messages.
-func leaves(err error) []leaf {
+// leaves turns a schema library error about doc into client-safe
+// messages.
+func leaves(err error, doc any) []leaf {
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
-		return dedupe(collect(ve, nil))
+		return dedupe(collect(ve, doc, nil))
 	}
 	// Fail closed: an error that is not a validation result still rejects.
 	return []leaf{{"", "is invalid"}}

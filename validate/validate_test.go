@@ -428,7 +428,7 @@ func TestResponseValidation(t *testing.T) {
 		want                    string // "" for no log line
 	}{
 		{"matches", "/items/7", "application/json", item, 200, ""},
-		{"wrong type", "/items/7", "application/json", withField("id", `"seven"`), 200, `["body /id: must be an integer, got string"]`},
+		{"wrong type", "/items/7", "application/json", withField("id", `"seven"`), 200, `["body /id: must be an integer, got string \"seven\""]`},
 		{"missing field", "/items/7", "application/json", withField("id", ""), 200, "/id: is required"},
 		{"undeclared status", "/items/mine", "text/plain", "x", 418, "status 418 is not declared"},
 		{"undeclared content type", "/items/7", "text/html", "<p>", 200, "is not declared for status 200"},
