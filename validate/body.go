@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // bodyKind says how a media type's content is read for validation.
@@ -33,8 +31,8 @@ const maxMultipartParts = 1000
 type media struct {
 	typ, sub string // lower case; either may be "*"
 	kind     bodyKind
-	schema   *jsonschema.Schema // nil: any content
-	raw      any                // the adapted schema, to type form fields
+	schema   *checker // nil: any content
+	raw      any      // the adapted schema, to type form fields
 	rs       resolver
 }
 

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -210,14 +209,17 @@ func New(c Config) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
-	comp := newCompiler(schemaOptions{strict: c.Strict})
+	comps := compilerPair{lax: newCompiler(schemaOptions{})}
+	if c.Strict {
+		comps.strict = newCompiler(schemaOptions{strict: true})
+	}
 	n := 0
 	// inline adds a schema document under a unique URL in base, so that its
-	// relative $refs resolve against base, and compiles it.
+	// relative $refs resolve against base.
 	inline := func(doc any) (string, error) {
 		n++
 		u := fileURL(filepath.Join(base, "rampart-inline-"+strconv.Itoa(n)+".json"))
-		if err := comp.add(u, doc, true); err != nil {
+		if err := comps.add(u, doc); err != nil {
 			return "", err
 		}
 		return u, nil
@@ -249,7 +251,7 @@ func New(c Config) (*Validator, error) {
 				errs = append(errs, err)
 				continue
 			}
-			sch, err := comp.compile(u)
+			sch, err := comps.compile(u)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("validate: %s parameter %q: %w", g.in, name, errors.Unwrap(err)))
 				continue
@@ -296,9 +298,9 @@ func New(c Config) (*Validator, error) {
 					}
 				}
 				bodyURL = fileURL(path)
-				bodyDoc = adapt(doc, comp.opts, true)
-				if err := comp.c.AddResource(bodyURL, bodyDoc); err != nil {
-					errs = append(errs, fmt.Errorf("validate: %s: %w", path, err))
+				bodyDoc = adapt(doc, comps.lax.opts, true)
+				if err := comps.add(bodyURL, doc); err != nil {
+					errs = append(errs, err)
 				}
 			}
 		} else {
@@ -307,7 +309,7 @@ func New(c Config) (*Validator, error) {
 					errs = append(errs, fmt.Errorf("validate: body_schema: %w", err))
 				}
 			}
-			bodyDoc = adapt(c.BodySchema.Inline, comp.opts, true)
+			bodyDoc = adapt(c.BodySchema.Inline, comps.lax.opts, true)
 			bodyURL, err = inline(c.BodySchema.Inline)
 			if err != nil {
 				errs = append(errs, err)
@@ -316,7 +318,7 @@ func New(c Config) (*Validator, error) {
 	}
 	var bodySchema = (*schemaRef)(nil)
 	if bodyURL != "" && len(errs) == 0 {
-		sch, err := comp.compile(bodyURL)
+		sch, err := comps.compile(bodyURL)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -341,9 +343,38 @@ func New(c Config) (*Validator, error) {
 	return &Validator{ops: []*operation{op}, onDecision: c.OnDecision, logger: slog.New(slog.DiscardHandler)}, nil
 }
 
+// compilerPair compiles every schema twice in strict mode: see checker.
+type compilerPair struct {
+	lax, strict *compiler // strict is nil when not in strict mode
+}
+
+func (cp compilerPair) add(url string, doc any) error {
+	if err := cp.lax.add(url, doc, true); err != nil {
+		return err
+	}
+	if cp.strict != nil {
+		return cp.strict.add(url, doc, true)
+	}
+	return nil
+}
+
+func (cp compilerPair) compile(url string) (*checker, error) {
+	lax, err := cp.lax.compile(url)
+	if err != nil {
+		return nil, err
+	}
+	ch := &checker{lax: lax}
+	if cp.strict != nil {
+		if ch.strict, err = cp.strict.compile(url); err != nil {
+			return nil, err
+		}
+	}
+	return ch, nil
+}
+
 // schemaRef is a compiled schema with the adapted document it came from.
 type schemaRef struct {
-	sch *jsonschema.Schema
+	sch *checker
 	raw any
 	rs  resolver
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
+const msgNotAllowed = "is not allowed"
+
 // leaf is one failed assertion: where in the instance, and what is wrong in
 // words fit for the client.
 type leaf struct {
@@ -39,7 +41,7 @@ func collect(e *jsonschema.ValidationError, doc any, out []leaf) []leaf {
 		return out
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			out = append(out, leaf{ptr + "/" + safeToken(p), "is not allowed"})
+			out = append(out, leaf{ptr + "/" + safeToken(p), msgNotAllowed})
 		}
 		return out
 	}
@@ -128,7 +130,7 @@ func message(k jsonschema.ErrorKind) string {
 		return "must not match the disallowed schema"
 	case *kind.FalseSchema:
 		// Also what unevaluatedProperties: false reports, at the property.
-		return "is not allowed"
+		return msgNotAllowed
 	case *kind.PropertyNames:
 		return "has a property whose name is not allowed"
 	case *kind.DependentRequired:
@@ -328,11 +330,29 @@ func dedupe(ls []leaf) []leaf {
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].pointer < ls[j].pointer })
 	out := ls[:0]
 	seen := make(map[leaf]bool, len(ls))
-	for _, l := range ls {
-		if !seen[l] {
-			seen[l] = true
-			out = append(out, l)
+	for i, l := range ls {
+		if seen[l] {
+			continue
 		}
+		// A declared property whose value is invalid is also reported by
+		// strict mode's unevaluatedProperties (a failed schema evaluates
+		// nothing): the specific error is enough.
+		if l.detail == msgNotAllowed && hasErrorWithin(ls, i, l.pointer) {
+			continue
+		}
+		seen[l] = true
+		out = append(out, l)
 	}
 	return out
+}
+
+// hasErrorWithin reports whether a leaf other than ls[skip] is at ptr or
+// below it.
+func hasErrorWithin(ls []leaf, skip int, ptr string) bool {
+	for j, o := range ls {
+		if j != skip && o.detail != msgNotAllowed && (o.pointer == ptr || strings.HasPrefix(o.pointer, ptr+"/")) {
+			return true
+		}
+	}
+	return false
 }

@@ -455,12 +455,17 @@ func (s *Spec) compiler(o schemaOptions) (*compiler, error) {
 	return c, nil
 }
 
-// schemaAt compiles the schema at ptr in the document. With strict, the
-// schema is wrapped so that properties nothing evaluates are refused at its
-// root too.
-func (s *Spec) schemaAt(c *compiler, ptr string) (*schemaRef, error) {
+// schemaAt compiles the schema at ptr in the document with cs. The strict
+// variant is wrapped so that properties nothing evaluates are refused at
+// the schema's root too.
+func (s *Spec) schemaAt(cs compilerPair, ptr string) (*schemaRef, error) {
 	loc := s.docURL + "#" + fragment(ptr)
-	if c.opts.strict {
+	lax, err := cs.lax.compile(loc)
+	if err != nil {
+		return nil, err
+	}
+	ch := &checker{lax: lax}
+	if c := cs.strict; c != nil {
 		s.mu.Lock()
 		c.wrappers++
 		wrapper := fileURL(filepath.Join(filepath.Dir(s.name), "rampart-strict-"+strconv.Itoa(c.wrappers)+".json"))
@@ -469,13 +474,11 @@ func (s *Spec) schemaAt(c *compiler, ptr string) (*schemaRef, error) {
 		if err != nil {
 			return nil, s.errorf(ptr, "%v", err)
 		}
-		loc = wrapper
+		if ch.strict, err = c.compile(wrapper); err != nil {
+			return nil, err
+		}
 	}
-	sch, err := c.compile(loc)
-	if err != nil {
-		return nil, err
-	}
-	return &schemaRef{sch: sch, raw: lookupPointer(c.doc, ptr), rs: resolver{root: c.doc}}, nil
+	return &schemaRef{sch: ch, raw: lookupPointer(cs.lax.doc, ptr), rs: resolver{root: cs.lax.doc}}, nil
 }
 
 // fragment encodes a JSON pointer for a URI fragment (RFC 6901 §6).
@@ -585,9 +588,15 @@ func (s *Spec) build(rt Route, o Options) (*Validator, error) {
 
 // compileOp compiles one operation's parameters, body and responses.
 func (s *Spec) compileOp(d *opDef, o Options) (*operation, error) {
-	req, err := s.compiler(schemaOptions{oas30: s.oas30, strict: o.Strict})
-	if err != nil {
+	var req compilerPair
+	var err error
+	if req.lax, err = s.compiler(schemaOptions{oas30: s.oas30}); err != nil {
 		return nil, err
+	}
+	if o.Strict {
+		if req.strict, err = s.compiler(schemaOptions{oas30: s.oas30, strict: true}); err != nil {
+			return nil, err
+		}
 	}
 	op := &operation{id: d.id, method: d.method, tmpl: d.tmpl, strict: o.Strict, maxBody: o.MaxBodyBytes,
 		maxDepth: o.MaxDepth, query: map[string]bool{}}
@@ -623,7 +632,7 @@ func (s *Spec) compileOp(d *opDef, o Options) (*operation, error) {
 		for code, r := range d.resps {
 			rd := &responseDef{}
 			if content, ok := r["content"].(map[string]any); ok && len(content) > 0 {
-				rd.media, err = s.compileContent(resp, content, d.respPtr[code]+"/content")
+				rd.media, err = s.compileContent(compilerPair{lax: resp}, content, d.respPtr[code]+"/content")
 				if err != nil {
 					return nil, err
 				}
@@ -634,7 +643,7 @@ func (s *Spec) compileOp(d *opDef, o Options) (*operation, error) {
 	return op, nil
 }
 
-func (s *Spec) compileContent(c *compiler, content map[string]any, ptr string) ([]*media, error) {
+func (s *Spec) compileContent(c compilerPair, content map[string]any, ptr string) ([]*media, error) {
 	var ms []*media
 	types := make([]string, 0, len(content))
 	for mt := range content {
@@ -665,7 +674,7 @@ func (s *Spec) compileContent(c *compiler, content map[string]any, ptr string) (
 // defines them.
 var ignoredHeaders = map[string]bool{"Accept": true, "Content-Type": true, "Authorization": true}
 
-func (s *Spec) compileParam(c *compiler, pd paramDef) (*param, error) {
+func (s *Spec) compileParam(c compilerPair, pd paramDef) (*param, error) {
 	m := pd.obj
 	p := &param{name: m["name"].(string), in: m["in"].(string), explode: true, delim: ","}
 	if p.in == "header" {

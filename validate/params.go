@@ -3,8 +3,6 @@ package validate
 import (
 	"encoding/json"
 	"strings"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // typeSet is the set of JSON types a schema admits, used to turn the text
@@ -182,7 +180,7 @@ type param struct {
 	name     string
 	in       string // path, query, header or cookie
 	required bool
-	schema   *jsonschema.Schema
+	schema   *checker
 	types    typeSet
 	items    typeSet // element types when types is tArray
 	explode  bool

@@ -384,3 +384,28 @@ func floatRange(max float64) func(any) error {
 		return nil
 	}
 }
+
+// checker validates against a schema and, in strict mode, against its
+// strict variant. Strict mode's unevaluatedProperties reports every
+// property of an object whose schema failed for any reason (a failed
+// schema evaluates nothing), so the strict variant runs first, and when it
+// fails the lax one decides what to report: its errors if it fails too,
+// otherwise only the strict variant's (unknown properties).
+type checker struct {
+	lax, strict *jsonschema.Schema
+}
+
+// Validate validates v. The valid path runs one schema.
+func (c *checker) Validate(v any) error {
+	if c.strict == nil {
+		return c.lax.Validate(v)
+	}
+	err := c.strict.Validate(v)
+	if err == nil {
+		return nil
+	}
+	if laxErr := c.lax.Validate(v); laxErr != nil {
+		return laxErr
+	}
+	return err
+}

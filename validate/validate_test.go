@@ -44,6 +44,16 @@ func TestStrictMode(t *testing.T) {
 				runCase(t, h, tc)
 			})
 		}
+		t.Run(strings.TrimPrefix(file, "testdata/")+"/an invalid declared property is not also unknown", func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("POST", "/items", strings.NewReader(withField("dimensions", `{"width":-1}`)))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 400 || strings.Contains(w.Body.String(), "is not allowed") || !strings.Contains(w.Body.String(), "at least 0") {
+				t.Errorf("got %d %s", w.Code, w.Body)
+			}
+		})
 	}
 }
 
