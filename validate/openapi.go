@@ -53,7 +53,8 @@ type Spec struct {
 	defs    []*opDef
 	routes  []Route
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards compilers and defaults
+	buildMu   sync.Mutex // serialises compilation: a schema compiler is not safe for concurrent use
 	compilers map[schemaOptions]*compiler
 	defaults  map[string]*Validator // by route key, with opts as given
 }
@@ -565,6 +566,8 @@ func eraseWildcards(p string) string {
 
 // build compiles the validator of a route.
 func (s *Spec) build(rt Route, o Options) (*Validator, error) {
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
 	v := &Validator{onDecision: o.OnDecision, logger: o.Logger, respMax: o.MaxResponseBytes, respCheck: o.ValidateResponses}
 	key := eraseWildcards(rt.Pattern)
 	for _, d := range s.defs {

@@ -480,3 +480,43 @@ func TestResponseValidation(t *testing.T) {
 		t.Errorf("log record: got %v (%v)", rec, err)
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	spec, err := validate.Load("testdata/items-3.0.yaml", validate.Options{ValidateResponses: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := spec.Handler(upstream)
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 50 {
+				body := validItem
+				want := 200
+				if (g+i)%2 == 1 {
+					body, want = withField("quantity", `"x"`), 400
+				}
+				r := httptest.NewRequest("POST", "/items", strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != want {
+					t.Errorf("got %d, want %d", w.Code, want)
+					return
+				}
+				// Building route validators with other settings meanwhile.
+				if i%10 == 0 {
+					if _, err := spec.Validator("POST", "/items", validate.Config{Strict: true, MaxBodyBytes: int64(1000 + g)}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}
