@@ -50,6 +50,11 @@ type Config struct {
 	// BaseDir resolves relative schema file names: the directory of the
 	// configuration file. Default: the working directory.
 	BaseDir string `yaml:"-" json:"-"`
+	// Match, when set, is the ServeMux pattern the validator serves (the
+	// route's match, e.g. "POST /api/items/{id}"): New then checks that
+	// every declared path parameter is one of its wildcards, so a typo
+	// fails at start instead of rejecting every request.
+	Match string `yaml:"-" json:"-"`
 	// OnDecision, when set, is called once per validated request, for
 	// metrics. It must be fast and safe for concurrent use.
 	OnDecision func(Decision) `yaml:"-" json:"-"`
@@ -270,6 +275,14 @@ func New(c Config) (*Validator, error) {
 			op.params = append(op.params, prm)
 		}
 	}
+	if c.Match != "" {
+		wild := wildcards(c.Match)
+		for name := range c.Path {
+			if !wild[name] {
+				errs = append(errs, fmt.Errorf("validate: path parameter %q is not a wildcard of %q", name, c.Match))
+			}
+		}
+	}
 	ctypes := c.ContentTypes
 	hasBody := !c.BodySchema.IsZero()
 	if hasBody && len(ctypes) == 0 {
@@ -391,4 +404,22 @@ func checkStrictDraft(doc any) error {
 		return errors.New("strict mode needs JSON Schema 2019-09 or later; this schema declares " + capText(s, 60))
 	}
 	return nil
+}
+
+// wildcards returns the wildcard names of a ServeMux pattern.
+func wildcards(pattern string) map[string]bool {
+	out := map[string]bool{}
+	for {
+		i := strings.IndexByte(pattern, '{')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(pattern[i:], '}')
+		if j < 0 {
+			return out
+		}
+		name := strings.TrimSuffix(pattern[i+1:i+j], "...")
+		out[name] = true
+		pattern = pattern[i+j+1:]
+	}
 }

@@ -85,7 +85,9 @@ func (e *Error) Unwrap() error { return e.kind }
 
 // Decision describes one validated request, for metrics.
 type Decision struct {
-	// Operation is the operation's id: its operationId, or "METHOD /path".
+	// Operation is the operation's id: its operationId, or "METHOD /path"
+	// ("inline" for a Validator from New). It is empty when no operation
+	// matched (404, 405).
 	Operation string
 	// Status is 0 when the request was allowed, else the rejection status.
 	Status int
@@ -133,6 +135,9 @@ func (v *Validator) Check(r *http.Request) error {
 func (v *Validator) check(r *http.Request) (*operation, error) {
 	op, vals, err := v.find(r)
 	if err != nil {
+		if v.onDecision != nil {
+			v.onDecision(Decision{Status: err.Status})
+		}
 		return nil, err
 	}
 	if err := op.check(r, vals); err != nil {

@@ -326,6 +326,7 @@ func TestConfigErrors(t *testing.T) {
 		{"negative length", validate.Config{Query: map[string]validate.Param{"a": {MaxLength: ptr(-1)}}}, "must not be negative"},
 		{"bad pattern", validate.Config{Path: map[string]validate.Param{"id": {Pattern: "("}}}, `path parameter "id"`},
 		{"content type", validate.Config{ContentTypes: []string{"json"}}, "invalid media type"},
+		{"path parameter not in the pattern", validate.Config{Match: "GET /items/{id}", Path: map[string]validate.Param{"item_id": {}}}, `"item_id" is not a wildcard`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
