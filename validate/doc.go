@@ -23,7 +23,8 @@
 //     (parameter pollution: frameworks disagree on which copy wins).
 //   - Bodies: application/json (and +json types), urlencoded forms and
 //     multipart/form-data, against the schema of the matching media type.
-//     A Content-Type the operation does not accept gets 415, a body over
+//     A Content-Type the operation does not accept gets 415 (so do two
+//     Content-Type headers and a compressed body), a body over
 //     the limit 413 (the body is buffered up to the limit and handed on
 //     unchanged; nothing is read beyond it). An operation that declares no
 //     body accepts none.

@@ -115,6 +115,8 @@ func requestCases() []reqCase {
 		{name: "content type other charset", method: "POST", target: "/items", ctype: "application/json; charset=latin1", body: validItem, status: 415},
 		{name: "content type not accepted", method: "POST", target: "/items", ctype: "text/plain", body: validItem, status: 415},
 		{name: "content type missing", method: "POST", target: "/items", body: validItem, status: 415},
+		{name: "two content types", method: "POST", target: "/items", ctype: "application/json", header: map[string]string{"Content-Type": "text/plain"}, body: validItem, status: 415},
+		{name: "compressed body", method: "POST", target: "/items", ctype: "application/json", header: map[string]string{"Content-Encoding": "gzip"}, body: validItem, status: 415},
 		{name: "content type garbage", method: "POST", target: "/items", ctype: ";;", body: validItem, status: 415},
 		{name: "body required", method: "POST", target: "/items", ctype: "application/json", status: 400, field: "", detail: "required"},
 		{name: "body on operation without one", method: "DELETE", target: "/items/1", ctype: "application/json", body: "{}", status: 415},
@@ -219,7 +221,7 @@ func runCase(t *testing.T, h http.Handler, tc reqCase) {
 		r.Header.Set("Content-Type", ctype)
 	}
 	for k, v := range tc.header {
-		r.Header.Set(k, v)
+		r.Header.Add(k, v)
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)

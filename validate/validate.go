@@ -366,9 +366,19 @@ func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) *E
 	if ctype == "" {
 		return unsupported("the request body has no Content-Type")
 	}
+	if len(r.Header.Values("Content-Type")) > 1 {
+		// Servers disagree on which of several Content-Types counts.
+		return unsupported("the request has more than one Content-Type")
+	}
 	m, params := pick(op.media, ctype)
 	if m == nil {
 		return unsupported("the Content-Type is not accepted here")
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") && m.kind != bodyOther {
+		// A compressed body cannot be inspected without decompressing it
+		// (a decompression bomb risk): bodies that are validated must come
+		// uncompressed.
+		return unsupported("compressed request bodies are not accepted here")
 	}
 	var doc any
 	switch m.kind {
