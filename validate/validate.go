@@ -60,6 +60,8 @@ type Error struct {
 	kind error
 }
 
+// Error describes the rejection for logs: its kind, detail and first
+// fields. It holds no library internals.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.kind.Error())
