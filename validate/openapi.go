@@ -38,6 +38,11 @@ type Options struct {
 	// OnDecision, when set, is called once per validated request, for
 	// metrics. It must be fast and safe for concurrent use.
 	OnDecision func(Decision)
+	// BasePath is the path prefix of every operation, e.g. "/v1"; "/"
+	// means none. Default: the path of the document's servers URLs (with
+	// their variables at their defaults) when they all agree; Load fails
+	// when they disagree, and BasePath must then be set.
+	BasePath string
 }
 
 // Spec is a loaded OpenAPI 3.0 or 3.1 document: its operations, as routes
@@ -46,6 +51,7 @@ type Options struct {
 type Spec struct {
 	name    string
 	version string
+	base    string // path prefix of every operation, "" for none
 	opts    Options
 	doc     any
 	docURL  string
@@ -168,6 +174,11 @@ func newSpec(path string, doc any, o Options) (*Spec, error) {
 		return nil, s.errorf("/openapi", "openapi version %q is not supported: use 3.0.x or 3.1.x", capText(version, 20))
 	}
 	s.version = version
+	base, err := s.basePath(root)
+	if err != nil {
+		return nil, err
+	}
+	s.base = base
 	if err := s.collect(root); err != nil {
 		return nil, err
 	}
@@ -190,6 +201,48 @@ func (s *Spec) errorf(ptr, format string, args ...any) error {
 	}
 	return fmt.Errorf("validate: %s: %s", where, fmt.Sprintf(format, args...))
 }
+
+// basePath finds the path prefix of the operations: Options.BasePath, or
+// the path shared by every servers URL.
+func (s *Spec) basePath(root map[string]any) (string, error) {
+	clean := func(p string) string {
+		p = strings.TrimRight(p, "/")
+		if p != "" && !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		return p
+	}
+	if s.opts.BasePath != "" {
+		return clean(s.opts.BasePath), nil
+	}
+	servers, _ := root["servers"].([]any)
+	base, first := "", true
+	for i, sv := range servers {
+		m, _ := sv.(map[string]any)
+		raw, _ := m["url"].(string)
+		vars, _ := m["variables"].(map[string]any)
+		for name, v := range vars {
+			vm, _ := v.(map[string]any)
+			if def, ok := vm["default"].(string); ok {
+				raw = strings.ReplaceAll(raw, "{"+name+"}", def)
+			}
+		}
+		u, err := url.Parse(raw)
+		if err != nil || strings.ContainsAny(raw, "{}") {
+			return "", s.errorf("/servers/"+strconv.Itoa(i)+"/url", "cannot read the base path of %q: set the base path explicitly", capText(raw, 80))
+		}
+		p := clean(u.Path)
+		if first {
+			base, first = p, false
+		} else if p != base {
+			return "", s.errorf("/servers", "servers have different base paths (%q and %q): set the base path explicitly", base, p)
+		}
+	}
+	return base, nil
+}
+
+// BasePath returns the path prefix of every operation ("" for none).
+func (s *Spec) BasePath() string { return s.base }
 
 // Version returns the document's openapi version, e.g. "3.1.0".
 func (s *Spec) Version() string { return s.version }
@@ -228,7 +281,7 @@ func (s *Spec) collect(root map[string]any) error {
 		if _, ok := item["$ref"]; ok {
 			return s.errorf(itemPtr, "path item $ref is not supported: declare the operations under the path")
 		}
-		tmpl, err := parseTemplate(t)
+		tmpl, err := parseTemplate(s.base + t)
 		if err != nil {
 			return s.errorf(itemPtr, "%v", err)
 		}

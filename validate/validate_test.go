@@ -521,3 +521,42 @@ func TestConcurrentUse(t *testing.T) {
 		<-done
 	}
 }
+
+func TestBasePath(t *testing.T) {
+	t.Parallel()
+	doc := func(servers string) []byte {
+		return []byte("openapi: 3.0.3\ninfo: {title: t, version: '1'}\n" + servers +
+			"paths:\n  /items:\n    get: {responses: {'200': {description: ok}}}\n")
+	}
+	tests := []struct {
+		name, servers, base, want, err string
+	}{
+		{"no servers", "", "", "GET /items", ""},
+		{"absolute URL", "servers: [{url: 'https://api.example.com/v1/'}]\n", "", "GET /v1/items", ""},
+		{"relative URL", "servers: [{url: /api}]\n", "", "GET /api/items", ""},
+		{"variables", "servers: [{url: 'https://{host}/{version}', variables: {host: {default: example.com}, version: {default: v2}}}]\n", "", "GET /v2/items", ""},
+		{"same path twice", "servers: [{url: 'https://a.example/v1'}, {url: 'https://b.example/v1'}]\n", "", "GET /v1/items", ""},
+		{"different paths", "servers: [{url: 'https://a.example/v1'}, {url: 'https://b.example/v2'}]\n", "", "", "different base paths"},
+		{"explicit base wins", "servers: [{url: 'https://a.example/v1'}, {url: 'https://b.example/v2'}]\n", "/v2", "GET /v2/items", ""},
+		{"malformed variables", "servers: [{url: 'https://x/{v}', variables: {v: 5}}]\n", "", "", "base path"},
+		{"explicit no base", "servers: [{url: 'https://a.example/v1'}]\n", "/", "GET /items", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			spec, err := validate.Parse("api.yaml", doc(tt.servers), validate.Options{BasePath: tt.base})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := spec.Routes()[0].Match(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
