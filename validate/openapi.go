@@ -281,6 +281,9 @@ func (s *Spec) collect(root map[string]any) error {
 		if _, ok := item["$ref"]; ok {
 			return s.errorf(itemPtr, "path item $ref is not supported: declare the operations under the path")
 		}
+		if err := s.checkKeys(item, itemPtr, pathItemKeys); err != nil {
+			return err
+		}
 		tmpl, err := parseTemplate(s.base + t)
 		if err != nil {
 			return s.errorf(itemPtr, "%v", err)
@@ -302,6 +305,9 @@ func (s *Spec) collect(root map[string]any) error {
 			opObj, ok := raw.(map[string]any)
 			if !ok {
 				return s.errorf(opPtr, "an operation must be an object")
+			}
+			if err := s.checkKeys(opObj, opPtr, operationKeys); err != nil {
+				return err
 			}
 			def, err := s.operation(strings.ToUpper(m), tmpl, opObj, opPtr, common)
 			if err != nil {
@@ -415,6 +421,9 @@ func (s *Spec) operation(method string, tmpl *pathTemplate, obj map[string]any, 
 		if err != nil {
 			return nil, err
 		}
+		if err := s.checkKeys(m, p, requestBodyKeys); err != nil {
+			return nil, err
+		}
 		content, _ := m["content"].(map[string]any)
 		if len(content) == 0 {
 			return nil, s.errorf(p, "a request body needs content")
@@ -428,6 +437,9 @@ func (s *Spec) operation(method string, tmpl *pathTemplate, obj map[string]any, 
 		for code, r := range rs {
 			m, p, err := s.deref(r, ptr+"/responses/"+escapeToken(code))
 			if err != nil {
+				return nil, err
+			}
+			if err := s.checkKeys(m, p, responseKeys); err != nil {
 				return nil, err
 			}
 			d.resps[strings.ToUpper(code)] = m
@@ -473,6 +485,9 @@ func (s *Spec) params(v any, ptr string) ([]paramDef, error) {
 	for i, e := range list {
 		m, p, err := s.deref(e, ptr+"/"+strconv.Itoa(i))
 		if err != nil {
+			return nil, err
+		}
+		if err := s.checkKeys(m, p, parameterKeys); err != nil {
 			return nil, err
 		}
 		name, _ := m["name"].(string)
@@ -713,6 +728,9 @@ func (s *Spec) compileContent(c compilerPair, content map[string]any, ptr string
 			return nil, s.errorf(mptr, "%v", err)
 		}
 		obj, _ := content[mt].(map[string]any)
+		if err := s.checkKeys(obj, mptr, mediaTypeKeys); err != nil {
+			return nil, err
+		}
 		if _, ok := obj["schema"]; ok && m.kind != bodyOther {
 			ref, err := s.schemaAt(c, mptr+"/schema")
 			if err != nil {
@@ -827,18 +845,36 @@ func (s *Spec) Handler(h http.Handler) http.Handler {
 				w.WriteHeader(rec.code)
 				return
 			}
-			if allow := rec.h.Get("Allow"); allow != "" {
-				w.Header().Set("Allow", allow)
+			if rec.code == http.StatusMethodNotAllowed {
+				// ServeMux matched the pattern with other methods; a
+				// partial-segment template may still not match the path.
+				if allow := s.allow(r); len(allow) > 0 {
+					writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Allow: allow, kind: ErrMethodNotAllowed})
+					return
+				}
 			}
-			status := rec.code
-			if status != http.StatusMethodNotAllowed {
-				status = http.StatusNotFound
-			}
-			writeError(w, r, &Error{Status: status, kind: ErrNotFound})
+			writeError(w, r, notFound)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// allow lists the methods of the operations whose templates match r's path
+// exactly, sorted.
+func (s *Spec) allow(r *http.Request) []string {
+	segs, ok := splitPath(r.URL)
+	if !ok {
+		return nil
+	}
+	var allow []string
+	for _, d := range s.defs {
+		if _, ok := d.tmpl.match(segs); ok {
+			allow = appendMethod(allow, d.method)
+		}
+	}
+	sort.Strings(allow)
+	return allow
 }
 
 // headerRecorder captures what ServeMux's built-in handlers answer.
@@ -853,4 +889,70 @@ func (r *headerRecorder) WriteHeader(code int) {
 	if r.code == 0 {
 		r.code = code
 	}
+}
+
+// The fields of the OpenAPI 3.0 and 3.1 objects the validator reads. A
+// misspelt field ("requestbody") would otherwise silently mean "absent" —
+// here, an operation without a body — so unknown fields are errors, except
+// specification extensions ("x-…").
+var (
+	pathItemKeys    = keySet("$ref summary description get put post delete options head patch trace servers parameters")
+	operationKeys   = keySet("tags summary description externalDocs operationId parameters requestBody responses callbacks deprecated security servers")
+	parameterKeys   = keySet("name in description required deprecated allowEmptyValue style explode allowReserved schema example examples content")
+	requestBodyKeys = keySet("description content required")
+	mediaTypeKeys   = keySet("schema example examples encoding")
+	responseKeys    = keySet("description headers content links")
+)
+
+func keySet(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range strings.Fields(s) {
+		m[k] = true
+	}
+	return m
+}
+
+// checkKeys reports the first field of m (sorted) that the object does not
+// define, with a suggestion when one is close.
+func (s *Spec) checkKeys(m map[string]any, ptr string, allowed map[string]bool) error {
+	var unknown []string
+	for k := range m {
+		if !allowed[k] && !strings.HasPrefix(k, "x-") {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	k := unknown[0]
+	msg := "unknown field " + strconv.Quote(capText(k, 40))
+	for a := range allowed {
+		if strings.EqualFold(a, k) || (len(k) > 3 && editDistance(a, k) <= 2) {
+			msg += " (did you mean " + strconv.Quote(a) + "?)"
+			break
+		}
+	}
+	return s.errorf(ptr, "%s", msg)
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

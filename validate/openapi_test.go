@@ -70,6 +70,7 @@ func requestCases() []reqCase {
 		{name: "partial segment matches", method: "GET", target: "/files/report.json", status: 200},
 		{name: "partial segment mismatch", method: "GET", target: "/files/report.txt", status: 404},
 		{name: "partial segment other method", method: "GET", target: "/files/report.xml", status: 405},
+		{name: "partial segment other method, no template matches", method: "DELETE", target: "/files/report.txt", status: 404},
 		{name: "partial segment parameter checked", method: "GET", target: "/files/Report.json", status: 400, field: "name", detail: "pattern"},
 		{name: "partial segment needs a value", method: "GET", target: "/files/.json", status: 404},
 		{name: "HEAD follows GET", method: "HEAD", target: "/items/mine", status: 200},

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -180,6 +181,7 @@ func (v *Validator) find(r *http.Request) (*operation, []string, *Error) {
 		}
 	}
 	if len(allow) > 0 {
+		sort.Strings(allow)
 		return nil, nil, &Error{Status: http.StatusMethodNotAllowed, Allow: allow, kind: ErrMethodNotAllowed}
 	}
 	return nil, nil, notFound

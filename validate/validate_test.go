@@ -361,6 +361,8 @@ func TestSpecErrors(t *testing.T) {
 		{"broken ref", head + "paths:\n  /a:\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Nope'}}}}\n      responses: {'200': {description: ok}}\n", "Nope"},
 		{"invalid schema", head + "paths:\n  /a:\n    post:\n      requestBody: {content: {application/json: {schema: {type: 5}}}}\n      responses: {'200': {description: ok}}\n", "not a valid schema"},
 		{"yaml bomb", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n", "more than"},
+		{"misspelt field", head + "paths:\n  /a:\n    post:\n      requestbody: {content: {application/json: {}}}\n      responses: {'200': {description: ok}}\n", `unknown field "requestbody" (did you mean "requestBody"?)`},
+		{"misspelt parameter field", head + "paths:\n  /a:\n    get:\n      parameters: [{name: q, in: query, reqired: true, schema: {type: string}}]\n      responses: {'200': {description: ok}}\n", `unknown field "reqired" (did you mean "required"?)`},
 		{"dialect", head + "jsonSchemaDialect: http://json-schema.org/draft-04/schema#\npaths: {}\n", "dialect"},
 	}
 	for _, tt := range tests {
