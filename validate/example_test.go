@@ -1,6 +1,7 @@
 package validate_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -99,4 +100,32 @@ paths:
 	// Output:
 	// DELETE /files/{name} [DELETE /files/{name}]
 	// GET /files/{p1} [getFile]
+}
+
+func ExampleValidator_Check() {
+	v, err := validate.New(validate.Config{
+		BodySchema: validate.Schema{Inline: map[string]any{
+			"type":     "object",
+			"required": []any{"email"},
+			"properties": map[string]any{
+				"email": map[string]any{"type": "string", "format": "email"},
+			},
+		}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest("POST", "/signup", strings.NewReader(`{"email":"not-an-address"}`))
+	r.Header.Set("Content-Type", "application/json")
+	err = v.Check(r)
+	var verr *validate.Error
+	if errors.As(err, &verr) {
+		fmt.Println(errors.Is(err, validate.ErrInvalid), verr.Status)
+		for _, f := range verr.Fields {
+			fmt.Println(f.Pointer, f.Detail)
+		}
+	}
+	// Output:
+	// true 400
+	// /email must be an email address
 }
