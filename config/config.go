@@ -24,6 +24,7 @@ import (
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/shield"
+	"github.com/rampartsec/rampart/validate"
 )
 
 // Env is the deployment environment. Production refuses unsafe settings;
@@ -85,6 +86,12 @@ type Config struct {
 	CORS *cors.Config `yaml:"cors"`
 	// CSRF is the CSRF defence. Default: origin checks on unsafe methods.
 	CSRF CSRF `yaml:"csrf"`
+	// OpenAPI, when set, is the path of an OpenAPI 3.0 or 3.1 document:
+	// its operations become routes, every request to them is validated
+	// against it, and nothing it does not declare is reachable.
+	OpenAPI string `yaml:"openapi"`
+	// Validation holds request validation settings shared by every route.
+	Validation Validation `yaml:"validation"`
 	// Routes, when present, are the only method and path patterns that reach
 	// the upstream: everything else is refused (default deny).
 	Routes []Route `yaml:"routes"`
@@ -154,9 +161,29 @@ type Route struct {
 	CSRF csrf.Mode `yaml:"csrf"`
 	// RateLimits are this route's own limits, on top of the global ones.
 	RateLimits []ratelimit.Rule `yaml:"rate_limits"`
+	// Validate validates this route's requests against inline JSON Schemas
+	// and typed parameters. On a route that is also an OpenAPI operation it
+	// may only tighten (strict, max_depth).
+	Validate *validate.Config `yaml:"validate"`
 	// Route's IP lists (allow_ips, deny_ips and their files) narrow the
 	// global allow lists for this route.
 	access.Route `yaml:",inline"`
+}
+
+// Validation holds request validation settings shared by every route.
+type Validation struct {
+	// Strict rejects query parameters and body properties the schemas do
+	// not declare. Default false.
+	Strict bool `yaml:"strict"`
+	// MaxDepth bounds the nesting of JSON bodies. Default 32.
+	MaxDepth int `yaml:"max_depth"`
+	// Responses validates responses against the OpenAPI document and logs
+	// mismatches (never blocks). Default: on in development, off in
+	// production.
+	Responses *bool `yaml:"responses"`
+	// BasePath is the path prefix of every OpenAPI operation. Default: the
+	// path of the document's servers URLs.
+	BasePath string `yaml:"base_path"`
 }
 
 // Store says where Rampart keeps state. Each store is opened only when a

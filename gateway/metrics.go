@@ -13,6 +13,7 @@ import (
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/ratelimit"
+	"github.com/rampartsec/rampart/validate"
 )
 
 // metrics are the gateway's Prometheus series. They live as long as the
@@ -44,6 +45,13 @@ func (m *metrics) loginDecision(e bruteforce.Event) {
 	m.logins.WithLabelValues(e.Outcome.String()).Inc()
 	if e.Outcome == bruteforce.Refused || e.Outcome == bruteforce.Unavailable {
 		m.denials.WithLabelValues("login_protection", e.Outcome.String()+"_"+e.By.String()).Inc()
+	}
+}
+
+// validationDecision counts requests refused by validation, by status.
+func (m *metrics) validationDecision(d validate.Decision) {
+	if d.Status >= 400 {
+		m.denials.WithLabelValues("validation", codeLabel(d.Status)).Inc()
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/ratelimit"
+	"github.com/rampartsec/rampart/validate"
 )
 
 // routeBuilder builds the route table: each route's own chain of policies
@@ -38,6 +39,8 @@ type routeBuilder struct {
 	csrf                    *csrf.Protection // global CSRF
 	csrfKey                 []byte
 	csrfModes               map[string]*csrf.Protection
+	// spec is the OpenAPI document, when configured.
+	spec *validate.Spec
 	// preflights answers CORS preflights for declared routes, by pattern:
 	// a preflight is an OPTIONS request, which a "POST /api/items" route
 	// does not match.
@@ -57,24 +60,22 @@ func (b *routeBuilder) build() (http.Handler, error) {
 	mux.Handle("POST /.rampart/csp-report", &route{pattern: "POST /.rampart/csp-report", next: b.reports})
 	mux.Handle("GET /.rampart/csrf", &route{pattern: "GET /.rampart/csrf", next: b.csrf.TokenHandler()})
 
-	routes := c.Routes
-	implicit := len(routes) == 0
-	if implicit {
-		// Zero routes: one catch-all route with every global policy.
-		routes = []config.Route{{Match: "/"}}
+	entries, err := b.entries()
+	if err != nil {
+		return nil, err
 	}
 	var patterns []string
 	hasCatchAll := false
-	for i, rc := range routes {
-		rt, err := b.route(i, rc, implicit)
+	for _, e := range entries {
+		rt, err := b.route(e)
 		if err != nil {
 			return nil, err
 		}
-		if err := register(mux, rc.Match, rt); err != nil {
-			return nil, c.Errorf(fmt.Sprintf("routes[%d].match", i), "%v", err)
+		if err := register(mux, e.rc.Match, rt); err != nil {
+			return nil, c.Errorf(e.key+".match", "%v", err)
 		}
-		patterns = append(patterns, rc.Match)
-		hasCatchAll = hasCatchAll || rc.Match == "/"
+		patterns = append(patterns, e.rc.Match)
+		hasCatchAll = hasCatchAll || e.rc.Match == "/"
 	}
 	if !hasCatchAll {
 		var deny http.Handler = &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
@@ -216,16 +217,144 @@ func (b *routeBuilder) csrfFor(mode csrf.Mode, corsOrigins []string) (*csrf.Prot
 	return p, nil
 }
 
+// entry is one route to build: the configured settings, and the OpenAPI
+// route it validates against, if any.
+type entry struct {
+	rc   config.Route
+	key  string // configuration key for errors
+	spec *validate.Route
+}
+
+// entries merges the configured routes with the OpenAPI document's: a
+// configured route whose pattern is also an operation adds its settings to
+// it. With neither, there is one catch-all route.
+func (b *routeBuilder) entries() ([]entry, error) {
+	c := b.c
+	var out []entry
+	byPattern := map[string]int{}
+	if c.OpenAPI != "" {
+		responses := c.Env == config.Development
+		if c.Validation.Responses != nil {
+			responses = *c.Validation.Responses
+		}
+		spec, err := validate.Load(c.RelativePath(c.OpenAPI), validate.Options{
+			MaxBodyBytes:      c.Limits.MaxBodyBytes,
+			MaxDepth:          c.Validation.MaxDepth,
+			Strict:            c.Validation.Strict,
+			ValidateResponses: responses,
+			Logger:            b.log,
+			OnDecision:        b.metrics.validationDecision,
+			BasePath:          c.Validation.BasePath,
+		})
+		if err != nil {
+			return nil, c.Errorf("openapi", "%v", err)
+		}
+		b.spec = spec
+		for _, sr := range spec.Routes() {
+			byPattern[normPattern(sr.Match())] = len(out)
+			out = append(out, entry{rc: config.Route{Match: sr.Match()}, key: "openapi", spec: &sr})
+		}
+	}
+	for i, rc := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if j, ok := byPattern[normPattern(rc.Match)]; ok {
+			// The document's pattern is kept: its wildcard names are what
+			// the validator knows.
+			match := out[j].rc.Match
+			out[j].rc, out[j].key = rc, key
+			out[j].rc.Match = match
+			continue
+		}
+		out = append(out, entry{rc: rc, key: key})
+	}
+	if len(out) == 0 {
+		// Zero routes: one catch-all route with every global policy.
+		out = append(out, entry{rc: config.Route{Match: "/"}, key: "routes"})
+	}
+	return out, nil
+}
+
+// normPattern forgets wildcard names: "GET /a/{id}" and "GET /a/{x}" are
+// the same route to ServeMux.
+func normPattern(p string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(p, '{')
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		j := strings.IndexByte(p[i:], '}')
+		if j < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i])
+		name := p[i+1 : i+j]
+		switch {
+		case name == "$":
+			b.WriteString("{$}")
+		case strings.HasSuffix(name, "..."):
+			b.WriteString("{...}")
+		default:
+			b.WriteString("{}")
+		}
+		p = p[i+j+1:]
+	}
+}
+
+// validator returns the route's request validator, or nil when it has none.
+func (b *routeBuilder) validator(e entry, maxBody int64) (*validate.Validator, error) {
+	c := b.c
+	var vc validate.Config
+	if e.rc.Validate != nil {
+		vc = *e.rc.Validate
+	}
+	if vc.MaxBodyBytes == 0 {
+		vc.MaxBodyBytes = maxBody
+	}
+	vc.OnDecision = b.metrics.validationDecision
+	if e.spec != nil {
+		v, err := b.spec.Validator(e.spec.Method, e.spec.Pattern, vc)
+		if err != nil {
+			return nil, c.Errorf(e.key+".validate", "%v", err)
+		}
+		return v, nil
+	}
+	if e.rc.Validate == nil {
+		return nil, nil
+	}
+	vc.BaseDir = c.RelativePath(".")
+	vc.Match = e.rc.Match
+	if vc.MaxDepth == 0 {
+		vc.MaxDepth = c.Validation.MaxDepth
+	}
+	vc.Strict = vc.Strict || c.Validation.Strict
+	v, err := validate.New(vc)
+	if err != nil {
+		return nil, c.Errorf(e.key+".validate", "%v", err)
+	}
+	return v, nil
+}
+
 // route builds one route's chain. From the outside in: security header
 // overrides, route IP lists, global then route rate limits, CORS, CSRF,
-// then the upstream.
-func (b *routeBuilder) route(i int, rc config.Route, implicit bool) (*route, error) {
+// request validation, then the upstream.
+func (b *routeBuilder) route(e entry) (*route, error) {
 	c := b.c
-	key := fmt.Sprintf("routes[%d]", i)
-	if implicit {
-		key = "routes"
+	rc, key := e.rc, e.key
+	maxBody := c.Limits.MaxBodyBytes
+	if rc.MaxBodyBytes > 0 {
+		maxBody = rc.MaxBodyBytes
 	}
 	next := b.upstream
+	v, err := b.validator(e, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
+		next = v.Handler(next)
+	}
 
 	corsP := b.cors
 	var corsOrigins []string
@@ -274,11 +403,7 @@ func (b *routeBuilder) route(i int, rc config.Route, implicit bool) (*route, err
 		}
 		next = routeHeaders.Handler(next)
 	}
-	rt := &route{pattern: rc.Match, maxBody: c.Limits.MaxBodyBytes, next: next}
-	if rc.MaxBodyBytes > 0 {
-		rt.maxBody = rc.MaxBodyBytes
-	}
-	return rt, nil
+	return &route{pattern: rc.Match, maxBody: maxBody, next: next}, nil
 }
 
 // preflightRouter sends a CORS preflight to the route of the method it asks

@@ -18,7 +18,7 @@ import (
 func TestDemoNotesDocument(t *testing.T) {
 	t.Parallel()
 	logs := &testutil.Buffer{}
-	spec, err := validate.Load("testdata/demo-notes.openapi.yaml", validate.Options{
+	spec, err := validate.Load("../internal/demo/openapi.yaml", validate.Options{
 		Strict: true, ValidateResponses: true, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	if err != nil {

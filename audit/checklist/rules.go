@@ -95,7 +95,7 @@ var rules = []Rule{
 		Fix:       "declare routes (or an openapi document) so that only known endpoints are reachable",
 		Rationale: "Applications grow debug pages, admin panels and forgotten endpoints. With routes declared, Rampart denies everything else by default, so a new endpoint is exposed only on purpose.",
 		check: func(r *Rule, c *config.Config) []Finding {
-			if len(c.Routes) == 0 {
+			if len(c.Routes) == 0 && c.OpenAPI == "" {
 				return []Finding{r.finding(c, "routes", "")}
 			}
 			return nil
@@ -432,6 +432,37 @@ var rules = []Rule{
 		check: func(r *Rule, c *config.Config) []Finding {
 			if c.LoginProtection.OnStoreError == bruteforce.FailOpen {
 				return []Finding{r.finding(c, "login_protection.on_store_error", "fail_open")}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "validation-missing", Item: 5, Severity: Moderate,
+		Title:     "a route that accepts a body is not validated",
+		Fix:       "describe the route in an OpenAPI document (openapi:) or give it routes[].validate.body_schema",
+		Rationale: "Validating types, formats, required fields and sizes at the gateway stops malformed and hostile input before it reaches application code, where mass assignment, type confusion and injection start.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			// With an OpenAPI document every operation is validated; routes
+			// without one count only when there is no document at all.
+			var out []Finding
+			for i, rt := range c.Routes {
+				method, _, ok := strings.Cut(rt.Match, " ")
+				write := !ok || method == "POST" || method == "PUT" || method == "PATCH"
+				if write && rt.Validate == nil && c.OpenAPI == "" {
+					out = append(out, r.finding(c, fmt.Sprintf("routes[%d].match", i), rt.Match))
+				}
+			}
+			return out
+		},
+	},
+	{
+		ID: "validation-lenient", Item: 5, Severity: Low,
+		Title:     "unknown properties and query parameters are accepted",
+		Fix:       "set validation.strict: true once the schemas are complete",
+		Rationale: "Strict mode refuses fields the schemas do not declare, which is what stops mass-assignment attacks (an extra \"role\": \"admin\" in a signup body).",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if c.OpenAPI != "" && !c.Validation.Strict {
+				return []Finding{r.finding(c, "validation.strict", "")}
 			}
 			return nil
 		},

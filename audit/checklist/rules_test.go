@@ -136,6 +136,14 @@ var ruleCases = map[string]struct {
 		trigger: base + "login_protection: {on_store_error: fail_open}\n",
 		clean:   base + "login_protection: {on_store_error: fail_closed}\n", key: "login_protection.on_store_error",
 	},
+	"validation-missing": {
+		trigger: base + "  - match: \"POST /api/items\"\n",
+		clean:   base + "  - match: \"POST /api/items\"\n    validate: {body_schema: item.json}\n", key: "routes[1].match",
+	},
+	"validation-lenient": {
+		trigger: base + "openapi: api.yaml\n",
+		clean:   base + "openapi: api.yaml\nvalidation: {strict: true}\n",
+	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",
 		clean:   base + "log: {access: true}\n", key: "log.access",

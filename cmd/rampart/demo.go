@@ -5,24 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/gateway"
 	"github.com/rampartsec/rampart/internal/demo"
 )
-
-// demoRoutes are the demo app's endpoints; everything else, such as the
-// app's /internal/debug page, stays unreachable through the gateway.
-var demoRoutes = []string{
-	"GET /{$}",
-	"POST /notes",
-	"GET /api/notes",
-	"POST /api/notes",
-	"GET /api/notes/{id}",
-	"DELETE /api/notes/{id}",
-	"GET /api/crash",
-}
 
 func runDemo(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("demo", "demo [--listen ADDR] [--admin ADDR|off]",
@@ -56,8 +46,17 @@ try the requests it suggests to see each protection work.`)
 		return c.errorf(exitFindings, "demo app address: %v", err)
 	}
 	cfg.Upstream = config.Upstreams{u}
-	for _, p := range demoRoutes {
-		cfg.Routes = append(cfg.Routes, config.Route{Match: p})
+	// The demo API's OpenAPI document is the URL allow-list and the
+	// validation schema: undeclared paths such as the app's
+	// /internal/debug are unreachable, bad requests get problem details.
+	specDir, err := os.MkdirTemp("", "rampart-demo-")
+	if err != nil {
+		return c.errorf(exitFindings, "%v", err)
+	}
+	defer os.RemoveAll(specDir)
+	cfg.OpenAPI = filepath.Join(specDir, "openapi.yaml")
+	if err := os.WriteFile(cfg.OpenAPI, demo.OpenAPI, 0o600); err != nil {
+		return c.errorf(exitFindings, "%v", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return c.configError(err)
@@ -74,7 +73,9 @@ func (c *cli) printDemoBanner(cfg *config.Config, appURL string) {
 	fmt.Fprintln(w, "Try:")
 	fmt.Fprintf(w, "  open %s/                          the notes page, through the gateway\n", base)
 	fmt.Fprintf(w, "  curl -i %s/api/notes              the JSON API\n", base)
-	fmt.Fprintf(w, "  curl -i %s/internal/debug         not a declared route: a neutral 404\n", base)
+	fmt.Fprintf(w, "  curl -i %s/internal/debug         not in the OpenAPI document: a neutral 404\n", base)
+	fmt.Fprintf(w, "  curl -i -H 'Content-Type: application/json' -d '{\"text\": 42}' %s/api/notes\n", base)
+	fmt.Fprintf(w, "                                    invalid body: 400 problem details naming /text\n")
 	fmt.Fprintf(w, "  curl -i -X PUT %s/api/notes       a declared path, wrong method: 405 with Allow\n", base)
 	fmt.Fprintf(w, "  curl -i -X TRACE %s/              refused: 405\n", base)
 	fmt.Fprintf(w, "  curl -i %s/api/crash              the app leaks a stack trace: a neutral 500 with an incident id (the original is in the log)\n", base)

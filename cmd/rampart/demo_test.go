@@ -51,6 +51,17 @@ func TestDemo(t *testing.T) {
 	if code, body := status("GET", "/internal/debug"); code != 404 || strings.Contains(body, "next_id") {
 		t.Errorf("undeclared debug page: got %d %q, want a neutral 404", code, body)
 	}
+	req0, _ := http.NewRequest("POST", base+"/api/notes", strings.NewReader(`{"text": 42}`))
+	req0.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req0); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "/text") {
+			t.Errorf("invalid note: got %d %s, want 400 naming /text", resp.StatusCode, b)
+		}
+	}
 	if code, _ := status("PUT", "/api/notes"); code != 405 {
 		t.Errorf("PUT /api/notes: got %d, want 405", code)
 	}

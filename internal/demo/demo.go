@@ -6,6 +6,7 @@
 package demo
 
 import (
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -14,6 +15,13 @@ import (
 	"sync"
 	"time"
 )
+
+// OpenAPI is the demo API's OpenAPI 3.1 document: with it as the
+// gateway's openapi, only its operations are reachable and every request is
+// validated.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
 
 // Note is one note.
 type Note struct {
