@@ -83,6 +83,14 @@ func run() int {
 			fmt.Fprintf(os.Stderr, "bench: unknown scenario %q (have %s)\n", name, strings.Join(scenarioNames(), ", "))
 			return 2
 		}
+		if sc.request.bodyFile != "" {
+			body, err := os.ReadFile(sc.request.bodyFile)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
+				return 1
+			}
+			sc.request.body = string(body)
+		}
 		if err := runScenario(sc, bin, dir, gen, *duration, *warmup, *rounds); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
 			return 1

@@ -12,10 +12,11 @@ import (
 
 // request is what the load generator sends.
 type request struct {
-	method  string
-	path    string
-	headers map[string]string
-	body    string
+	method   string
+	path     string
+	headers  map[string]string
+	body     string
+	bodyFile string // read into body at start, relative to the repository
 }
 
 // scenario is one rampart configuration to compare with the bare proxy.
@@ -67,6 +68,13 @@ var scenarios = map[string]scenario{
 		config:      "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nrate_limits: [{name: per-ip, key: ip, limit: 100000000, per: 1s}]\n",
 		request:     request{method: "GET", path: "/"},
 	},
+	"validation": {
+		name:        "validation",
+		description: "Zero-config plus an OpenAPI document: POST /items/7 with a 1 KB JSON body of 20 fields validated against its schema (validate/testdata/bench.openapi.yaml).",
+		config:      "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nopenapi: \"{{repo}}/validate/testdata/bench.openapi.yaml\"\n",
+		request: request{method: "POST", path: "/items/7", headers: map[string]string{"Content-Type": "application/json"},
+			bodyFile: "validate/testdata/bench-item.json"},
+	},
 	"access": {
 		name:        "access",
 		description: "50 routes (default deny), a 200-prefix IP allow list, a deny list, a Host allow-list and route IP lists; GET /api/r30/7 (a route with its own IP list).",
@@ -95,7 +103,11 @@ func (sc scenario) args(cfg, tag, dir, upstream, listen string) ([]string, error
 	if cfg == "" {
 		return []string{"serve", "--upstream", upstream, "--listen", listen, "--admin", "off"}, nil
 	}
-	text := strings.NewReplacer("{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir).Replace(cfg)
+	repo, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	text := strings.NewReplacer("{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir, "{{repo}}", repo).Replace(cfg)
 	path := filepath.Join(dir, sc.name+"-"+tag+".yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return nil, err
