@@ -52,6 +52,7 @@ func commands() []command {
 	return []command{
 		{name: "serve", summary: "run the gateway in front of an app", run: runServe},
 		{name: "demo", summary: "run the gateway in front of a built-in sample app", run: runDemo},
+		{name: "users", summary: "manage the built-in user store", run: runUsers},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "help", summary: "show help for a command", run: runHelp},
 	}
