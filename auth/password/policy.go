@@ -26,17 +26,12 @@ type PolicyConfig struct {
 	// MinLength is the minimum number of characters (Unicode code points
 	// after NFKC). Default 15; values below 8 are refused.
 	MinLength int `yaml:"min_length"`
-	// UnsafeAllowCommon turns off the check against the shipped list of the
-	// 10,000 most common passwords. Default false: common passwords are
-	// refused. Meant only for tests of other components.
-	UnsafeAllowCommon bool `yaml:"unsafe_allow_common"`
 }
 
 // Policy decides whether a new password is acceptable. It is immutable and
 // safe for concurrent use.
 type Policy struct {
-	minLength   int
-	allowCommon bool
+	minLength int
 }
 
 // Policy errors. Each is safe to show to the user who chose the password.
@@ -58,7 +53,7 @@ func NewPolicy(c PolicyConfig) (*Policy, error) {
 	if c.MinLength > MaxBytes {
 		return nil, fmt.Errorf("password: min_length must be at most %d, got %d", MaxBytes, c.MinLength)
 	}
-	return &Policy{minLength: c.MinLength, allowCommon: c.UnsafeAllowCommon}, nil
+	return &Policy{minLength: c.MinLength}, nil
 }
 
 // MinLength returns the policy's minimum length in characters.
@@ -90,7 +85,7 @@ func (p *Policy) Check(username, password string) error {
 	if u := strings.ToLower(username); len(u) >= 3 && strings.Contains(lower, u) {
 		return ErrUsername
 	}
-	if !p.allowCommon && IsCommon(pw) {
+	if IsCommon(pw) {
 		return ErrCommon
 	}
 	return nil

@@ -118,6 +118,8 @@ type Manager struct {
 	clearCookie  string
 }
 
+var _ auth.Authenticator = (*Manager)(nil)
+
 // ErrNoSession is returned by Rotate and Logout when the request carries no
 // live session.
 var ErrNoSession = errors.New("session: no session")
