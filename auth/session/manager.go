@@ -301,6 +301,9 @@ func (m *Manager) ttl(rec Record, now time.Time) time.Duration {
 // is issued every time, so an id planted before login (session fixation)
 // is worthless. It returns the new session's identity.
 func (m *Manager) Login(w http.ResponseWriter, r *http.Request, user string, roles []string) (*auth.Identity, error) {
+	if err := checkIdentity(user, roles); err != nil {
+		return nil, err
+	}
 	ctx := r.Context()
 	if k, ok := m.key(r); ok {
 		if err := m.store.Delete(ctx, k); err != nil {
@@ -326,6 +329,20 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, user string, rol
 	return &auth.Identity{Subject: user, Roles: rec.Roles, Method: "session", Expires: end}, nil
 }
 
+// checkIdentity refuses a user or roles that stores cannot keep exactly:
+// SQL stores keep roles comma-separated.
+func checkIdentity(user string, roles []string) error {
+	if user == "" {
+		return errors.New("session: empty user name")
+	}
+	for _, r := range roles {
+		if r == "" || strings.ContainsAny(r, ", \t\r\n") {
+			return fmt.Errorf("session: invalid role %q", r)
+		}
+	}
+	return nil
+}
+
 func (m *Manager) create(ctx context.Context, rec Record, now time.Time) (string, error) {
 	id, k := newID()
 	if err := m.store.Create(ctx, k, rec, m.ttl(rec, now)); err != nil {
@@ -339,6 +356,9 @@ func (m *Manager) create(ctx context.Context, rec Record, now time.Time) (string
 // whenever the user's privileges change. It returns ErrNoSession if r has
 // no live session.
 func (m *Manager) Rotate(w http.ResponseWriter, r *http.Request, roles []string) (*auth.Identity, error) {
+	if err := checkIdentity("-", roles); err != nil {
+		return nil, err
+	}
 	ctx := r.Context()
 	k, ok := m.key(r)
 	if !ok {

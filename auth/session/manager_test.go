@@ -445,6 +445,15 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	if _, err := session.New(nil, session.Config{IdleTimeout: time.Minute, AbsoluteTimeout: time.Hour}); err == nil {
 		t.Error("nil store accepted")
 	}
+	m := newManager(t, newSQLiteStore(t), session.Config{})
+	for _, roles := range [][]string{{"a,b"}, {""}, {"a b"}} {
+		if _, err := m.Login(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil), "u", roles); err == nil {
+			t.Errorf("Login with roles %q: got nil error", roles)
+		}
+	}
+	if _, err := m.Login(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil), "", nil); err == nil {
+		t.Error("Login with an empty user: got nil error")
+	}
 }
 
 func TestCookieOptions(t *testing.T) {

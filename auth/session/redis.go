@@ -18,8 +18,8 @@ import (
 // equal to the time left before its nearer deadline, so Redis itself
 // forgets expired sessions. A per-user set indexes them for List and
 // DeleteUser; entries of expired sessions are pruned from it lazily, and
-// the set itself expires with its longest-lived session. It is safe for
-// concurrent use.
+// the set itself expires with its longest-lived session (EXPIRE NX and GT:
+// Redis 7.0 or newer). It is safe for concurrent use.
 type RedisStore struct {
 	rdb    redis.UniversalClient
 	prefix string
