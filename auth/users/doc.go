@@ -33,4 +33,7 @@
 // # Concurrency
 //
 // SQLStore is safe for concurrent use; so must be every Store.
+//
+// References: OWASP Authentication Cheat Sheet (user IDs, case
+// insensitivity); OWASP Password Storage Cheat Sheet.
 package users
