@@ -259,13 +259,16 @@ func (s *Service) VerifyPassword(ctx context.Context, username, pw string, ip ne
 		return nil, fmt.Errorf("login: %w", ctx.Err())
 	}
 	rehash, verr := s.hasher.Verify(hash, pw)
+	if errors.Is(verr, password.ErrMalformedHash) {
+		// A stored hash this code cannot read: the account cannot log in
+		// until an operator sets a new password. Say so in the log only,
+		// and spend the time a real check takes, so the broken account
+		// does not stand out by answering fast.
+		s.log.Error("login: stored password hash is unusable; reset the password", "user", u.Name, "err", verr)
+		_, _ = s.hasher.Verify(s.dummy, pw)
+	}
 	<-s.slots
 
-	if verr != nil && errors.Is(verr, password.ErrMalformedHash) {
-		// A stored hash this code cannot read: the account cannot log in
-		// until an operator sets a new password. Say so in the log only.
-		s.log.Error("login: stored password hash is unusable; reset the password", "user", u.Name, "err", verr)
-	}
 	if !known || verr != nil || u.Locked {
 		if err := s.protect.Fail(ctx, account, ip); err != nil {
 			s.log.Error("login: recording a failure failed", "err", err)

@@ -592,6 +592,17 @@ func TestVerifyPassword(t *testing.T) {
 			t.Errorf("%q: got %v, want ErrInvalidCredentials", c[0], err)
 		}
 	}
+	// A corrupted stored hash refuses the login like a wrong password.
+	if err := f.users.Create(ctx, users.User{Name: "mangled", PasswordHash: "$argon2id$v=19$m=1,t=1,p=1$x$y"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := f.svc.VerifyPassword(ctx, "mangled", goodPassword, ip); !errors.Is(err, login.ErrInvalidCredentials) {
+		t.Errorf("malformed stored hash: got %v, want ErrInvalidCredentials", err)
+	}
+	if d := time.Since(start); d < time.Millisecond {
+		t.Errorf("malformed stored hash answered in %v, faster than a real check", d)
+	}
 	svc, err := login.New(login.Config{Users: brokenUsers{}})
 	if err != nil {
 		t.Fatal(err)
