@@ -1,0 +1,520 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rampartsec/rampart/auth"
+)
+
+// Production caps on session lifetimes. New accepts longer values so that
+// development setups can do what they like; CheckProduction, which the
+// production guard runs, refuses them.
+//
+// The absolute cap is NIST SP 800-63B-4's reauthentication bound for a
+// single-factor login (AAL1: 30 days); the idle cap keeps an unattended
+// session from outliving a working day.
+const (
+	ProductionMaxIdleTimeout     = 24 * time.Hour
+	ProductionMaxAbsoluteTimeout = 30 * 24 * time.Hour
+)
+
+// DefaultCookieName is the session cookie's name. The __Host- prefix makes
+// browsers refuse the cookie unless it is Secure, has Path=/ and no Domain,
+// so a sibling subdomain cannot plant or overwrite it.
+const DefaultCookieName = "__Host-rampart-session"
+
+// insecureCookieName is used with UnsafeInsecureCookie: the __Host- prefix
+// is not allowed without Secure.
+const insecureCookieName = "rampart-session"
+
+// Config configures a Manager. IdleTimeout and AbsoluteTimeout are
+// required: there is no unbounded session.
+type Config struct {
+	// IdleTimeout ends a session after this long without a request.
+	// Required; at most AbsoluteTimeout.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// AbsoluteTimeout ends a session this long after login, however
+	// active. Required.
+	AbsoluteTimeout time.Duration `yaml:"absolute_timeout"`
+	// SameSite is the cookie's SameSite attribute: "lax" (default) or
+	// "strict". "none" is refused: a session cookie sent on cross-site
+	// requests is what CSRF needs.
+	SameSite string `yaml:"same_site"`
+	// CookieName is the cookie's name. Default "__Host-rampart-session";
+	// it must start with "__Host-" unless UnsafeInsecureCookie is set.
+	CookieName string `yaml:"cookie_name"`
+	// UnsafeInsecureCookie drops the Secure attribute and the __Host-
+	// prefix (default name "rampart-session") so that sessions work over
+	// plain HTTP on a host other than localhost. Development only: the
+	// cookie then travels in clear text. Default false.
+	UnsafeInsecureCookie bool `yaml:"unsafe_insecure_cookie"`
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time `yaml:"-"`
+	// Logger receives store failures and expiries at debug level.
+	// Default: discard.
+	Logger *slog.Logger `yaml:"-"`
+	// OnEvent, if set, is called for every session event, for metrics.
+	// It must be fast and safe for concurrent use.
+	OnEvent func(Event) `yaml:"-"`
+}
+
+// Event is something that happened to a session, reported to
+// Config.OnEvent.
+type Event string
+
+// The events reported to Config.OnEvent.
+const (
+	EventCreated         Event = "created"
+	EventRotated         Event = "rotated"
+	EventLoggedOut       Event = "logged_out"
+	EventExpiredIdle     Event = "expired_idle"
+	EventExpiredAbsolute Event = "expired_absolute"
+	EventUnknown         Event = "unknown"       // a well-formed id that no store knows
+	EventMalformed       Event = "malformed"     // a cookie that is not an id at all
+	EventStoreError      Event = "store_error"   // the store failed; the request failed closed
+	EventRevokedAll      Event = "revoked_all"   // log out everywhere
+	EventRevoked         Event = "revoked_other" // one session ended from the session list
+)
+
+// CheckProduction reports settings that production must refuse: lifetimes
+// above the caps and the insecure cookie. Each error names the key and the
+// fix. It returns nil for an acceptable configuration.
+func (c Config) CheckProduction() error {
+	var errs []error
+	if c.IdleTimeout <= 0 || c.AbsoluteTimeout <= 0 {
+		errs = append(errs, errors.New("session: auth.sessions.idle_timeout and absolute_timeout are required; set e.g. 30m and 12h"))
+	}
+	if c.IdleTimeout > ProductionMaxIdleTimeout {
+		errs = append(errs, fmt.Errorf("session: auth.sessions.idle_timeout %v is above the production cap of %v; lower it (30m is typical)", c.IdleTimeout, ProductionMaxIdleTimeout))
+	}
+	if c.AbsoluteTimeout > ProductionMaxAbsoluteTimeout {
+		errs = append(errs, fmt.Errorf("session: auth.sessions.absolute_timeout %v is above the production cap of %v; lower it (12h is typical)", c.AbsoluteTimeout, ProductionMaxAbsoluteTimeout))
+	}
+	if c.UnsafeInsecureCookie {
+		errs = append(errs, errors.New("session: auth.sessions.unsafe_insecure_cookie sends the session cookie over plain HTTP; remove it and serve HTTPS"))
+	}
+	return errors.Join(errs...)
+}
+
+// Manager issues, checks and ends sessions. It is safe for concurrent use.
+type Manager struct {
+	store        Store
+	idle         time.Duration
+	absolute     time.Duration
+	touchEvery   time.Duration
+	now          func() time.Time
+	log          *slog.Logger
+	onEvent      func(Event)
+	cookieName   string
+	cookieSuffix string // "; Path=/; Secure; HttpOnly; SameSite=Lax"
+	clearCookie  string
+}
+
+var _ auth.Authenticator = (*Manager)(nil)
+
+// ErrNoSession is returned by Rotate and Logout when the request carries no
+// live session.
+var ErrNoSession = errors.New("session: no session")
+
+// New returns a Manager that keeps sessions in store. It returns an error
+// if c is invalid.
+func New(store Store, c Config) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("session: nil store")
+	}
+	if c.IdleTimeout <= 0 {
+		return nil, errors.New("session: idle_timeout is required and must be positive")
+	}
+	if c.AbsoluteTimeout <= 0 {
+		return nil, errors.New("session: absolute_timeout is required and must be positive")
+	}
+	if c.IdleTimeout > c.AbsoluteTimeout {
+		return nil, fmt.Errorf("session: idle_timeout (%v) must not exceed absolute_timeout (%v)", c.IdleTimeout, c.AbsoluteTimeout)
+	}
+	m := &Manager{
+		store:    store,
+		idle:     c.IdleTimeout,
+		absolute: c.AbsoluteTimeout,
+		now:      c.Now,
+		log:      c.Logger,
+		onEvent:  c.OnEvent,
+	}
+	m.touchEvery = min(c.IdleTimeout/10, time.Minute)
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if m.onEvent == nil {
+		m.onEvent = func(Event) {}
+	}
+	var sameSite string
+	switch strings.ToLower(c.SameSite) {
+	case "", "lax":
+		sameSite = "Lax"
+	case "strict":
+		sameSite = "Strict"
+	default:
+		return nil, fmt.Errorf("session: same_site must be lax or strict, got %q", c.SameSite)
+	}
+	m.cookieName = c.CookieName
+	switch {
+	case m.cookieName == "" && c.UnsafeInsecureCookie:
+		m.cookieName = insecureCookieName
+	case m.cookieName == "":
+		m.cookieName = DefaultCookieName
+	case !validCookieName(m.cookieName):
+		return nil, fmt.Errorf("session: cookie_name %q is not a valid cookie name", c.CookieName)
+	case c.UnsafeInsecureCookie && (strings.HasPrefix(m.cookieName, "__Host-") || strings.HasPrefix(m.cookieName, "__Secure-")):
+		return nil, fmt.Errorf("session: cookie_name %q needs Secure, which unsafe_insecure_cookie turns off", c.CookieName)
+	case !c.UnsafeInsecureCookie && !strings.HasPrefix(m.cookieName, "__Host-"):
+		return nil, fmt.Errorf("session: cookie_name %q must start with __Host- so that no subdomain can set it", c.CookieName)
+	}
+	secure := "; Secure"
+	if c.UnsafeInsecureCookie {
+		secure = ""
+	}
+	m.cookieSuffix = "; Path=/" + secure + "; HttpOnly; SameSite=" + sameSite
+	m.clearCookie = m.cookieName + "=; Path=/; Max-Age=0" + secure + "; HttpOnly; SameSite=" + sameSite
+	return m, nil
+}
+
+func validCookieName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// CookieName returns the name of the session cookie.
+func (m *Manager) CookieName() string { return m.cookieName }
+
+// IdleTimeout returns the configured idle timeout.
+func (m *Manager) IdleTimeout() time.Duration { return m.idle }
+
+// AbsoluteTimeout returns the configured absolute timeout.
+func (m *Manager) AbsoluteTimeout() time.Duration { return m.absolute }
+
+// key returns the Key of the session id in r's cookie, if any is well
+// formed. When several cookies carry the name, the first one decides:
+// only this origin can set a __Host- cookie, so there is nothing to choose.
+func (m *Manager) key(r *http.Request) (Key, bool) {
+	c, err := r.Cookie(m.cookieName)
+	if err != nil {
+		return Key{}, false
+	}
+	k, ok := ParseID(c.Value)
+	if !ok {
+		m.onEvent(EventMalformed)
+	}
+	return k, ok
+}
+
+// deadline returns when rec's session ends and why.
+func (m *Manager) deadline(rec Record) (time.Time, Event) {
+	idle := rec.LastSeen.Add(m.idle)
+	abs := rec.Created.Add(m.absolute)
+	if abs.Before(idle) {
+		return abs, EventExpiredAbsolute
+	}
+	return idle, EventExpiredIdle
+}
+
+// Authenticate returns the identity of r's session. It returns (nil, nil)
+// when r carries no session cookie, a malformed one, or one for a session
+// that is unknown, logged out or expired; and a non-nil error only when
+// the store failed, in which case the caller must fail closed. It
+// implements the authenticator interface of package auth.
+func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
+	k, ok := m.key(r)
+	if !ok {
+		return nil, nil
+	}
+	rec, ok, err := m.live(r.Context(), k)
+	if err != nil || !ok {
+		return nil, err
+	}
+	end, _ := m.deadline(rec)
+	return &auth.Identity{Subject: rec.User, Roles: rec.Roles, Method: "session", Expires: end}, nil
+}
+
+// live finds k's record, enforces both deadlines and records activity.
+func (m *Manager) live(ctx context.Context, k Key) (Record, bool, error) {
+	rec, found, err := m.store.Find(ctx, k)
+	if err != nil {
+		m.onEvent(EventStoreError)
+		m.log.Error("session: store failed; refusing the session", "err", err)
+		return Record{}, false, fmt.Errorf("session: find: %w", err)
+	}
+	if !found {
+		m.onEvent(EventUnknown)
+		return Record{}, false, nil
+	}
+	now := m.now()
+	if end, why := m.deadline(rec); !now.Before(end) {
+		m.onEvent(why)
+		m.log.Debug("session: expired", "user", rec.User, "reason", string(why))
+		// Best effort: the store's own TTL removes it anyway, and the
+		// deadline check above refuses it whatever happens here.
+		if err := m.store.Delete(ctx, k); err != nil {
+			m.log.Warn("session: deleting an expired session failed", "err", err)
+		}
+		return Record{}, false, nil
+	}
+	if now.Sub(rec.LastSeen) >= m.touchEvery {
+		rec.LastSeen = now
+		found, err := m.store.Touch(ctx, k, rec, m.ttl(rec, now))
+		if err != nil {
+			m.onEvent(EventStoreError)
+			m.log.Error("session: store failed; refusing the session", "err", err)
+			return Record{}, false, fmt.Errorf("session: touch: %w", err)
+		}
+		if !found {
+			// Logged out between Find and Touch: the logout wins.
+			m.onEvent(EventUnknown)
+			return Record{}, false, nil
+		}
+	}
+	return rec, true, nil
+}
+
+// ttl is how long the store should keep rec from now.
+func (m *Manager) ttl(rec Record, now time.Time) time.Duration {
+	end, _ := m.deadline(rec)
+	return max(end.Sub(now), time.Millisecond)
+}
+
+// Login starts a session for user with roles and sets its cookie on w. Any
+// session r already carries is deleted first and never reused: a fresh id
+// is issued every time, so an id planted before login (session fixation)
+// is worthless. It returns the new session's identity.
+func (m *Manager) Login(w http.ResponseWriter, r *http.Request, user string, roles []string) (*auth.Identity, error) {
+	if err := checkIdentity(user, roles); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if k, ok := m.key(r); ok {
+		if err := m.store.Delete(ctx, k); err != nil {
+			return nil, fmt.Errorf("session: delete previous session: %w", err)
+		}
+	}
+	now := m.now()
+	rec := Record{
+		User:      user,
+		Roles:     append([]string(nil), roles...),
+		Created:   now,
+		LastSeen:  now,
+		IP:        clientAddr(r),
+		UserAgent: truncate(r.UserAgent(), 200),
+	}
+	id, err := m.create(ctx, rec, now)
+	if err != nil {
+		return nil, err
+	}
+	m.setCookie(w, id)
+	m.onEvent(EventCreated)
+	end, _ := m.deadline(rec)
+	return &auth.Identity{Subject: user, Roles: rec.Roles, Method: "session", Expires: end}, nil
+}
+
+// checkIdentity refuses a user or roles that stores cannot keep exactly:
+// SQL stores keep roles comma-separated.
+func checkIdentity(user string, roles []string) error {
+	if user == "" {
+		return errors.New("session: empty user name")
+	}
+	for _, r := range roles {
+		if r == "" || strings.ContainsAny(r, ", \t\r\n") {
+			return fmt.Errorf("session: invalid role %q", r)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) create(ctx context.Context, rec Record, now time.Time) (string, error) {
+	id, k := newID()
+	if err := m.store.Create(ctx, k, rec, m.ttl(rec, now)); err != nil {
+		return "", fmt.Errorf("session: create: %w", err)
+	}
+	return id, nil
+}
+
+// Rotate replaces r's session with one under a fresh id carrying roles,
+// keeping its login time (the absolute timeout does not restart). Call it
+// whenever the user's privileges change. It returns ErrNoSession if r has
+// no live session.
+func (m *Manager) Rotate(w http.ResponseWriter, r *http.Request, roles []string) (*auth.Identity, error) {
+	if err := checkIdentity("-", roles); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	k, ok := m.key(r)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	rec, ok, err := m.live(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNoSession
+	}
+	now := m.now()
+	rec.Roles = append([]string(nil), roles...)
+	rec.LastSeen = now
+	id, err := m.create(ctx, rec, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.store.Delete(ctx, k); err != nil {
+		return nil, fmt.Errorf("session: delete rotated session: %w", err)
+	}
+	m.setCookie(w, id)
+	m.onEvent(EventRotated)
+	end, _ := m.deadline(rec)
+	return &auth.Identity{Subject: rec.User, Roles: rec.Roles, Method: "session", Expires: end}, nil
+}
+
+// Logout deletes r's session from the store and clears the cookie. The
+// cookie is cleared even when there is no session or the store fails.
+func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
+	m.ClearCookie(w)
+	k, ok := m.key(r)
+	if !ok {
+		return nil
+	}
+	if err := m.store.Delete(r.Context(), k); err != nil {
+		return fmt.Errorf("session: logout: %w", err)
+	}
+	m.onEvent(EventLoggedOut)
+	return nil
+}
+
+// LogoutEverywhere deletes every session of user, on every replica sharing
+// the store, and returns how many there were.
+func (m *Manager) LogoutEverywhere(ctx context.Context, user string) (int, error) {
+	n, err := m.store.DeleteUser(ctx, user)
+	if err != nil {
+		return n, fmt.Errorf("session: log out everywhere: %w", err)
+	}
+	m.onEvent(EventRevokedAll)
+	return n, nil
+}
+
+// Info describes one live session for the user's session list.
+type Info struct {
+	// ID is the session's Key in hex: a handle for Revoke, not the
+	// cookie value.
+	ID        string    `json:"id"`
+	Created   time.Time `json:"created"`
+	LastSeen  time.Time `json:"last_seen"`
+	Expires   time.Time `json:"expires"`
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	// Current marks the session of the request that asked.
+	Current bool `json:"current"`
+}
+
+// List returns user's live sessions, oldest first, marking the one r
+// carries (r may be nil).
+func (m *Manager) List(ctx context.Context, user string, r *http.Request) ([]Info, error) {
+	entries, err := m.store.List(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("session: list: %w", err)
+	}
+	var cur Key
+	var hasCur bool
+	if r != nil {
+		cur, hasCur = m.key(r)
+	}
+	now := m.now()
+	out := make([]Info, 0, len(entries))
+	for _, e := range entries {
+		end, _ := m.deadline(e.Record)
+		if !now.Before(end) {
+			continue
+		}
+		out = append(out, Info{
+			ID: e.Key.String(), Created: e.Record.Created, LastSeen: e.Record.LastSeen, Expires: end,
+			IP: e.Record.IP, UserAgent: e.Record.UserAgent, Current: hasCur && e.Key == cur,
+		})
+	}
+	return out, nil
+}
+
+// Revoke ends the session with handle id (an Info.ID) if it belongs to
+// user; it reports whether one was ended. A user can thus end a session on
+// another device without being able to touch anyone else's.
+func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
+	k, ok := ParseKey(id)
+	if !ok {
+		return false, nil
+	}
+	rec, found, err := m.store.Find(ctx, k)
+	if err != nil {
+		return false, fmt.Errorf("session: revoke: %w", err)
+	}
+	if !found || rec.User != user {
+		return false, nil
+	}
+	if err := m.store.Delete(ctx, k); err != nil {
+		return false, fmt.Errorf("session: revoke: %w", err)
+	}
+	m.onEvent(EventRevoked)
+	return true, nil
+}
+
+func (m *Manager) setCookie(w http.ResponseWriter, id string) {
+	h := w.Header()
+	h.Add("Set-Cookie", m.cookieName+"="+id+m.cookieSuffix)
+	// A response that sets a session cookie must never be cached.
+	h.Set("Cache-Control", "no-store")
+}
+
+// ClearCookie tells the browser to drop the session cookie.
+func (m *Manager) ClearCookie(w http.ResponseWriter) {
+	h := w.Header()
+	h.Add("Set-Cookie", m.clearCookie)
+	h.Set("Cache-Control", "no-store")
+}
+
+// clientAddr is the TCP peer, for the session list only; the login flow
+// overrides it with the trusted-proxy-aware address.
+func clientAddr(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientIPKey{}).(string); ok {
+		return ip
+	}
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = strings.Trim(host[:i], "[]")
+	}
+	return host
+}
+
+type clientIPKey struct{}
+
+// WithClientIP returns a copy of ctx that tells Login the client's address
+// as resolved by a trusted-proxy-aware resolver (package clientip), for
+// the session list.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
