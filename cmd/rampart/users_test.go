@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http/httptest"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/rampartsec/rampart/auth/login"
 	"github.com/rampartsec/rampart/auth/session"
@@ -194,7 +190,7 @@ func TestUsersCLIPostgres(t *testing.T) {
 
 func TestUsersCLIRedisSessions(t *testing.T) {
 	t.Parallel()
-	rdb := startTestRedis(t)
+	rdb := testutil.StartRedis(t).Client(t)
 	db := filepath.Join(t.TempDir(), "rampart.db")
 	rampart(t, cliPassword+"\n", "users", "add", "fred", "--db", db).expect(t, 0, "added user fred")
 	rs, _ := session.NewRedisStore(rdb, session.RedisConfig{})
@@ -211,30 +207,4 @@ func TestUsersCLIRedisSessions(t *testing.T) {
 	}
 	rampart(t, "", "users", "lock", "fred", "--db", db, "--redis", "redis://127.0.0.1:1/0").
 		expect(t, 1, "", "rampart: error: fred is locked, but ending the sessions failed")
-}
-
-// startTestRedis starts a throwaway redis-server on a random loopback
-// port without persistence, killed when the test ends. It is to be
-// replaced by the shared helper in internal/testutil once that lands.
-func startTestRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	bin := testutil.RequireBinary(t, "redis-server")
-	addr := testutil.FreeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logs := &testutil.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second})
-	t.Cleanup(func() { _ = rdb.Close() })
-	if !testutil.WaitFor(15*time.Second, func() bool { return rdb.Ping(context.Background()).Err() == nil }) {
-		t.Fatalf("redis-server did not start:\n%s", logs)
-	}
-	return rdb
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Redis is a real redis-server started for one test on a random loopback
@@ -121,4 +123,12 @@ func (r *Redis) Restart() {
 // Logs returns what the server printed, for failure messages.
 func (r *Redis) Logs() string {
 	return strings.TrimSpace(r.logs.String())
+}
+
+// Client returns a go-redis client for the server, closed when t ends.
+func (r *Redis) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }
