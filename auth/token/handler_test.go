@@ -17,7 +17,7 @@ import (
 // limitedError is what a brute-force protection refusal looks like.
 type limitedError struct{ after time.Duration }
 
-func (e limitedError) Error() string              { return "too many failures" }
+func (e limitedError) Error() string             { return "too many failures" }
 func (e limitedError) RetryAfter() time.Duration { return e.after }
 
 // scriptedVerifier answers VerifyPassword from a table and records the
