@@ -51,6 +51,12 @@
 // with a good key but an absurd lifetime is refused. Authorization values
 // longer than MaxTokenBytes are refused before decoding.
 //
+// A token that verified is remembered (by its SHA-256, at most 10,000
+// entries) so that the next requests carrying it skip the signature check;
+// its expiry and, with RevocationList, the store are still checked every
+// time. The Identity returned for it is shared between those requests and
+// must not be modified.
+//
 // Verification errors name the reason for logs (ErrExpired, ErrSignature,
 // ...); clients only ever see a generic 401 through package problem.
 // With RevocationList on, a store failure rejects the token (fail closed).

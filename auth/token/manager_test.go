@@ -209,6 +209,11 @@ func TestRevocation(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, func(c *token.Config) { c.RevocationList = true })
 		a1, a2, b := f.issue(t, "alice"), f.issue(t, "alice"), f.issue(t, "bob")
+		// Verified once before the revocation, so a cached verification
+		// must not let it through afterwards.
+		if _, err := f.m.Verify(ctx, a1.AccessToken); err != nil {
+			t.Fatal(err)
+		}
 		f.clock.Advance(time.Second)
 		if err := f.m.RevokeSubject(ctx, "alice"); err != nil {
 			t.Fatal(err)
@@ -234,6 +239,9 @@ func TestRevocation(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, func(c *token.Config) { c.RevocationList = true })
 		bad, good := f.issue(t, "alice"), f.issue(t, "alice")
+		if _, err := f.m.Verify(ctx, bad.AccessToken); err != nil {
+			t.Fatal(err)
+		}
 		if err := f.m.RevokeAccess(ctx, bad.AccessToken); err != nil {
 			t.Fatal(err)
 		}

@@ -172,6 +172,7 @@ type Manager struct {
 	now       func() time.Time
 	log       *slog.Logger
 	decide    func(op, outcome string)
+	verified  *verifiedCache
 }
 
 // New returns a Manager for c. It loads and checks the keys and refuses
@@ -182,6 +183,7 @@ func New(c Config) (*Manager, error) {
 		issuer: c.Issuer, audience: c.Audience, revocationList: c.RevocationList,
 		store: c.Store, passwords: c.Passwords, clientIP: c.ClientIP,
 		now: c.Now, log: c.Logger, decide: c.OnDecision, keys: map[string]*Key{},
+		verified: newVerifiedCache(verifiedCacheSize),
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -325,6 +327,9 @@ type accessClaims struct {
 	ID        string           `json:"jti"`
 	Roles     []string         `json:"roles,omitempty"`
 	Scope     string           `json:"scope,omitempty"`
+
+	// identity is built once, when the claims are verified.
+	identity *auth.Identity
 }
 
 // Issue starts a new refresh family for id (a login) and returns its first
@@ -426,7 +431,9 @@ func (m *Manager) sign(subject string, roles, scopes []string, now time.Time) (s
 // exp, iat, sub and jti are required; exp - iat may not exceed the access
 // lifetime. Headers such as jku, x5u, x5c or an embedded jwk are ignored:
 // only configured keys are ever used. With RevocationList, the store is
-// asked too, and a store failure rejects the token.
+// asked too, and a store failure rejects the token. The returned Identity
+// may be shared with other requests carrying the same token: it must not be
+// modified.
 func (m *Manager) Verify(ctx context.Context, raw string) (*auth.Identity, error) {
 	id, err := m.verify(ctx, raw)
 	if err != nil {
@@ -438,9 +445,36 @@ func (m *Manager) Verify(ctx context.Context, raw string) (*auth.Identity, error
 }
 
 func (m *Manager) verify(ctx context.Context, raw string) (*auth.Identity, error) {
-	c, err := m.verifiedClaims(raw)
-	if err != nil {
-		return nil, err
+	if len(raw) > MaxTokenBytes {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenBytes)
+	}
+	key := cacheKey(raw)
+	return m.verifyKeyed(ctx, raw, key, m.verified.get(key))
+}
+
+// cacheKey hashes raw without a heap allocation for tokens of common size.
+func cacheKey(raw string) [sha256.Size]byte {
+	var buf [2048]byte
+	if len(raw) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], raw...))
+	}
+	return sha256.Sum256([]byte(raw))
+}
+
+// verifyKeyed verifies raw, whose cache key is key and cached entry c (nil
+// when not cached).
+func (m *Manager) verifyKeyed(ctx context.Context, raw string, key [sha256.Size]byte, c *accessClaims) (*auth.Identity, error) {
+	if c != nil {
+		// Verified before: only the clock-dependent checks are left.
+		if err := checkTimes(m.now(), c.Expiry.Time(), c.IssuedAt.Time(), c.NotBefore, m.accessTTL, m.skew); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if c, err = m.verifiedClaims(raw); err != nil {
+			return nil, err
+		}
+		m.verified.put(key, c)
 	}
 	if m.revocationList {
 		revoked, err := m.store.AccessRevoked(ctx, c.ID, c.Subject, c.IssuedAt.Time())
@@ -453,11 +487,7 @@ func (m *Manager) verify(ctx context.Context, raw string) (*auth.Identity, error
 			return nil, ErrRevoked
 		}
 	}
-	var scopes []string
-	if c.Scope != "" {
-		scopes = strings.Fields(c.Scope)
-	}
-	return &auth.Identity{Subject: c.Subject, Roles: c.Roles, Scopes: scopes, Method: "token", Expires: c.Expiry.Time()}, nil
+	return c.identity, nil
 }
 
 // verifiedClaims checks everything but revocation and returns the claims.
@@ -504,6 +534,11 @@ func (m *Manager) verifiedClaims(raw string) (*accessClaims, error) {
 	if err := checkTimes(m.now(), c.Expiry.Time(), c.IssuedAt.Time(), c.NotBefore, m.accessTTL, m.skew); err != nil {
 		return nil, err
 	}
+	var scopes []string
+	if c.Scope != "" {
+		scopes = strings.Fields(c.Scope)
+	}
+	c.identity = &auth.Identity{Subject: c.Subject, Roles: c.Roles, Scopes: scopes, Method: "token", Expires: c.Expiry.Time()}
 	return c, nil
 }
 
@@ -531,6 +566,14 @@ func checkTimes(now, exp, iat time.Time, nbf *jwt.NumericDate, maxLifetime, skew
 
 func isAccessTokenType(typ string) bool {
 	return strings.EqualFold(typ, AccessTokenType) || strings.EqualFold(typ, "application/"+AccessTokenType)
+}
+
+// outcomeOrOK is outcomeOf, or "ok" for a nil error.
+func outcomeOrOK(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return outcomeOf(err)
 }
 
 // outcomeOf maps a verification error to an OnDecision outcome.
@@ -562,6 +605,15 @@ func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
 	}
 	if raw == "" {
 		return nil, nil
+	}
+	if len(raw) <= MaxTokenBytes {
+		// A token verified before is ours: no need to look at its issuer.
+		key := cacheKey(raw)
+		if c := m.verified.get(key); c != nil {
+			id, err := m.verifyKeyed(r.Context(), raw, key, c)
+			m.decide("verify", outcomeOrOK(err))
+			return id, err
+		}
 	}
 	iss, err := UnverifiedIssuer(raw)
 	if err != nil || iss != m.issuer {
