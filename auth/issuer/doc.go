@@ -47,6 +47,11 @@
 // are routed to a verifier by their unverified iss, which only chooses who
 // checks them: that verifier then checks everything, iss included.
 //
+// A token that verified is remembered (by its SHA-256, at most 10,000
+// per key set) until the keys are fetched again, so that later requests
+// carrying it only have their expiry checked; a JWKS fetch, which may
+// withdraw a key, starts afresh.
+//
 // Rejection reasons wrap package token's sentinels (token.ErrExpired,
 // token.ErrAudience, ...) for logs; clients only ever see a generic 401.
 //

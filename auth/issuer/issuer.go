@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -145,7 +146,8 @@ type Verifier struct {
 	log                       *slog.Logger
 	decide                    func(op, outcome string)
 
-	static *jose.JSONWebKey // public_key, when configured
+	static      *jose.JSONWebKey // public_key, when configured
+	staticCache *verifiedCache   // verified tokens, with a static key
 
 	keys        atomic.Pointer[keySet]
 	mu          sync.Mutex // guards lastAttempt and inflight
@@ -157,6 +159,7 @@ type Verifier struct {
 type keySet struct {
 	byKID   map[string][]jose.JSONWebKey
 	fetched time.Time
+	cache   *verifiedCache // tokens verified with these keys
 }
 
 // fetchCall is a fetch in progress that other requests wait for.
@@ -276,7 +279,7 @@ func New(c Config) (*Verifier, error) {
 		if !v.usableKey(k) {
 			return nil, fail("public_key %s: a %s key cannot verify any of the algorithms %v", c.PublicKey, keyKind(k.Key), c.Algorithms)
 		}
-		v.static = k
+		v.static, v.staticCache = k, newVerifiedCache()
 	default:
 		if err := checkJWKSURL(c.JWKSURL); err != nil {
 			return nil, fail("jwks_url: %w", err)
@@ -434,25 +437,42 @@ func (v *Verifier) Issuer() string { return v.issuer }
 // x5c and embedded jwk headers are ignored, nothing they point to is
 // fetched); the signature; iss; aud; exp and iat present, exp - iat within
 // MaxLifetime, exp, nbf and iat against the clock with ClockSkew; sub.
+//
+// A token that verified is remembered until the keys are fetched again, so
+// that the next requests carrying it only have their expiry checked. The
+// returned Identity may be shared with those requests: it must not be
+// modified.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*auth.Identity, error) {
 	id, err := v.verify(ctx, raw)
+	v.decide("verify", outcome(err))
+	return id, err
+}
+
+// outcome maps a verification result to an OnDecision outcome.
+func outcome(err error) string {
 	switch {
 	case err == nil:
-		v.decide("verify", "ok")
+		return "ok"
 	case errors.Is(err, token.ErrExpired):
-		v.decide("verify", "expired")
+		return "expired"
 	case errors.Is(err, ErrKeysUnavailable):
-		v.decide("verify", "error")
-	default:
-		v.decide("verify", "invalid")
+		return "error"
 	}
-	return id, err
+	return "invalid"
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string) (*auth.Identity, error) {
 	if len(raw) > token.MaxTokenBytes {
 		return nil, fmt.Errorf("issuer: %w: longer than %d bytes", token.ErrMalformed, token.MaxTokenBytes)
 	}
+	if id, hit, err := v.cached(cacheKey(raw)); hit {
+		return id, err
+	}
+	return v.verifyFull(ctx, raw)
+}
+
+// verifyFull verifies raw without looking at the verified-token cache.
+func (v *Verifier) verifyFull(ctx context.Context, raw string) (*auth.Identity, error) {
 	jws, err := jose.ParseSignedCompact(raw, v.algs)
 	if err != nil {
 		var algErr *jose.ErrUnexpectedSignatureAlgorithm
@@ -463,7 +483,7 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*auth.Identity, erro
 	}
 	h := jws.Signatures[0].Header
 	alg := jose.SignatureAlgorithm(h.Algorithm)
-	key, err := v.key(ctx, h.KeyID, alg)
+	key, cache, err := v.key(ctx, h.KeyID, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +491,36 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*auth.Identity, erro
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", token.ErrSignature)
 	}
-	return v.identity(payload)
+	id, err := v.identity(payload)
+	if err != nil {
+		return nil, err
+	}
+	cache.put(cacheKey(raw), cachedToken{id: id, exp: id.Expires})
+	return id, nil
+}
+
+// cached returns the identity of a token verified before with keys that are
+// still fresh, after checking its expiry again; hit is false when the token
+// must be verified in full.
+func (v *Verifier) cached(key [sha256.Size]byte) (id *auth.Identity, hit bool, err error) {
+	cache := v.staticCache
+	if cache == nil {
+		set := v.keys.Load()
+		// Keys due for a refresh are not trusted from the cache: the full
+		// path fetches them again, and the new set starts a new cache.
+		if set == nil || v.now().Sub(set.fetched) >= v.cacheTTL {
+			return nil, false, nil
+		}
+		cache = set.cache
+	}
+	e, ok := cache.get(key)
+	if !ok {
+		return nil, false, nil
+	}
+	if !v.now().Add(-v.skew).Before(e.exp) {
+		return nil, true, fmt.Errorf("issuer: %w", token.ErrExpired)
+	}
+	return e.id, true, nil
 }
 
 // stdClaims are the registered claims the verifier reads.

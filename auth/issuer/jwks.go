@@ -25,13 +25,13 @@ var errRateLimited = errors.New("issuer: jwks fetch rate-limited")
 // unknown (the provider may have rotated) — at most once per
 // JWKSMinRefreshInterval, so random kids cannot make Rampart hammer the
 // provider. A token without a kid never triggers a fetch.
-func (v *Verifier) key(ctx context.Context, kid string, alg jose.SignatureAlgorithm) (*jose.JSONWebKey, error) {
+func (v *Verifier) key(ctx context.Context, kid string, alg jose.SignatureAlgorithm) (*jose.JSONWebKey, *verifiedCache, error) {
 	if v.static != nil {
 		// One configured key: the kid, if any, has nothing to select.
 		if !algFits(v.static.Key, alg) {
-			return nil, fmt.Errorf("issuer: %w: %s with a %s key", token.ErrAlgorithm, alg, keyKind(v.static.Key))
+			return nil, nil, fmt.Errorf("issuer: %w: %s with a %s key", token.ErrAlgorithm, alg, keyKind(v.static.Key))
 		}
-		return v.static, nil
+		return v.static, v.staticCache, nil
 	}
 	now := v.now()
 	set := v.keys.Load()
@@ -39,11 +39,11 @@ func (v *Verifier) key(ctx context.Context, kid string, alg jose.SignatureAlgori
 		k, known := set.find(kid, alg)
 		switch {
 		case k != nil:
-			return k, nil
+			return k, set.cache, nil
 		case known:
-			return nil, fmt.Errorf("issuer: %w: key %q does not do %s", token.ErrAlgorithm, kid, alg)
+			return nil, nil, fmt.Errorf("issuer: %w: key %q does not do %s", token.ErrAlgorithm, kid, alg)
 		case kid == "":
-			return nil, fmt.Errorf("issuer: %w: token has no kid", token.ErrUnknownKey)
+			return nil, nil, fmt.Errorf("issuer: %w: token has no kid", token.ErrUnknownKey)
 		}
 	}
 	if err := v.refresh(ctx, now, false); err != nil && !errors.Is(err, errRateLimited) {
@@ -51,21 +51,21 @@ func (v *Verifier) key(ctx context.Context, kid string, alg jose.SignatureAlgori
 	}
 	set = v.keys.Load()
 	if set == nil {
-		return nil, ErrKeysUnavailable
+		return nil, nil, ErrKeysUnavailable
 	}
 	if v.now().Sub(set.fetched) >= JWKSMaxStale {
 		// Keys this old may include one the provider withdrew; refusing
 		// every token is the safe answer until a fetch succeeds.
-		return nil, fmt.Errorf("%w: last fetched %s ago", ErrKeysUnavailable, v.now().Sub(set.fetched).Round(time.Second))
+		return nil, nil, fmt.Errorf("%w: last fetched %s ago", ErrKeysUnavailable, v.now().Sub(set.fetched).Round(time.Second))
 	}
 	k, known := set.find(kid, alg)
 	switch {
 	case k != nil:
-		return k, nil
+		return k, set.cache, nil
 	case known:
-		return nil, fmt.Errorf("issuer: %w: key %q does not do %s", token.ErrAlgorithm, kid, alg)
+		return nil, nil, fmt.Errorf("issuer: %w: key %q does not do %s", token.ErrAlgorithm, kid, alg)
 	}
-	return nil, fmt.Errorf("issuer: %w", token.ErrUnknownKey)
+	return nil, nil, fmt.Errorf("issuer: %w", token.ErrUnknownKey)
 }
 
 // find returns the key for kid that fits alg, and whether kid is known at
@@ -219,7 +219,7 @@ func (v *Verifier) parseJWKS(body []byte) (*keySet, error) {
 		v.log.Warn("jwks has too many keys; using the first ones", "issuer", v.issuer, "keys", len(doc.Keys), "max", maxKeys)
 		doc.Keys = doc.Keys[:maxKeys]
 	}
-	set := &keySet{byKID: map[string][]jose.JSONWebKey{}}
+	set := &keySet{byKID: map[string][]jose.JSONWebKey{}, cache: newVerifiedCache()}
 	usable := 0
 	for _, raw := range doc.Keys {
 		var priv privateMembers

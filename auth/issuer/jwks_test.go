@@ -307,3 +307,56 @@ func mustJSON(t testing.TB, v any) json.RawMessage {
 	}
 	return b
 }
+
+// TestVerifiedTokensFollowTheKeys shows that remembering verified tokens
+// never outlives the key that signed them, nor the tokens' expiry.
+func TestVerifiedTokensFollowTheKeys(t *testing.T) {
+	t.Parallel()
+	key := rsaKey(t, 0)
+	p := newIDP(t, jwk(key, "k1", "RS256"))
+	clk := &clock{t: t0}
+	v := newVerifier(t, p, clk, func(c *issuer.Config) { c.JWKSCacheTTL = 10 * time.Minute })
+	c := claims(t0)
+	c["exp"] = t0.Add(time.Hour).Unix()
+	tok := sign(t, key, jose.RS256, "k1", nil, c)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The provider withdraws the key. Within the cache TTL the token is
+	// still accepted (the keys are not fetched again before then)...
+	p.setKeys(t)
+	clk.Advance(5 * time.Minute)
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("inside the key cache TTL: got %v, want nil", err)
+	}
+	// ...and after it, the same token is refused: the refetched keys no
+	// longer include its key, and nothing remembered lets it through.
+	clk.Advance(6 * time.Minute)
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, token.ErrUnknownKey) {
+		t.Fatalf("after the key was withdrawn: got %v, want %v", err, token.ErrUnknownKey)
+	}
+}
+
+func TestVerifiedTokensExpire(t *testing.T) {
+	t.Parallel()
+	key := rsaKey(t, 0)
+	p := newIDP(t, jwk(key, "k1", "RS256"))
+	clk := &clock{t: t0}
+	v := newVerifier(t, p, clk, nil)
+	tok := sign(t, key, jose.RS256, "k1", nil, claims(t0)) // expires at t0+10m
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(10*time.Minute + 59*time.Second)
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("within the clock skew: got %v, want nil", err)
+	}
+	clk.Advance(2 * time.Second)
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, token.ErrExpired) {
+		t.Fatalf("after expiry: got %v, want %v", err, token.ErrExpired)
+	}
+}
