@@ -188,6 +188,29 @@ func TestRefreshReloadsIdentity(t *testing.T) {
 	}
 }
 
+// flakyUsers fails LoadIdentity like a user store that is down.
+type flakyUsers struct{ *users }
+
+func (flakyUsers) LoadIdentity(context.Context, string) (*auth.Identity, error) {
+	return nil, errors.New("user store unavailable")
+}
+
+func TestRefreshWhenTheUserStoreFails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *token.Config) { c.Passwords = flakyUsers{&users{}} })
+	ctx := context.Background()
+	p := f.issue(t, "alice")
+	_, err := f.m.Refresh(ctx, p.RefreshToken)
+	if err == nil || errors.Is(err, token.ErrInvalidRefresh) || errors.Is(err, token.ErrRefreshReused) {
+		t.Fatalf("got %v, want a store failure", err)
+	}
+	// The client retries with the same token: the family was ended, and
+	// the retry is not mistaken for theft.
+	if _, err := f.m.Refresh(ctx, p.RefreshToken); !errors.Is(err, token.ErrInvalidRefresh) {
+		t.Fatalf("retry: got %v, want %v", err, token.ErrInvalidRefresh)
+	}
+}
+
 func TestRevocation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -390,6 +390,12 @@ func (m *Manager) Refresh(ctx context.Context, refresh string) (*Pair, error) {
 			return nil, ErrInvalidRefresh
 		}
 		if err != nil {
+			// The old token is used up and the user's status is unknown:
+			// end the family (fail closed) rather than let the client's
+			// retry of the old token look like theft.
+			if rerr := m.store.RevokeFamily(ctx, fam.ID, now); rerr != nil {
+				m.log.Error("revoke family after a user store failure", "err", rerr)
+			}
 			m.decide("refresh", "error")
 			return nil, fmt.Errorf("token: refresh: load identity: %w", err)
 		}
@@ -683,8 +689,17 @@ func (m *Manager) RevokeRefresh(ctx context.Context, refresh string) error {
 	if !ok {
 		return nil
 	}
+	return m.revoked(m.store.RevokeToken(ctx, hash, m.now()))
+}
+
+// revoked reports the outcome of a revocation and returns err.
+func (m *Manager) revoked(err error) error {
+	if err != nil {
+		m.decide("revoke", "error")
+		return err
+	}
 	m.decide("revoke", "ok")
-	return m.store.RevokeToken(ctx, hash, m.now())
+	return nil
 }
 
 // RevokeSubject revokes every refresh family of subject ("log out
@@ -692,8 +707,7 @@ func (m *Manager) RevokeRefresh(ctx context.Context, refresh string) error {
 // far are refused at once too; without it they expire within AccessTTL.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	now := m.now()
-	m.decide("revoke", "ok")
-	return m.store.RevokeSubject(ctx, subject, now, now.Add(m.accessTTL+m.skew))
+	return m.revoked(m.store.RevokeSubject(ctx, subject, now, now.Add(m.accessTTL+m.skew)))
 }
 
 // RevokeAccess adds a valid access token's jti to the revocation list (it
@@ -704,8 +718,7 @@ func (m *Manager) RevokeAccess(ctx context.Context, raw string) error {
 	if err != nil {
 		return err
 	}
-	m.decide("revoke", "ok")
-	return m.store.RevokeJTI(ctx, c.ID, c.Expiry.Time().Add(m.skew))
+	return m.revoked(m.store.RevokeJTI(ctx, c.ID, c.Expiry.Time().Add(m.skew)))
 }
 
 // refreshPrefix marks Rampart refresh tokens, for secret scanners and for
