@@ -9,6 +9,10 @@
 // its iss claim. Both implement the route rules' authenticator contract
 // (Authenticate) and can be used as middleware (Handler).
 //
+// Login adds browser sign-in with the provider: the OpenID Connect
+// authorization code flow with PKCE (S256), state and nonce, whose verified
+// ID token becomes an identity that the caller turns into a session.
+//
 // # Threat
 //
 // JWT verification has a long history of bypasses: alg "none" accepted,
@@ -52,6 +56,14 @@
 // carrying it only have their expiry checked; a JWKS fetch, which may
 // withdraw a key, starts afresh.
 //
+// The login flow keeps no server state: each attempt's state, nonce, PKCE
+// verifier and return path ride in a short-lived __Host- cookie (Secure,
+// HttpOnly, SameSite=Lax) that only this origin can set, and are compared in
+// constant time with what comes back. A callback without the cookie or with
+// another state is refused (login CSRF); the return path must be local (no
+// open redirect); the ID token must carry the nonce and be issued to the
+// client id.
+//
 // Rejection reasons wrap package token's sentinels (token.ErrExpired,
 // token.ErrAudience, ...) for logs; clients only ever see a generic 401.
 //
@@ -64,5 +76,7 @@
 // Specifications: RFC 7519 (JWT), https://www.rfc-editor.org/rfc/rfc7519;
 // RFC 7517 (JWK); RFC 8725 (JWT best current practices); RFC 9068 (JWT
 // access tokens); RFC 6750 (bearer tokens); OpenID Connect Discovery 1.0
-// (jwks_uri).
+// (jwks_uri); OpenID Connect Core 1.0 (ID token validation, section
+// 3.1.3.7); RFC 7636 (PKCE); RFC 9700 (OAuth 2.0 security best current
+// practice).
 package issuer

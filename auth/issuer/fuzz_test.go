@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -140,4 +141,31 @@ func TestFuzzCorpusTokenVerifies(t *testing.T) {
 	if err != nil || id.Subject != "user-1" || len(id.Roles) != 2 {
 		t.Fatalf("got %+v, %v, want user-1 with two roles", id, err)
 	}
+}
+
+// FuzzLocalPath checks the open-redirect guard of the login flow: whatever
+// comes in, what comes out is a path on this site.
+func FuzzLocalPath(f *testing.F) {
+	for _, s := range []string{"/", "/a?b=c", "//evil.example", "/\\evil", "https://evil.example/", "/%2F%2Fevil", "/\t/evil"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := issuer.LocalPath(next)
+		if got != "/" && got != next {
+			t.Fatalf("LocalPath(%q) = %q: neither the input nor /", next, got)
+		}
+		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\r\n\t") {
+			t.Fatalf("LocalPath(%q) = %q is not a local path", next, got)
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Host != "" || u.Scheme != "" {
+			t.Fatalf("LocalPath(%q) = %q parses to host %q scheme %q", next, got, u.Host, u.Scheme)
+		}
+		// A browser resolves the Location against this site; it must stay
+		// on it.
+		base, _ := url.Parse("https://app.example.com/start")
+		if res := base.ResolveReference(u); res.Host != "app.example.com" {
+			t.Fatalf("LocalPath(%q) = %q resolves to host %q", next, got, res.Host)
+		}
+	})
 }

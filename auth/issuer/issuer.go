@@ -281,7 +281,7 @@ func New(c Config) (*Verifier, error) {
 		}
 		v.static, v.staticCache = k, newVerifiedCache()
 	default:
-		if err := checkJWKSURL(c.JWKSURL); err != nil {
+		if err := checkURL(c.JWKSURL); err != nil {
 			return nil, fail("jwks_url: %w", err)
 		}
 		v.client = newClient(c.HTTPClient, v.timeout)
@@ -289,9 +289,10 @@ func New(c Config) (*Verifier, error) {
 	return v, nil
 }
 
-// checkJWKSURL requires an absolute https URL, or http on a loopback host
-// (a provider running beside Rampart, or a test).
-func checkJWKSURL(raw string) error {
+// checkURL requires an absolute https URL, or http on a loopback host (a
+// provider running beside Rampart, or a test): keys, codes and tokens sent
+// in clear text can be read or replaced in transit.
+func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("not a URL: %w", err)
@@ -310,7 +311,7 @@ func checkJWKSURL(raw string) error {
 		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 			return nil
 		}
-		return errors.New("must use https (plain http is allowed only on loopback addresses): keys fetched in clear text can be replaced in transit")
+		return errors.New("must use https (plain http is allowed only on loopback addresses)")
 	}
 	return fmt.Errorf("scheme %q is not https", u.Scheme)
 }
@@ -473,30 +474,43 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*auth.Identity, erro
 
 // verifyFull verifies raw without looking at the verified-token cache.
 func (v *Verifier) verifyFull(ctx context.Context, raw string) (*auth.Identity, error) {
-	jws, err := jose.ParseSignedCompact(raw, v.algs)
-	if err != nil {
-		var algErr *jose.ErrUnexpectedSignatureAlgorithm
-		if errors.As(err, &algErr) {
-			return nil, fmt.Errorf("issuer: %w: %s", token.ErrAlgorithm, algErr.Got)
-		}
-		return nil, fmt.Errorf("issuer: %w", token.ErrMalformed)
-	}
-	h := jws.Signatures[0].Header
-	alg := jose.SignatureAlgorithm(h.Algorithm)
-	key, cache, err := v.key(ctx, h.KeyID, alg)
+	payload, cache, err := v.verifiedPayload(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	payload, err := jws.Verify(key.Key)
-	if err != nil {
-		return nil, fmt.Errorf("issuer: %w", token.ErrSignature)
-	}
-	id, err := v.identity(payload)
+	id, err := v.identity(payload, v.audience)
 	if err != nil {
 		return nil, err
 	}
 	cache.put(cacheKey(raw), cachedToken{id: id, exp: id.Expires})
 	return id, nil
+}
+
+// verifiedPayload checks the size, the pinned algorithm, the key and the
+// signature of raw, and returns its payload and the cache of the key set
+// that verified it.
+func (v *Verifier) verifiedPayload(ctx context.Context, raw string) ([]byte, *verifiedCache, error) {
+	if len(raw) > token.MaxTokenBytes {
+		return nil, nil, fmt.Errorf("issuer: %w: longer than %d bytes", token.ErrMalformed, token.MaxTokenBytes)
+	}
+	jws, err := jose.ParseSignedCompact(raw, v.algs)
+	if err != nil {
+		var algErr *jose.ErrUnexpectedSignatureAlgorithm
+		if errors.As(err, &algErr) {
+			return nil, nil, fmt.Errorf("issuer: %w: %s", token.ErrAlgorithm, algErr.Got)
+		}
+		return nil, nil, fmt.Errorf("issuer: %w", token.ErrMalformed)
+	}
+	h := jws.Signatures[0].Header
+	key, cache, err := v.key(ctx, h.KeyID, jose.SignatureAlgorithm(h.Algorithm))
+	if err != nil {
+		return nil, nil, err
+	}
+	payload, err := jws.Verify(key.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("issuer: %w", token.ErrSignature)
+	}
+	return payload, cache, nil
 }
 
 // cached returns the identity of a token verified before with keys that are
@@ -535,7 +549,9 @@ type stdClaims struct {
 	Scp       json.RawMessage  `json:"scp"`
 }
 
-func (v *Verifier) identity(payload []byte) (*auth.Identity, error) {
+// identity checks the claims of a verified payload for audience and returns
+// the identity they describe.
+func (v *Verifier) identity(payload []byte, audience string) (*auth.Identity, error) {
 	var c stdClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("issuer: %w: claims", token.ErrMalformed)
@@ -543,7 +559,7 @@ func (v *Verifier) identity(payload []byte) (*auth.Identity, error) {
 	if c.Issuer != v.issuer {
 		return nil, fmt.Errorf("issuer: %w", token.ErrIssuer)
 	}
-	if !c.Audience.Contains(v.audience) {
+	if !c.Audience.Contains(audience) {
 		return nil, fmt.Errorf("issuer: %w", token.ErrAudience)
 	}
 	if c.Expiry == nil || c.IssuedAt == nil {
