@@ -112,6 +112,9 @@ type Config struct {
 	JWKSTimeout time.Duration `yaml:"jwks_timeout"`
 	// JWKSMaxBytes bounds the JWKS response size. Default 1MiB.
 	JWKSMaxBytes int64 `yaml:"jwks_max_bytes"`
+	// Login, when set, also signs browser users in with this provider
+	// (OpenID Connect); see Verifier.Login. Default: off.
+	Login *LoginConfig `yaml:"login"`
 
 	// HTTPClient fetches the JWKS. Default: a client with JWKSTimeout and
 	// the environment's proxy settings. Redirects are never followed.
@@ -148,6 +151,8 @@ type Verifier struct {
 
 	static      *jose.JSONWebKey // public_key, when configured
 	staticCache *verifiedCache   // verified tokens, with a static key
+
+	login *Login // nil unless Config.Login is set
 
 	keys        atomic.Pointer[keySet]
 	mu          sync.Mutex // guards lastAttempt and inflight
@@ -286,8 +291,18 @@ func New(c Config) (*Verifier, error) {
 		}
 		v.client = newClient(c.HTTPClient, v.timeout)
 	}
+	if c.Login != nil {
+		l, err := NewLogin(v, *c.Login)
+		if err != nil {
+			return nil, err
+		}
+		v.login = l
+	}
 	return v, nil
 }
+
+// Login returns the browser sign-in flow configured by Config.Login, or nil.
+func (v *Verifier) Login() *Login { return v.login }
 
 // checkURL requires an absolute https URL, or http on a loopback host (a
 // provider running beside Rampart, or a test): keys, codes and tokens sent

@@ -373,6 +373,25 @@ func TestLocalPath(t *testing.T) {
 	}
 }
 
+func TestLoginFromConfig(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t, jwk(rsaKey(t, 0), "k1", "RS256"))
+	login := &issuer.LoginConfig{ClientID: "c", AuthorizationURL: "https://idp.example.com/auth",
+		TokenURL: "https://idp.example.com/token", RedirectURL: "https://app.example.com/cb",
+		Complete: func(http.ResponseWriter, *http.Request, *auth.Identity, string) {}}
+	v := newVerifier(t, p, &clock{t: t0}, func(c *issuer.Config) { c.Login = login })
+	if v.Login() == nil {
+		t.Fatal("Login() is nil with a login block")
+	}
+	if newVerifier(t, p, &clock{t: t0}, nil).Login() != nil {
+		t.Error("Login() is not nil without a login block")
+	}
+	login.ClientID = ""
+	if _, err := issuer.New(issuer.Config{Issuer: testIssuer, JWKSURL: p.url(), Audience: "a", Algorithms: []string{"RS256"}, Login: login}); err == nil {
+		t.Error("New accepted an invalid login block")
+	}
+}
+
 func TestNewLoginValidates(t *testing.T) {
 	t.Parallel()
 	p := newIDP(t, jwk(rsaKey(t, 0), "k1", "RS256"))
