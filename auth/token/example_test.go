@@ -33,7 +33,7 @@ func Example() {
 		AccessTTL:  15 * time.Minute,
 		RefreshTTL: 30 * 24 * time.Hour,
 		SigningKey: keyFile,
-		Store:      token.NewMemoryStore(), // token.NewSQLStore or token.NewRedisStore in production
+		Store:      token.NewMemoryStore(), // sqlstore.New or redisstore.New in production
 	})
 	if err != nil {
 		panic(err)

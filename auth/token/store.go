@@ -39,8 +39,10 @@ type RefreshToken struct {
 }
 
 // Store keeps refresh-token families and access-token revocations. Rampart
-// ships SQLStore (SQLite, the embedded default, or PostgreSQL), RedisStore
-// (for replicas) and MemoryStore (one process, tests).
+// ships package sqlstore (SQLite, the embedded default, or PostgreSQL),
+// package redisstore (for replicas) and MemoryStore (one process, tests);
+// package storetest holds the conformance suite every implementation must
+// pass.
 //
 // Error semantics, which every implementation follows and the conformance
 // suite checks: a token that is unknown, expired, or in a revoked or expired

@@ -1,4 +1,4 @@
-package token
+package sqlstore
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampartsec/rampart/auth/token"
 	"github.com/rampartsec/rampart/internal/sqldb"
 )
 
@@ -69,16 +70,16 @@ CREATE TABLE rampart_access_revocations (
 );`,
 }}
 
-// pruneEvery is how often SQLStore deletes expired rows, piggybacking on
+// pruneEvery is how often Store deletes expired rows, piggybacking on
 // CreateFamily so that no goroutine is needed.
 const pruneEvery = time.Hour
 
-// SQLStore is a Store in SQLite (the embedded default) or PostgreSQL, through
-// package sqldb. Token hashes, never tokens, are stored. It is safe for
-// concurrent use by several goroutines and several processes sharing the
-// database: Rotate runs in a transaction and claims the old token with a
-// conditional UPDATE, so two concurrent exchanges cannot both succeed.
-type SQLStore struct {
+// Store is a token.Store in SQLite (the embedded default) or PostgreSQL,
+// through package sqldb. Token hashes, never tokens, are stored. It is safe
+// for concurrent use by several goroutines and several processes sharing
+// the database: Rotate runs in a transaction and claims the old token with
+// a conditional UPDATE, so two concurrent exchanges cannot both succeed.
+type Store struct {
 	db *sqldb.DB
 	q  sqlQueries
 
@@ -92,19 +93,19 @@ type sqlQueries struct {
 	pruneFamilies, pruneRevocations string
 }
 
-var _ Store = (*SQLStore)(nil)
+var _ token.Store = (*Store)(nil)
 
-// NewSQLStore applies the refresh-token schema to db (safe to call from
-// several replicas at once) and returns a store using it.
-func NewSQLStore(ctx context.Context, db *sqldb.DB) (*SQLStore, error) {
+// New applies the refresh-token schema to db (safe to call from several
+// replicas at once) and returns a store using it.
+func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("token: nil database")
+		return nil, errors.New("sqlstore: nil database")
 	}
 	if err := db.Apply(ctx, "tokens", sqlMigrations); err != nil {
-		return nil, fmt.Errorf("token: %w", err)
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	r := db.Dialect.Rebind
-	return &SQLStore{db: db, q: sqlQueries{
+	return &Store{db: db, q: sqlQueries{
 		insertFamily: r(`INSERT INTO rampart_token_families (id, subject, identity, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
 		insertToken:  r(`INSERT INTO rampart_refresh_tokens (hash, family_id, expires_at) VALUES (?, ?, ?)`),
 		selectToken: r(`SELECT t.family_id, t.expires_at, t.used_at, f.subject, f.identity, f.created_at, f.expires_at, f.revoked_at
@@ -134,25 +135,32 @@ func hashKey(h [sha256.Size]byte) string { return hex.EncodeToString(h[:]) }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // CreateFamily implements Store.
-func (s *SQLStore) CreateFamily(ctx context.Context, f Family, t RefreshToken) error {
+func (s *Store) CreateFamily(ctx context.Context, f token.Family, t token.RefreshToken) error {
 	ident, err := json.Marshal(storedIdentity{Roles: f.Roles, Scopes: f.Scopes})
 	if err != nil {
-		return fmt.Errorf("token: encode family: %w", err)
+		return fmt.Errorf("sqlstore: encode family: %w", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("token: create family: %w", err)
+		return fmt.Errorf("sqlstore: create family: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, s.q.insertFamily, f.ID, f.Subject, string(ident), millis(f.Created), millis(f.Expires)); err != nil {
-		return fmt.Errorf("token: create family: %w", err)
+		return fmt.Errorf("sqlstore: create family: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.insertToken, hashKey(t.Hash), f.ID, millis(minTime(t.Expires, f.Expires))); err != nil {
-		return fmt.Errorf("token: create family: %w", err)
+		return fmt.Errorf("sqlstore: create family: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("token: create family: %w", err)
+		return fmt.Errorf("sqlstore: create family: %w", err)
 	}
 	s.maybePrune(ctx, f.Created)
 	return nil
@@ -161,7 +169,7 @@ func (s *SQLStore) CreateFamily(ctx context.Context, f Family, t RefreshToken) e
 // maybePrune deletes expired families (their tokens go with them) and
 // expired revocation records, at most once per pruneEvery. A failure only
 // delays the cleanup, so it is not reported to the caller.
-func (s *SQLStore) maybePrune(ctx context.Context, now time.Time) {
+func (s *Store) maybePrune(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	if now.Sub(s.lastPrune) < pruneEvery {
 		s.mu.Unlock()
@@ -174,10 +182,10 @@ func (s *SQLStore) maybePrune(ctx context.Context, now time.Time) {
 }
 
 // Rotate implements Store.
-func (s *SQLStore) Rotate(ctx context.Context, old [sha256.Size]byte, next RefreshToken, now time.Time) (Family, error) {
+func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.RefreshToken, now time.Time) (token.Family, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return Family{}, fmt.Errorf("token: rotate: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	}
 	defer tx.Rollback()
 	var (
@@ -187,107 +195,107 @@ func (s *SQLStore) Rotate(ctx context.Context, old [sha256.Size]byte, next Refre
 	)
 	err = tx.QueryRowContext(ctx, s.q.selectToken, hashKey(old)).Scan(&famID, &tokExp, &usedAt, &subject, &ident, &famCreated, &famExp, &revokedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Family{}, ErrInvalidRefresh
+		return token.Family{}, token.ErrInvalidRefresh
 	}
 	if err != nil {
-		return Family{}, fmt.Errorf("token: rotate: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	}
 	nowMs := millis(now)
 	if revokedAt.Valid || nowMs >= famExp {
-		return Family{}, ErrInvalidRefresh
+		return token.Family{}, token.ErrInvalidRefresh
 	}
 	if usedAt.Valid {
-		return Family{}, s.revokeReused(ctx, tx, famID, nowMs)
+		return token.Family{}, s.revokeReused(ctx, tx, famID, nowMs)
 	}
 	if nowMs >= tokExp {
-		return Family{}, ErrInvalidRefresh
+		return token.Family{}, token.ErrInvalidRefresh
 	}
 	// The conditional UPDATE is the atomic claim: under concurrency only one
 	// transaction changes the row; the other sees zero rows and the replay
 	// is treated as reuse.
 	res, err := tx.ExecContext(ctx, s.q.claimToken, nowMs, hashKey(old))
 	if err != nil {
-		return Family{}, fmt.Errorf("token: rotate: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return Family{}, fmt.Errorf("token: rotate: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	} else if n != 1 {
-		return Family{}, s.revokeReused(ctx, tx, famID, nowMs)
+		return token.Family{}, s.revokeReused(ctx, tx, famID, nowMs)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.insertToken, hashKey(next.Hash), famID, min(millis(next.Expires), famExp)); err != nil {
-		return Family{}, fmt.Errorf("token: rotate: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Family{}, fmt.Errorf("token: rotate: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	}
 	var si storedIdentity
 	if err := json.Unmarshal([]byte(ident), &si); err != nil {
-		return Family{}, fmt.Errorf("token: rotate: stored identity: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: rotate: stored identity: %w", err)
 	}
-	return Family{ID: famID, Subject: subject, Roles: si.Roles, Scopes: si.Scopes,
+	return token.Family{ID: famID, Subject: subject, Roles: si.Roles, Scopes: si.Scopes,
 		Created: time.UnixMilli(famCreated), Expires: time.UnixMilli(famExp)}, nil
 }
 
 // revokeReused revokes the family inside tx and commits, so the revocation
 // sticks even though the exchange fails.
-func (s *SQLStore) revokeReused(ctx context.Context, tx *sql.Tx, famID string, nowMs int64) error {
+func (s *Store) revokeReused(ctx context.Context, tx *sql.Tx, famID string, nowMs int64) error {
 	if _, err := tx.ExecContext(ctx, s.q.revokeFamily, nowMs, famID); err != nil {
-		return fmt.Errorf("token: revoke reused family: %w", err)
+		return fmt.Errorf("sqlstore: revoke reused family: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("token: revoke reused family: %w", err)
+		return fmt.Errorf("sqlstore: revoke reused family: %w", err)
 	}
-	return ErrRefreshReused
+	return token.ErrRefreshReused
 }
 
 // RevokeToken implements Store.
-func (s *SQLStore) RevokeToken(ctx context.Context, h [sha256.Size]byte, now time.Time) error {
+func (s *Store) RevokeToken(ctx context.Context, h [sha256.Size]byte, now time.Time) error {
 	if _, err := s.db.ExecContext(ctx, s.q.revokeByToken, millis(now), hashKey(h)); err != nil {
-		return fmt.Errorf("token: revoke: %w", err)
+		return fmt.Errorf("sqlstore: revoke: %w", err)
 	}
 	return nil
 }
 
 // RevokeFamily implements Store.
-func (s *SQLStore) RevokeFamily(ctx context.Context, id string, now time.Time) error {
+func (s *Store) RevokeFamily(ctx context.Context, id string, now time.Time) error {
 	if _, err := s.db.ExecContext(ctx, s.q.revokeFamily, millis(now), id); err != nil {
-		return fmt.Errorf("token: revoke family: %w", err)
+		return fmt.Errorf("sqlstore: revoke family: %w", err)
 	}
 	return nil
 }
 
 // RevokeSubject implements Store.
-func (s *SQLStore) RevokeSubject(ctx context.Context, subject string, now, keepUntil time.Time) error {
+func (s *Store) RevokeSubject(ctx context.Context, subject string, now, keepUntil time.Time) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("token: revoke subject: %w", err)
+		return fmt.Errorf("sqlstore: revoke subject: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, s.q.revokeSubject, millis(now), subject); err != nil {
-		return fmt.Errorf("token: revoke subject: %w", err)
+		return fmt.Errorf("sqlstore: revoke subject: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.upsertRevocation, "sub", subject, millis(now), millis(keepUntil)); err != nil {
-		return fmt.Errorf("token: revoke subject: %w", err)
+		return fmt.Errorf("sqlstore: revoke subject: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("token: revoke subject: %w", err)
+		return fmt.Errorf("sqlstore: revoke subject: %w", err)
 	}
 	return nil
 }
 
 // RevokeJTI implements Store.
-func (s *SQLStore) RevokeJTI(ctx context.Context, jti string, until time.Time) error {
+func (s *Store) RevokeJTI(ctx context.Context, jti string, until time.Time) error {
 	if _, err := s.db.ExecContext(ctx, s.q.upsertRevocation, "jti", jti, millis(until), millis(until)); err != nil {
-		return fmt.Errorf("token: revoke access token: %w", err)
+		return fmt.Errorf("sqlstore: revoke access token: %w", err)
 	}
 	return nil
 }
 
 // AccessRevoked implements Store.
-func (s *SQLStore) AccessRevoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
+func (s *Store) AccessRevoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, s.q.selectRevoked, jti, subject, millis(issuedAt)).Scan(&n); err != nil {
-		return false, fmt.Errorf("token: revocation lookup: %w", err)
+		return false, fmt.Errorf("sqlstore: revocation lookup: %w", err)
 	}
 	return n > 0, nil
 }

@@ -1,4 +1,4 @@
-package token_test
+package redisstore_test
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 //
 // This private helper is to be replaced by the shared one in
 // internal/testutil once it lands.
-func startRedis(t *testing.T) *redis.Client {
+func startRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	bin := testutil.RequireBinary(t, "redis-server")
 	addr := testutil.FreeAddr(t)

@@ -1,8 +1,9 @@
-package token
+package redisstore
 
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,40 +11,42 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rampartsec/rampart/auth/token"
 )
 
-// DefaultRedisPrefix is the key prefix RedisStore uses when none is given.
-const DefaultRedisPrefix = "rampart:token:"
+// DefaultPrefix is the key prefix Store uses when none is given.
+const DefaultPrefix = "rampart:token:"
 
-// RedisStore is a Store in Redis, for several gateway replicas. Every
+// Store is a token.Store in Redis, for several gateway replicas. Every
 // operation that reads and writes is one Lua script, so it is atomic on the
 // server: two replicas exchanging the same refresh token at once cannot both
 // succeed. Keys expire with their family, so Redis needs no cleanup job.
 //
-// RedisStore needs a single Redis server (optionally behind Sentinel): its
+// Store needs a single Redis server (optionally behind Sentinel): its
 // scripts touch keys derived inside the script, which Redis Cluster does not
 // allow. It is safe for concurrent use.
 //
 // Keys, under the prefix: f:ID (family hash), t:HASH (token hash, hex),
 // s:SUBJECT (the subject's families), j:JTI (revoked access token),
 // c:SUBJECT (the subject's access-token cut-off).
-type RedisStore struct {
+type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 }
 
-var _ Store = (*RedisStore)(nil)
+var _ token.Store = (*Store)(nil)
 
-// NewRedisStore returns a store using rdb, with keys under prefix
-// (DefaultRedisPrefix when empty).
-func NewRedisStore(rdb redis.UniversalClient, prefix string) (*RedisStore, error) {
+// New returns a store using rdb, with keys under prefix (DefaultPrefix
+// when empty).
+func New(rdb redis.UniversalClient, prefix string) (*Store, error) {
 	if rdb == nil {
-		return nil, errors.New("token: nil redis client")
+		return nil, errors.New("redisstore: nil redis client")
 	}
 	if prefix == "" {
-		prefix = DefaultRedisPrefix
+		prefix = DefaultPrefix
 	}
-	return &RedisStore{rdb: rdb, prefix: prefix}, nil
+	return &Store{rdb: rdb, prefix: prefix}, nil
 }
 
 var createScript = redis.NewScript(`
@@ -119,101 +122,118 @@ end
 return 1
 `)
 
-func (s *RedisStore) familyKey(id string) string { return s.prefix + "f:" + id }
-func (s *RedisStore) tokenKey(h [sha256.Size]byte) string {
+// storedIdentity is the JSON kept with a family.
+type storedIdentity struct {
+	Roles  []string `json:"roles,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+func hashKey(h [sha256.Size]byte) string { return hex.EncodeToString(h[:]) }
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func (s *Store) familyKey(id string) string { return s.prefix + "f:" + id }
+func (s *Store) tokenKey(h [sha256.Size]byte) string {
 	return s.prefix + "t:" + hashKey(h)
 }
-func (s *RedisStore) subjectKey(sub string) string { return s.prefix + "s:" + sub }
-func (s *RedisStore) cutoffKey(sub string) string  { return s.prefix + "c:" + sub }
-func (s *RedisStore) jtiKey(jti string) string     { return s.prefix + "j:" + jti }
+func (s *Store) subjectKey(sub string) string { return s.prefix + "s:" + sub }
+func (s *Store) cutoffKey(sub string) string  { return s.prefix + "c:" + sub }
+func (s *Store) jtiKey(jti string) string     { return s.prefix + "j:" + jti }
 
 // CreateFamily implements Store.
-func (s *RedisStore) CreateFamily(ctx context.Context, f Family, t RefreshToken) error {
+func (s *Store) CreateFamily(ctx context.Context, f token.Family, t token.RefreshToken) error {
 	ident, err := json.Marshal(storedIdentity{Roles: f.Roles, Scopes: f.Scopes})
 	if err != nil {
-		return fmt.Errorf("token: encode family: %w", err)
+		return fmt.Errorf("redisstore: encode family: %w", err)
 	}
 	keys := []string{s.familyKey(f.ID), s.tokenKey(t.Hash), s.subjectKey(f.Subject)}
 	err = createScript.Run(ctx, s.rdb, keys, f.Subject, string(ident), millis(f.Created), millis(f.Expires),
 		millis(minTime(t.Expires, f.Expires)), f.ID).Err()
 	if err != nil {
-		return fmt.Errorf("token: create family: %w", err)
+		return fmt.Errorf("redisstore: create family: %w", err)
 	}
 	return nil
 }
 
 // Rotate implements Store.
-func (s *RedisStore) Rotate(ctx context.Context, old [sha256.Size]byte, next RefreshToken, now time.Time) (Family, error) {
+func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.RefreshToken, now time.Time) (token.Family, error) {
 	res, err := rotateScript.Run(ctx, s.rdb, []string{s.tokenKey(old), s.tokenKey(next.Hash)},
 		s.prefix, millis(now), millis(next.Expires)).StringSlice()
 	if err != nil {
-		return Family{}, fmt.Errorf("token: rotate: %w", err)
+		return token.Family{}, fmt.Errorf("redisstore: rotate: %w", err)
 	}
 	switch {
 	case len(res) == 1 && res[0] == "invalid":
-		return Family{}, ErrInvalidRefresh
+		return token.Family{}, token.ErrInvalidRefresh
 	case len(res) == 1 && res[0] == "reused":
-		return Family{}, ErrRefreshReused
+		return token.Family{}, token.ErrRefreshReused
 	case len(res) != 6 || res[0] != "ok":
-		return Family{}, fmt.Errorf("token: rotate: unexpected reply from redis (%d values)", len(res))
+		return token.Family{}, fmt.Errorf("redisstore: rotate: unexpected reply from redis (%d values)", len(res))
 	}
 	var si storedIdentity
 	if err := json.Unmarshal([]byte(res[3]), &si); err != nil {
-		return Family{}, fmt.Errorf("token: rotate: stored identity: %w", err)
+		return token.Family{}, fmt.Errorf("redisstore: rotate: stored identity: %w", err)
 	}
 	created, err1 := strconv.ParseInt(res[4], 10, 64)
 	expires, err2 := strconv.ParseInt(res[5], 10, 64)
 	if err1 != nil || err2 != nil {
-		return Family{}, errors.New("token: rotate: stored family times are not integers")
+		return token.Family{}, errors.New("redisstore: rotate: stored family times are not integers")
 	}
-	return Family{ID: res[1], Subject: res[2], Roles: si.Roles, Scopes: si.Scopes,
+	return token.Family{ID: res[1], Subject: res[2], Roles: si.Roles, Scopes: si.Scopes,
 		Created: time.UnixMilli(created), Expires: time.UnixMilli(expires)}, nil
 }
 
 // RevokeToken implements Store.
-func (s *RedisStore) RevokeToken(ctx context.Context, h [sha256.Size]byte, _ time.Time) error {
+func (s *Store) RevokeToken(ctx context.Context, h [sha256.Size]byte, _ time.Time) error {
 	if err := revokeScript.Run(ctx, s.rdb, []string{s.tokenKey(h)}, s.prefix, "").Err(); err != nil {
-		return fmt.Errorf("token: revoke: %w", err)
+		return fmt.Errorf("redisstore: revoke: %w", err)
 	}
 	return nil
 }
 
 // RevokeFamily implements Store.
-func (s *RedisStore) RevokeFamily(ctx context.Context, id string, _ time.Time) error {
+func (s *Store) RevokeFamily(ctx context.Context, id string, _ time.Time) error {
 	if id == "" {
 		return nil
 	}
 	if err := revokeScript.Run(ctx, s.rdb, []string{s.familyKey(id)}, s.prefix, id).Err(); err != nil {
-		return fmt.Errorf("token: revoke family: %w", err)
+		return fmt.Errorf("redisstore: revoke family: %w", err)
 	}
 	return nil
 }
 
 // RevokeSubject implements Store.
-func (s *RedisStore) RevokeSubject(ctx context.Context, subject string, now, keepUntil time.Time) error {
+func (s *Store) RevokeSubject(ctx context.Context, subject string, now, keepUntil time.Time) error {
 	err := revokeSubjectScript.Run(ctx, s.rdb, []string{s.subjectKey(subject), s.cutoffKey(subject)},
 		s.prefix, millis(now), millis(keepUntil)).Err()
 	if err != nil {
-		return fmt.Errorf("token: revoke subject: %w", err)
+		return fmt.Errorf("redisstore: revoke subject: %w", err)
 	}
 	return nil
 }
 
 // RevokeJTI implements Store.
-func (s *RedisStore) RevokeJTI(ctx context.Context, jti string, until time.Time) error {
+func (s *Store) RevokeJTI(ctx context.Context, jti string, until time.Time) error {
 	if err := s.rdb.SetArgs(ctx, s.jtiKey(jti), "1", redis.SetArgs{ExpireAt: until}).Err(); err != nil {
-		return fmt.Errorf("token: revoke access token: %w", err)
+		return fmt.Errorf("redisstore: revoke access token: %w", err)
 	}
 	return nil
 }
 
 // AccessRevoked implements Store.
-func (s *RedisStore) AccessRevoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
+func (s *Store) AccessRevoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
 	pipe := s.rdb.Pipeline()
 	exists := pipe.Exists(ctx, s.jtiKey(jti))
 	cut := pipe.HGet(ctx, s.cutoffKey(subject), "at")
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, fmt.Errorf("token: revocation lookup: %w", err)
+		return false, fmt.Errorf("redisstore: revocation lookup: %w", err)
 	}
 	if exists.Val() > 0 {
 		return true, nil
