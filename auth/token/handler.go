@@ -41,9 +41,9 @@ type tokenRequest struct {
 }
 
 var (
-	allowPost   = []string{"POST"}
-	noStore     = []string{"no-store"}
-	pragmaNoCac = []string{"no-cache"}
+	allowPost     = []string{"POST"}
+	noStore       = []string{"no-store"}
+	pragmaNoCache = []string{"no-cache"}
 )
 
 // TokenHandler returns the handler for /.rampart/token. It accepts a POST
@@ -88,7 +88,7 @@ func (m *Manager) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h["Cache-Control"] = noStore
-	h["Pragma"] = pragmaNoCac
+	h["Pragma"] = pragmaNoCache
 	password := req.Username != "" || req.Password != ""
 	refresh := req.RefreshToken != ""
 	switch {
