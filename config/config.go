@@ -18,6 +18,12 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/auth"
+	"github.com/rampartsec/rampart/auth/issuer"
+	"github.com/rampartsec/rampart/auth/login"
+	"github.com/rampartsec/rampart/auth/password"
+	"github.com/rampartsec/rampart/auth/session"
+	"github.com/rampartsec/rampart/auth/token"
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
@@ -80,6 +86,9 @@ type Config struct {
 	// Errors configures the error shield that keeps upstream errors and
 	// stack traces from reaching clients.
 	Errors shield.Config `yaml:"errors"`
+	// Auth configures authentication: users and sessions, Rampart's own
+	// tokens, and external identity providers. Default: none.
+	Auth Auth `yaml:"auth"`
 	// CORS, when set, makes Rampart answer CORS itself for every route:
 	// only the listed origins get cross-origin access, whatever the
 	// upstream says. Default: not set, the upstream's own CORS headers pass.
@@ -161,6 +170,10 @@ type Route struct {
 	CSRF csrf.Mode `yaml:"csrf"`
 	// RateLimits are this route's own limits, on top of the global ones.
 	RateLimits []ratelimit.Rule `yaml:"rate_limits"`
+	// Route's authentication rule (auth: none|optional|required, roles,
+	// scopes). Default: required when authentication is configured, none
+	// otherwise.
+	auth.Config `yaml:",inline"`
 	// Validate validates this route's requests against inline JSON Schemas
 	// and typed parameters. On a route that is also an OpenAPI operation it
 	// may only tighten (strict, max_depth).
@@ -168,6 +181,38 @@ type Route struct {
 	// Route's IP lists (allow_ips, deny_ips and their files) narrow the
 	// global allow lists for this route.
 	access.Route `yaml:",inline"`
+}
+
+// Auth configures authentication. Each method is on when its section is
+// present.
+type Auth struct {
+	// Sessions turns on users, the login page (/.rampart/login) and
+	// server-side sessions. Both timeouts are required.
+	Sessions *session.Config `yaml:"sessions"`
+	// Tokens turns on Rampart's access and refresh tokens
+	// (/.rampart/token, /.well-known/jwks.json) and Authorization: Bearer.
+	Tokens *token.Config `yaml:"tokens"`
+	// Issuers are external identity providers whose bearer JWTs are
+	// accepted.
+	Issuers []issuer.Config `yaml:"issuers"`
+	// IdentityHeaders name the headers that carry the identity upstream.
+	// Client-supplied copies are always removed.
+	IdentityHeaders auth.IdentityHeaders `yaml:"identity_headers"`
+	// Login configures the login page's redirects.
+	Login login.Config `yaml:"login"`
+	// Passwords is the password policy and the argon2id cost.
+	Passwords Passwords `yaml:"passwords"`
+}
+
+// Enabled reports whether any authentication method is configured.
+func (a Auth) Enabled() bool { return a.Sessions != nil || a.Tokens != nil || len(a.Issuers) > 0 }
+
+// Passwords is the password policy and hashing cost.
+type Passwords struct {
+	password.PolicyConfig `yaml:",inline"`
+	// Hash is argon2id's cost. Default: OWASP's minimum (19 MiB, 2 passes,
+	// 1 thread); stored hashes made with other costs are redone at login.
+	Hash password.Params `yaml:"hash"`
 }
 
 // Validation holds request validation settings shared by every route.
@@ -522,6 +567,17 @@ func (c *Config) RelativePath(p string) string {
 	return filepath.Join(filepath.Dir(c.src.file), p)
 }
 
+// RouteAuth returns the authentication mode of routes[i]: as written, or
+// by default required when authentication is configured and none when it
+// is not.
+func (c *Config) RouteAuth(i int) auth.Mode {
+	explicit := c.Has(fmt.Sprintf("routes[%d].auth", i))
+	if !explicit && !c.Auth.Enabled() {
+		return auth.ModeNone
+	}
+	return c.Routes[i].Auth
+}
+
 // Has reports whether key (a dotted path) was written in the file. It is
 // false for configurations built in code.
 func (c *Config) Has(key string) bool {
@@ -608,6 +664,9 @@ func (c *Config) Validate() error {
 		}
 		if r.MaxBodyBytes < 0 {
 			add(key+".max_body_bytes", "must not be negative")
+		}
+		if !c.Auth.Enabled() && c.Has(key+".auth") && r.Auth != auth.ModeNone {
+			add(key+".auth", "is %s, but no authentication is configured (add auth.sessions, auth.tokens or auth.issuers)", r.Auth)
 		}
 	}
 	switch c.Log.Format {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -130,8 +131,13 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		gen.close()
 		return nil, c.Errorf("login_protection", "%v", err)
 	}
+	authn, err := g.buildAuth(context.Background(), c, ips, gen.logins)
+	if err != nil {
+		gen.close()
+		return nil, err
+	}
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores}
+	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, authn: authn}
 	routes, err := rb.build()
 	if err != nil {
 		gen.close()

@@ -8,6 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/auth"
+	"github.com/rampartsec/rampart/auth/login"
+	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
@@ -32,6 +35,8 @@ type metrics struct {
 	rateLimits     *prometheus.CounterVec
 	storeErrors    *prometheus.CounterVec
 	logins         *prometheus.CounterVec
+	sessions       *prometheus.CounterVec
+	authEvents     *prometheus.CounterVec
 }
 
 // rateDecision counts rate-limit decisions by rule and outcome.
@@ -52,6 +57,28 @@ func (m *metrics) loginDecision(e bruteforce.Event) {
 func (m *metrics) validationDecision(d validate.Decision) {
 	if d.Status >= 400 {
 		m.denials.WithLabelValues("validation", codeLabel(d.Status)).Inc()
+	}
+}
+
+// sessionEvent counts session events (created, expired, revoked, …).
+func (m *metrics) sessionEvent(e session.Event) { m.sessions.WithLabelValues(string(e)).Inc() }
+
+// loginAttempt counts password logins by outcome.
+func (m *metrics) loginAttempt(o login.Outcome) {
+	m.authEvents.WithLabelValues("login", string(o)).Inc()
+}
+
+// authDecision returns a callback counting a token method's operations.
+func (m *metrics) authDecision(kind string) func(op, outcome string) {
+	return func(op, outcome string) { m.authEvents.WithLabelValues(kind+"_"+op, outcome).Inc() }
+}
+
+// authRule counts route rule decisions; refusals also count as denials.
+func (m *metrics) authRule(d auth.Decision) {
+	m.authEvents.WithLabelValues("route", string(d)).Inc()
+	switch d {
+	case auth.DecisionUnauthenticated, auth.DecisionInvalid, auth.DecisionForbidden, auth.DecisionUnavailable:
+		m.denials.WithLabelValues("auth", string(d)).Inc()
 	}
 }
 
@@ -142,12 +169,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_login_attempts_total",
 			Help: "Password login attempts seen by login protection, by outcome: allowed, refused, unavailable, failed, succeeded.",
 		}, []string{"outcome"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_session_events_total",
+			Help: "Session events: created, rotated, logged_out, expired_idle, expired_absolute, unknown, malformed, store_error, revoked_all, revoked_other.",
+		}, []string{"event"}),
+		authEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_auth_events_total",
+			Help: "Authentication operations by kind (login, token_*, issuer_*, route) and outcome.",
+		}, []string{"kind", "outcome"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
 			Help: "Log records dropped because the background log queue was full.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

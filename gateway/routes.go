@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rampartsec/rampart/access"
+	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/cors"
@@ -32,6 +33,7 @@ type routeBuilder struct {
 	log      *slog.Logger
 	ips      *clientip.Resolver
 	stores   *stores
+	authn    *authn
 
 	rate                    *ratelimit.Limiter // global rate limits; nil when none
 	rateStore, rateFallback ratelimit.Store
@@ -59,6 +61,7 @@ func (b *routeBuilder) build() (http.Handler, error) {
 	})})
 	mux.Handle("POST /.rampart/csp-report", &route{pattern: "POST /.rampart/csp-report", next: b.reports})
 	mux.Handle("GET /.rampart/csrf", &route{pattern: "GET /.rampart/csrf", next: b.csrf.TokenHandler()})
+	b.mountAuth(mux)
 
 	entries, err := b.entries()
 	if err != nil {
@@ -141,6 +144,7 @@ func (b *routeBuilder) newLimiter(rules []ratelimit.Rule, namespace, key string)
 		Fallback:       b.rateFallback,
 		Resolver:       b.ips,
 		Route:          routePattern,
+		User:           userOf,
 		Logger:         b.log,
 		OnDecision:     b.metrics.rateDecision,
 		OnStoreFailure: b.metrics.storeFailure("ratelimit"),
@@ -206,6 +210,9 @@ func (b *routeBuilder) csrfFor(mode csrf.Mode, corsOrigins []string) (*csrf.Prot
 	}
 	cc.TrustedOrigins = append(slices.Clone(cc.TrustedOrigins), trusted...)
 	cc.Key = b.csrfKey
+	if b.authn.sessions != nil {
+		cc.SessionID = b.authn.sessionID
+	}
 	cc.Proxies = b.ips
 	cc.Logger = b.log
 	cc.OnDecision = b.metrics.csrfDecision
@@ -222,7 +229,45 @@ func (b *routeBuilder) csrfFor(mode csrf.Mode, corsOrigins []string) (*csrf.Prot
 type entry struct {
 	rc   config.Route
 	key  string // configuration key for errors
+	idx  int    // index in c.Routes, or -1
 	spec *validate.Route
+}
+
+// mode is the route's authentication mode.
+func (b *routeBuilder) mode(e entry) auth.Mode {
+	if e.idx >= 0 {
+		return b.c.RouteAuth(e.idx)
+	}
+	if b.authn.enabled {
+		return auth.ModeRequired
+	}
+	return auth.ModeNone
+}
+
+// mountAuth serves the authentication endpoints that are configured. Each
+// is behind the global rate limits; login and token are also behind login
+// protection, inside the login service.
+func (b *routeBuilder) mountAuth(mux *http.ServeMux) {
+	a := b.authn
+	mount := func(pattern string, h http.Handler) {
+		if b.rate != nil {
+			h = b.rate.Handler(h)
+		}
+		mux.Handle(pattern, &route{pattern: pattern, maxBody: 64 << 10, next: h})
+	}
+	if a.sessions != nil && a.login != nil {
+		mount("/.rampart/login", a.login.LoginHandler())
+		mount("/.rampart/logout", a.login.LogoutHandler())
+		mount("/.rampart/me", a.login.MeHandler())
+	}
+	if a.tokens != nil {
+		mount("/.rampart/token", a.tokens.TokenHandler())
+		mount("GET /.well-known/jwks.json", a.tokens.JWKS())
+	}
+	if a.oidc != nil {
+		mount("GET /.rampart/oidc/login", a.oidc.Start())
+		mount("GET /.rampart/oidc/callback", a.oidc.Callback())
+	}
 }
 
 // entries merges the configured routes with the OpenAPI document's: a
@@ -252,7 +297,7 @@ func (b *routeBuilder) entries() ([]entry, error) {
 		b.spec = spec
 		for _, sr := range spec.Routes() {
 			byPattern[normPattern(sr.Match())] = len(out)
-			out = append(out, entry{rc: config.Route{Match: sr.Match()}, key: "openapi", spec: &sr})
+			out = append(out, entry{rc: config.Route{Match: sr.Match()}, key: "openapi", idx: -1, spec: &sr})
 		}
 	}
 	for i, rc := range c.Routes {
@@ -261,15 +306,15 @@ func (b *routeBuilder) entries() ([]entry, error) {
 			// The document's pattern is kept: its wildcard names are what
 			// the validator knows.
 			match := out[j].rc.Match
-			out[j].rc, out[j].key = rc, key
+			out[j].rc, out[j].key, out[j].idx = rc, key, i
 			out[j].rc.Match = match
 			continue
 		}
-		out = append(out, entry{rc: rc, key: key})
+		out = append(out, entry{rc: rc, key: key, idx: i})
 	}
 	if len(out) == 0 {
 		// Zero routes: one catch-all route with every global policy.
-		out = append(out, entry{rc: config.Route{Match: "/"}, key: "routes"})
+		out = append(out, entry{rc: config.Route{Match: "/"}, key: "routes", idx: -1})
 	}
 	return out, nil
 }
@@ -355,6 +400,22 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	if v != nil {
 		next = v.Handler(next)
 	}
+	mode := b.mode(e)
+	rule, err := auth.New(auth.Config{
+		Auth: mode, Roles: rc.Roles, Scopes: rc.Scopes,
+		Authenticators: b.authn.authenticators(),
+		Headers:        c.Auth.IdentityHeaders,
+		LoginURL:       b.authn.loginURL(),
+		Realm:          "rampart",
+		Logger:         b.log,
+		OnDecision:     b.metrics.authRule,
+	})
+	if err != nil {
+		return nil, c.Errorf(key+".auth", "%v", err)
+	}
+	// Always in the chain, whatever the mode: it strips client copies of
+	// the identity headers.
+	next = rule.Handler(next)
 
 	corsP := b.cors
 	var corsOrigins []string
@@ -386,6 +447,10 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	}
 	if b.rate != nil {
 		next = b.rate.Handler(next)
+	}
+	if b.authn.enabled && mode != auth.ModeNone {
+		// Identify once, before rate limits keyed by user.
+		next = b.authn.identify(next)
 	}
 
 	ac := rc.Route

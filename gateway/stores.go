@@ -1,15 +1,22 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rampartsec/rampart/auth/session"
+	"github.com/rampartsec/rampart/auth/token"
+	tokredis "github.com/rampartsec/rampart/auth/token/redisstore"
+	toksql "github.com/rampartsec/rampart/auth/token/sqlstore"
+	"github.com/rampartsec/rampart/auth/users"
 	"github.com/rampartsec/rampart/bruteforce"
 	bfredis "github.com/rampartsec/rampart/bruteforce/redisstore"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/internal/redisconn"
+	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/ratelimit"
 	rlredis "github.com/rampartsec/rampart/ratelimit/redisstore"
 )
@@ -28,6 +35,139 @@ type stores struct {
 	clients   map[string]*redis.Client
 	rateRedis map[string]*rlredis.Store
 	bfRedis   map[string]*bfredis.Store
+	// SQL databases (SQLite file or PostgreSQL DSN) and the stores on
+	// them, opened once: migrations run at first use, not at every reload.
+	dbs           map[string]*sqldb.DB
+	userStores    map[string]users.Store
+	sessionStores map[string]session.Store
+	tokenStores   map[string]token.Store
+}
+
+// sqlKey names the SQL database c uses: PostgreSQL when configured (users
+// shared by replicas), else the embedded SQLite file.
+func sqlKey(c *config.Config) (key string, postgres bool) {
+	if c.Store.Postgres != "" {
+		return c.Store.Postgres, true
+	}
+	return c.RelativePath(c.Store.SQLite), false
+}
+
+// sql returns the SQL database for users (and, without Redis, sessions and
+// refresh tokens).
+func (s *stores) sql(ctx context.Context, c *config.Config) (*sqldb.DB, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sqlLocked(ctx, c)
+}
+
+func (s *stores) sqlLocked(ctx context.Context, c *config.Config) (*sqldb.DB, error) {
+	key, pg := sqlKey(c)
+	if db, ok := s.dbs[key]; ok {
+		return db, nil
+	}
+	var db *sqldb.DB
+	var err error
+	if pg {
+		if db, err = sqldb.OpenPostgres(ctx, key); err != nil {
+			return nil, c.Errorf("store.postgres", "%v", err)
+		}
+	} else if db, err = sqldb.OpenSQLite(ctx, key); err != nil {
+		return nil, c.Errorf("store.sqlite", "%v", err)
+	}
+	s.dbs[key] = db
+	return db, nil
+}
+
+// users returns the user store on db.
+func (s *stores) users(ctx context.Context, c *config.Config, db *sqldb.DB) (users.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key, pg := sqlKey(c)
+	if st, ok := s.userStores[key]; ok {
+		return st, nil
+	}
+	st, err := users.NewSQLStore(ctx, db, nil)
+	if err != nil {
+		k := "store.sqlite"
+		if pg {
+			k = "store.postgres"
+		}
+		return nil, c.Errorf(k, "%v", err)
+	}
+	s.userStores[key] = st
+	return st, nil
+}
+
+// sessions returns the session store: Redis when configured (sessions
+// shared by replicas, expiring with Redis TTLs), else the SQL database.
+func (s *stores) sessions(ctx context.Context, c *config.Config) (session.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.Store.Redis != "" {
+		if st, ok := s.sessionStores["redis:"+c.Store.Redis]; ok {
+			return st, nil
+		}
+		cl, err := s.client(c)
+		if err != nil {
+			return nil, err
+		}
+		st, err := session.NewRedisStore(cl, session.RedisConfig{})
+		if err != nil {
+			return nil, c.Errorf("store.redis", "%v", err)
+		}
+		s.sessionStores["redis:"+c.Store.Redis] = st
+		return st, nil
+	}
+	key, _ := sqlKey(c)
+	if st, ok := s.sessionStores[key]; ok {
+		return st, nil
+	}
+	db, err := s.sqlLocked(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	st, err := session.NewSQLStore(ctx, db, nil)
+	if err != nil {
+		return nil, c.Errorf("auth.sessions", "%v", err)
+	}
+	s.sessionStores[key] = st
+	return st, nil
+}
+
+// tokens returns the refresh-token store: Redis when configured, else the
+// SQL database.
+func (s *stores) tokens(ctx context.Context, c *config.Config) (token.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.Store.Redis != "" {
+		if st, ok := s.tokenStores["redis:"+c.Store.Redis]; ok {
+			return st, nil
+		}
+		cl, err := s.client(c)
+		if err != nil {
+			return nil, err
+		}
+		st, err := tokredis.New(cl, "")
+		if err != nil {
+			return nil, c.Errorf("store.redis", "%v", err)
+		}
+		s.tokenStores["redis:"+c.Store.Redis] = st
+		return st, nil
+	}
+	key, _ := sqlKey(c)
+	if st, ok := s.tokenStores[key]; ok {
+		return st, nil
+	}
+	db, err := s.sqlLocked(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	st, err := toksql.New(ctx, db)
+	if err != nil {
+		return nil, c.Errorf("auth.tokens", "%v", err)
+	}
+	s.tokenStores[key] = st
+	return st, nil
 }
 
 // client returns the Redis client for c's URL. s.mu must be held.
@@ -53,7 +193,9 @@ func newStores() (*stores, error) {
 		return nil, err
 	}
 	return &stores{rateMem: rateMem, bfMem: bfMem, clients: map[string]*redis.Client{},
-		rateRedis: map[string]*rlredis.Store{}, bfRedis: map[string]*bfredis.Store{}}, nil
+		rateRedis: map[string]*rlredis.Store{}, bfRedis: map[string]*bfredis.Store{},
+		dbs: map[string]*sqldb.DB{}, userStores: map[string]users.Store{},
+		sessionStores: map[string]session.Store{}, tokenStores: map[string]token.Store{}}, nil
 }
 
 // rate returns the rate-limit store for c and the local fallback.
@@ -107,6 +249,9 @@ func (s *stores) close() error {
 	var errs []error
 	for _, cl := range s.clients {
 		errs = append(errs, cl.Close())
+	}
+	for _, db := range s.dbs {
+		errs = append(errs, db.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -1,43 +1,50 @@
 package token
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rampartsec/rampart/auth"
+)
 
 // Rejection reasons. They are returned (wrapped) by Verify and Authenticate
 // and by the external issuer verifier in package issuer, so that callers and
-// logs can tell why a token was refused. Their text never reaches a client:
-// the client only ever sees a generic 401.
+// logs can tell why a token was refused. Each wraps auth.ErrInvalidCredential,
+// so route rules answer 401 (a bad credential), never 503 (a system
+// failure). Their text never reaches a client: the client only ever sees a
+// generic 401.
 var (
 	// ErrMalformed is returned for an Authorization header or a token that
 	// cannot be parsed: not a compact JWS, bad base64 or JSON, too long.
-	ErrMalformed = errors.New("token: malformed token")
+	ErrMalformed = fmt.Errorf("token: malformed token: %w", auth.ErrInvalidCredential)
 	// ErrAlgorithm is returned when the token's alg header is not one of the
 	// pinned algorithms. It is decided before any key is looked up.
-	ErrAlgorithm = errors.New("token: algorithm not allowed")
+	ErrAlgorithm = fmt.Errorf("token: algorithm not allowed: %w", auth.ErrInvalidCredential)
 	// ErrUnknownKey is returned when no verification key has the token's kid.
-	ErrUnknownKey = errors.New("token: unknown signing key")
+	ErrUnknownKey = fmt.Errorf("token: unknown signing key: %w", auth.ErrInvalidCredential)
 	// ErrSignature is returned when the signature does not verify.
-	ErrSignature = errors.New("token: invalid signature")
+	ErrSignature = fmt.Errorf("token: invalid signature: %w", auth.ErrInvalidCredential)
 	// ErrType is returned when the typ header is not the expected one, for
 	// example an ID token presented as an access token.
-	ErrType = errors.New("token: wrong token type")
+	ErrType = fmt.Errorf("token: wrong token type: %w", auth.ErrInvalidCredential)
 	// ErrIssuer is returned for a wrong iss claim.
-	ErrIssuer = errors.New("token: wrong issuer")
+	ErrIssuer = fmt.Errorf("token: wrong issuer: %w", auth.ErrInvalidCredential)
 	// ErrAudience is returned when the aud claim does not name this service.
-	ErrAudience = errors.New("token: wrong audience")
+	ErrAudience = fmt.Errorf("token: wrong audience: %w", auth.ErrInvalidCredential)
 	// ErrMissingClaim is returned when a required claim (sub, exp, iat, jti)
 	// is absent or has the wrong type.
-	ErrMissingClaim = errors.New("token: required claim missing")
+	ErrMissingClaim = fmt.Errorf("token: required claim missing: %w", auth.ErrInvalidCredential)
 	// ErrExpired is returned when exp has passed (beyond the clock skew).
-	ErrExpired = errors.New("token: expired")
+	ErrExpired = fmt.Errorf("token: expired: %w", auth.ErrInvalidCredential)
 	// ErrNotYetValid is returned when nbf or iat is in the future (beyond the
 	// clock skew).
-	ErrNotYetValid = errors.New("token: not yet valid")
+	ErrNotYetValid = fmt.Errorf("token: not yet valid: %w", auth.ErrInvalidCredential)
 	// ErrLifetime is returned when exp - iat is longer than allowed: a
 	// near-infinite token is refused even if its signature is good.
-	ErrLifetime = errors.New("token: lifetime too long")
+	ErrLifetime = fmt.Errorf("token: lifetime too long: %w", auth.ErrInvalidCredential)
 	// ErrRevoked is returned for a token that was revoked (by jti, by
 	// subject, or because its refresh family was revoked).
-	ErrRevoked = errors.New("token: revoked")
+	ErrRevoked = fmt.Errorf("token: revoked: %w", auth.ErrInvalidCredential)
 	// ErrInvalidRefresh is returned for a refresh token that is unknown,
 	// expired, or belongs to a revoked or expired family. The reasons are
 	// not told apart on purpose.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/auth/token"
 )
 
@@ -234,5 +236,18 @@ func TestKeyIDIsStableAcrossReplicas(t *testing.T) {
 	}
 	if a.ID != b.ID || a.ID == "" {
 		t.Errorf("got kids %q and %q, want equal and non-empty", a.ID, b.ID)
+	}
+}
+
+// TestRejectionsAreInvalidCredentials: every reason a token is refused is a
+// bad credential to the route rules (401), never a system failure (503).
+func TestRejectionsAreInvalidCredentials(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{token.ErrMalformed, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrSignature,
+		token.ErrType, token.ErrIssuer, token.ErrAudience, token.ErrMissingClaim, token.ErrExpired,
+		token.ErrNotYetValid, token.ErrLifetime, token.ErrRevoked} {
+		if !errors.Is(fmt.Errorf("wrapped: %w", err), auth.ErrInvalidCredential) {
+			t.Errorf("%v does not wrap auth.ErrInvalidCredential", err)
+		}
 	}
 }
