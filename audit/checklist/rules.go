@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampartsec/rampart/auth"
+	"github.com/rampartsec/rampart/auth/session"
+	"github.com/rampartsec/rampart/auth/token"
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/csrf"
@@ -467,6 +470,108 @@ var rules = []Rule{
 			return nil
 		},
 	},
+	{
+		ID: "session-lifetime", Item: 3, Severity: Critical,
+		Title:     "session lifetimes are too long for production",
+		Fix:       "keep auth.sessions.idle_timeout at 24h or less and absolute_timeout at 30d or less",
+		Rationale: "A session that lives for months is a stolen cookie that works for months. Both timeouts are required; in production they are capped, and a longer one stops the start.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			sc := c.Auth.Sessions
+			if sc == nil {
+				return nil
+			}
+			var out []Finding
+			if sc.IdleTimeout > session.ProductionMaxIdleTimeout {
+				out = append(out, r.findingAt(c, prodCritical(c), "auth.sessions.idle_timeout", sc.IdleTimeout.String()))
+			}
+			if sc.AbsoluteTimeout > session.ProductionMaxAbsoluteTimeout {
+				out = append(out, r.findingAt(c, prodCritical(c), "auth.sessions.absolute_timeout", sc.AbsoluteTimeout.String()))
+			}
+			return out
+		},
+	},
+	{
+		ID: "session-insecure-cookie", Item: 1, Severity: Critical,
+		Title:     "the session cookie is sent over plain HTTP (a development setting)",
+		Fix:       "remove auth.sessions.unsafe_insecure_cookie and serve over HTTPS",
+		Rationale: "Without Secure and the __Host- prefix, the session cookie travels in clear text and can be set by a sibling subdomain (session fixation). It exists for local development only.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if sc := c.Auth.Sessions; sc != nil && sc.UnsafeInsecureCookie {
+				return []Finding{r.findingAt(c, prodCritical(c), "auth.sessions.unsafe_insecure_cookie", "")}
+			}
+			return nil
+		},
+	},
+	{
+		ID: "token-signing-key", Item: 2, Severity: Critical,
+		Title:     "the token signing key is missing or weak",
+		Fix:       "set auth.tokens.signing_key to an Ed25519 or P-256 private key file readable only by Rampart",
+		Rationale: "Without a key file, development mode signs with a throwaway key (tokens die at restart and differ between replicas); a weak, readable or wrong-type key lets others forge tokens.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			tc := c.Auth.Tokens
+			if tc == nil {
+				return nil
+			}
+			if tc.SigningKey == "" {
+				return []Finding{r.findingAt(c, prodCritical(c), "auth.tokens", "no signing_key")}
+			}
+			var out []Finding
+			for _, p := range token.CheckKeyFile(c.RelativePath(tc.SigningKey), token.Signing) {
+				out = append(out, r.findingAt(c, prodCritical(c), "auth.tokens.signing_key", p.Problem))
+			}
+			return out
+		},
+	},
+	{
+		ID: "token-lifetime-long", Item: 3, Severity: Moderate,
+		Title:     "token lifetimes are longer than they need to be",
+		Fix:       "use access_ttl of 15m or less and refresh_ttl of 30d or less; external issuers' max_lifetime of 24h or less",
+		Rationale: "Access tokens cannot be recalled before they expire (unless the revocation list is on), and long refresh lifetimes keep stolen tokens useful. Short lifetimes bound the damage.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			var out []Finding
+			if tc := c.Auth.Tokens; tc != nil {
+				if tc.AccessTTL > 30*time.Minute {
+					out = append(out, r.finding(c, "auth.tokens.access_ttl", tc.AccessTTL.String()))
+				}
+				if tc.RefreshTTL > 30*24*time.Hour {
+					out = append(out, r.finding(c, "auth.tokens.refresh_ttl", tc.RefreshTTL.String()))
+				}
+			}
+			for i, ic := range c.Auth.Issuers {
+				if ic.MaxLifetime > 24*time.Hour {
+					out = append(out, r.finding(c, fmt.Sprintf("auth.issuers[%d].max_lifetime", i), ic.MaxLifetime.String()))
+				}
+			}
+			return out
+		},
+	},
+	{
+		ID: "auth-nothing-protected", Item: 1, Severity: Moderate,
+		Title:     "authentication is configured but no route requires it",
+		Fix:       "set auth: required (the default when authentication is configured) on the routes that need it",
+		Rationale: "A login page in front of routes that are all auth: none protects nothing; it is usually a leftover from debugging.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if !c.Auth.Enabled() || len(c.Routes) == 0 {
+				return nil
+			}
+			for i := range c.Routes {
+				if c.RouteAuth(i) != auth.ModeNone {
+					return nil
+				}
+			}
+			return []Finding{r.finding(c, "routes", "")}
+		},
+	},
+
+}
+
+// prodCritical is critical in production (the guard stops the start) and
+// high in development (a warning on every start).
+func prodCritical(c *config.Config) Severity {
+	if c.Env == config.Development {
+		return High
+	}
+	return Critical
 }
 
 // loginLike reports whether a route pattern looks like it checks

@@ -1,6 +1,14 @@
 package checklist_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rampartsec/rampart/audit/checklist"
@@ -144,14 +152,65 @@ var ruleCases = map[string]struct {
 		trigger: base + "openapi: api.yaml\n",
 		clean:   base + "openapi: api.yaml\nvalidation: {strict: true}\n",
 	},
+	"session-lifetime": {
+		trigger: base + "auth: {sessions: {idle_timeout: 30m, absolute_timeout: 365d}}\n",
+		clean:   base + "auth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\n", key: "auth.sessions.absolute_timeout",
+	},
+	"session-insecure-cookie": {
+		trigger: base + "auth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h, unsafe_insecure_cookie: true}}\n",
+		clean:   base + "auth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\n", key: "auth.sessions.unsafe_insecure_cookie",
+	},
+	"token-signing-key": {
+		trigger: base + "auth: {tokens: {access_ttl: 15m, refresh_ttl: 720h, signing_key: /nonexistent/key.pem}}\n",
+		clean:   base + "auth: {tokens: {access_ttl: 15m, refresh_ttl: 720h, signing_key: {{key}}}}\n", key: "auth.tokens.signing_key",
+	},
+	"token-lifetime-long": {
+		trigger: base + "auth: {tokens: {access_ttl: 1h, refresh_ttl: 720h, signing_key: {{key}}}}\n",
+		clean:   base + "auth: {tokens: {access_ttl: 15m, refresh_ttl: 720h, signing_key: {{key}}}}\n", key: "auth.tokens.access_ttl",
+	},
+	"auth-nothing-protected": {
+		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nrate_limits: [{limit: 1, per: 1s}]\nauth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\nroutes: [{match: /, auth: none}]\n",
+		clean:   "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nrate_limits: [{limit: 1, per: 1s}]\nauth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\nroutes: [{match: /public, auth: none}, {match: /}]\n",
+	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",
 		clean:   base + "log: {access: true}\n", key: "log.access",
 	},
 }
 
+var (
+	keyOnce sync.Once
+	keyPath string
+)
+
+// signingKey writes a fresh Ed25519 key, readable by its owner only, for
+// the rules that check key files.
+func signingKey(t *testing.T) string {
+	t.Helper()
+	keyOnce.Do(func() {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, err := os.MkdirTemp("", "checklist-key-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyPath = filepath.Join(dir, "ed25519.pem")
+		if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return keyPath
+}
+
 func parse(t *testing.T, src string) *config.Config {
 	t.Helper()
+	src = strings.ReplaceAll(src, "{{key}}", signingKey(t))
 	c, err := config.Parse("rampart.yaml", []byte(src))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -232,4 +291,12 @@ func TestBlockingOnlyInProduction(t *testing.T) {
 	if b := checklist.Blocking(dev, checklist.Run(dev)); len(b) != 0 {
 		t.Errorf("development: got %+v, want nothing to block", b)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if keyPath != "" {
+		_ = os.RemoveAll(filepath.Dir(keyPath))
+	}
+	os.Exit(code)
 }
