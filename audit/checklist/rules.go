@@ -562,7 +562,6 @@ var rules = []Rule{
 			return []Finding{r.finding(c, "routes", "")}
 		},
 	},
-
 }
 
 // prodCritical is critical in production (the guard stops the start) and
