@@ -19,6 +19,7 @@ import (
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/users"
+	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/internal/sqldb"
 )
 
@@ -33,15 +34,45 @@ var usersSubcommands = []struct{ name, summary string }{
 
 // usersFlags locate the stores.
 type usersFlags struct {
-	db       string
-	postgres string
-	redis    string
+	fs        *flag.FlagSet
+	config    string
+	db        string
+	postgres  string
+	redis     string
+	passwords config.Passwords
 }
 
 func (f *usersFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
+	fs.StringVar(&f.config, "config", "", "gateway configuration `FILE`: its store and password settings are used (flags given too override them)")
 	fs.StringVar(&f.db, "db", "./rampart.db", "SQLite database `PATH` holding users and sessions")
 	fs.StringVar(&f.postgres, "postgres", "", "PostgreSQL `DSN` holding users (instead of --db)")
 	fs.StringVar(&f.redis, "redis", "", "Redis `URL` holding sessions, whose sessions passwd and lock end too")
+}
+
+// resolve fills the stores and the password settings from --config, for
+// those not given as flags.
+func (f *usersFlags) resolve() error {
+	if f.config == "" {
+		return nil
+	}
+	cfg, err := config.DecodeFile(f.config)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["db"] {
+		f.db = cfg.RelativePath(cfg.Store.SQLite)
+	}
+	if !set["postgres"] {
+		f.postgres = cfg.Store.Postgres
+	}
+	if !set["redis"] {
+		f.redis = cfg.Store.Redis
+	}
+	f.passwords = cfg.Auth.Passwords
+	return nil
 }
 
 func runUsers(ctx context.Context, c *cli, args []string) int {
@@ -96,6 +127,9 @@ var errNoDatabase = errors.New("no database")
 // openUsers opens the user store named by the flags. Only add may create
 // a new SQLite database.
 func (f *usersFlags) openUsers(ctx context.Context, create bool) (*sqldb.DB, *users.SQLStore, error) {
+	if err := f.resolve(); err != nil {
+		return nil, nil, err
+	}
 	var db *sqldb.DB
 	var err error
 	if f.postgres != "" {
@@ -180,7 +214,7 @@ func (c *cli) readPassword(prompt string) (string, error) {
 }
 
 // newHash reads, checks and hashes a password for name.
-func (c *cli) newHash(name string) (string, int) {
+func (c *cli) newHash(name string, settings config.Passwords) (string, int) {
 	pw, err := c.readPassword("New password for " + name + ": ")
 	if err != nil {
 		return "", c.errorf(exitUsage, "reading the password: %v", err)
@@ -190,7 +224,7 @@ func (c *cli) newHash(name string) (string, int) {
 		c.hintf("pipe it on standard input, e.g. 'printf %%s \"$PASSWORD\" | rampart users add %s', or run in a terminal to be prompted", name)
 		return "", exitUsage
 	}
-	policy, err := password.NewPolicy(password.PolicyConfig{})
+	policy, err := password.NewPolicy(settings.PolicyConfig)
 	if err != nil {
 		return "", c.errorf(exitFindings, "%v", err)
 	}
@@ -199,7 +233,7 @@ func (c *cli) newHash(name string) (string, int) {
 		c.hintf("use at least %d characters, e.g. a few unrelated words; common passwords and ones containing the user name are refused", policy.MinLength())
 		return "", exitUsage
 	}
-	h, err := password.NewHasher(password.Params{})
+	h, err := password.NewHasher(settings.Hash)
 	if err != nil {
 		return "", c.errorf(exitFindings, "%v", err)
 	}
@@ -211,13 +245,17 @@ func (c *cli) newHash(name string) (string, int) {
 }
 
 func (c *cli) storeError(err error) int {
+	var cfgErrs config.Errors
+	if errors.As(err, &cfgErrs) {
+		return c.configError(err)
+	}
 	if errors.Is(err, errNoDatabase) {
 		c.errorf(exitUsage, "%v", err)
 		c.hintf("add the first user with 'rampart users add NAME', or point --db at the database")
 		return exitUsage
 	}
 	c.errorf(exitFindings, "%v", err)
-	c.hintf("check --db PATH or --postgres DSN")
+	c.hintf("check --config FILE, --db PATH or --postgres DSN")
 	return exitFindings
 }
 
@@ -236,7 +274,7 @@ func (c *cli) nameError(name string, err error) int {
 }
 
 func usersAdd(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("users add", "users add NAME [--roles a,b] [--db PATH | --postgres DSN]",
+	fs := c.newFlagSet("users add", "users add NAME [--roles a,b] [--config FILE | --db PATH | --postgres DSN]",
 		`Add a user. The password is read from standard input (its first line), or
 prompted for twice on a terminal. It must have at least 15 characters and
 must not be a common password.`)
@@ -268,7 +306,7 @@ must not be a common password.`)
 	if _, err := store.Lookup(ctx, canon); err == nil {
 		return c.usageError(fmt.Sprintf("user %q already exists", canon), "use 'rampart users passwd "+canon+"' to change the password")
 	}
-	hash, code := c.newHash(canon)
+	hash, code := c.newHash(canon, f.passwords)
 	if code != exitOK {
 		return code
 	}
@@ -290,7 +328,7 @@ func rolesSuffix(roles []string) string {
 }
 
 func usersPasswd(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("users passwd", "users passwd NAME [--db PATH | --postgres DSN] [--redis URL]",
+	fs := c.newFlagSet("users passwd", "users passwd NAME [--config FILE | --db PATH | --postgres DSN] [--redis URL]",
 		`Set a user's password, read like 'users add' reads it, and end all of the
 user's sessions.`)
 	var f usersFlags
@@ -308,7 +346,7 @@ user's sessions.`)
 	if err != nil {
 		return c.nameError(name, err)
 	}
-	hash, code := c.newHash(u.Name)
+	hash, code := c.newHash(u.Name, f.passwords)
 	if code != exitOK {
 		return code
 	}
@@ -330,7 +368,7 @@ func usersLock(ctx context.Context, c *cli, verb string, args []string) int {
 	if verb == "unlock" {
 		desc = "Unlock a locked user."
 	}
-	fs := c.newFlagSet("users "+verb, "users "+verb+" NAME [--db PATH | --postgres DSN] [--redis URL]", desc)
+	fs := c.newFlagSet("users "+verb, "users "+verb+" NAME [--config FILE | --db PATH | --postgres DSN] [--redis URL]", desc)
 	var f usersFlags
 	f.register(fs)
 	name, done, code := c.oneName(fs, args)
@@ -361,7 +399,7 @@ func usersLock(ctx context.Context, c *cli, verb string, args []string) int {
 }
 
 func usersList(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("users list", "users list [--format table|json] [--db PATH | --postgres DSN]", "List the users. Password hashes are never shown.")
+	fs := c.newFlagSet("users list", "users list [--format table|json] [--config FILE | --db PATH | --postgres DSN]", "List the users. Password hashes are never shown.")
 	var f usersFlags
 	f.register(fs)
 	format := fs.String("format", "table", "output `FORMAT`: table or json")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -207,4 +208,31 @@ func TestUsersCLIRedisSessions(t *testing.T) {
 	}
 	rampart(t, "", "users", "lock", "fred", "--db", db, "--redis", "redis://127.0.0.1:1/0").
 		expect(t, 1, "", "rampart: error: fred is locked, but ending the sessions failed")
+}
+
+// TestUsersCLIConfigFile: --config points the users commands at the
+// gateway's own stores and password policy.
+func TestUsersCLIConfigFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "rampart.yaml")
+	if err := os.WriteFile(cfg, []byte("upstream: http://127.0.0.1:3000\nstore: {sqlite: data/users.db}\nauth:\n  passwords: {min_length: 40}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The policy from the file: 40 characters.
+	rampart(t, cliPassword+"\n", "users", "add", "gina", "--config", cfg).expect(t, 2, "", "rampart: error:")
+	long := strings.Repeat("correct horse battery staple ", 2)
+	rampart(t, long+"\n", "users", "add", "gina", "--config", cfg).expect(t, 0, "added user gina")
+	if _, err := os.Stat(filepath.Join(dir, "data", "users.db")); err != nil {
+		t.Errorf("the user store is not where the configuration says: %v", err)
+	}
+	rampart(t, "", "users", "list", "--config", cfg).expect(t, 0, "gina")
+	// A broken configuration names file and line.
+	if err := os.WriteFile(cfg, []byte("store: {sqlite: 3}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rampart(t, "", "users", "list", "--config", cfg).expect(t, 2, "", ":1: store.sqlite")
 }
