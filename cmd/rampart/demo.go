@@ -2,16 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/rampartsec/rampart/auth/password"
+	"github.com/rampartsec/rampart/auth/session"
+	"github.com/rampartsec/rampart/auth/token"
+	"github.com/rampartsec/rampart/auth/users"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/gateway"
 	"github.com/rampartsec/rampart/internal/demo"
+	"github.com/rampartsec/rampart/internal/sqldb"
 )
 
 func runDemo(ctx context.Context, c *cli, args []string) int {
@@ -58,27 +66,72 @@ try the requests it suggests to see each protection work.`)
 	if err := os.WriteFile(cfg.OpenAPI, demo.OpenAPI, 0o600); err != nil {
 		return c.errorf(exitFindings, "%v", err)
 	}
+	// Users and sessions in an embedded database, tokens signed with an
+	// ephemeral key (development mode), and a demo user to log in with.
+	cfg.Store.SQLite = filepath.Join(specDir, "rampart.db")
+	cfg.Auth.Sessions = &session.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour}
+	cfg.Auth.Tokens = &token.Config{AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour}
+	pw, err := seedDemoUser(ctx, cfg.Store.SQLite)
+	if err != nil {
+		return c.errorf(exitFindings, "creating the demo user: %v", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return c.configError(err)
 	}
 	return c.serve(ctx, cfg, nil, false, func(g *gateway.Gateway) {
-		c.printDemoBanner(cfg, appURL)
+		c.printDemoBanner(cfg, appURL, pw)
 	})
 }
 
-func (c *cli) printDemoBanner(cfg *config.Config, appURL string) {
+// demoUser is the user `rampart demo` creates.
+const demoUser = "demo"
+
+// seedDemoUser creates the demo user with a fresh random password and
+// returns the password.
+func seedDemoUser(ctx context.Context, dbPath string) (string, error) {
+	db, err := sqldb.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	st, err := users.NewSQLStore(ctx, db, nil)
+	if err != nil {
+		return "", err
+	}
+	raw := make([]byte, 15)
+	_, _ = rand.Read(raw)
+	pw := strings.ToLower(base32.StdEncoding.EncodeToString(raw))
+	h, err := password.NewHasher(password.Params{})
+	if err != nil {
+		return "", err
+	}
+	hash, err := h.Hash(pw)
+	if err != nil {
+		return "", err
+	}
+	return pw, st.Create(ctx, users.User{Name: demoUser, Roles: []string{"editor"}, PasswordHash: hash})
+}
+
+func (c *cli) printDemoBanner(cfg *config.Config, appURL, pw string) {
 	base := "http://" + displayAddr(cfg.Listen)
 	w := c.stdout
 	fmt.Fprintf(w, "rampart demo: the gateway is at %s (demo app at %s)\n\n", base, appURL)
+	fmt.Fprintf(w, "Demo user: %s  password: %s\n\n", demoUser, pw)
 	fmt.Fprintln(w, "Try:")
-	fmt.Fprintf(w, "  open %s/                          the notes page, through the gateway\n", base)
-	fmt.Fprintf(w, "  curl -i %s/api/notes              the JSON API\n", base)
+	fmt.Fprintf(w, "  open %s/                          log in, then see the notes page through the gateway\n", base)
+	fmt.Fprintf(w, "  curl -i %s/api/notes              no credentials: 401\n", base)
+	fmt.Fprintf(w, "  curl -s -H 'Content-Type: application/json' -d '{\"username\":\"%s\",\"password\":\"%s\"}' %s/.rampart/token\n", demoUser, pw, base)
+	fmt.Fprintf(w, "                                    an access token; then add -H 'Authorization: Bearer TOKEN' below\n")
+	fmt.Fprintf(w, "  curl -i -H 'Authorization: Bearer TOKEN' %s/api/notes\n", base)
+	fmt.Fprintf(w, "                                    the JSON API, with X-Rampart-User sent to the app\n")
+	fmt.Fprintf(w, "  a wrong password 4 times in a row at %s/.rampart/login: locked out with 429 (login protection)\n", base)
 	fmt.Fprintf(w, "  curl -i %s/internal/debug         not in the OpenAPI document: a neutral 404\n", base)
-	fmt.Fprintf(w, "  curl -i -H 'Content-Type: application/json' -d '{\"text\": 42}' %s/api/notes\n", base)
+	fmt.Fprintf(w, "  curl -i -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"text\": 42}' %s/api/notes\n", base)
 	fmt.Fprintf(w, "                                    invalid body: 400 problem details naming /text\n")
 	fmt.Fprintf(w, "  curl -i -X PUT %s/api/notes       a declared path, wrong method: 405 with Allow\n", base)
 	fmt.Fprintf(w, "  curl -i -X TRACE %s/              refused: 405\n", base)
-	fmt.Fprintf(w, "  curl -i %s/api/crash              the app leaks a stack trace: a neutral 500 with an incident id (the original is in the log)\n", base)
+	fmt.Fprintf(w, "  curl -i -H 'Authorization: Bearer TOKEN' %s/api/crash\n", base)
+	fmt.Fprintf(w, "                                    the app leaks a stack trace: a neutral 500 with an incident id (the original is in the log)\n")
 	fmt.Fprintf(w, "  curl -i -H 'Origin: https://evil.example' -d text=x %s/notes\n", base)
 	fmt.Fprintf(w, "                                    a cross-site form post: refused by CSRF with 403\n")
 	fmt.Fprintf(w, "  curl -sI %s/ | grep -i -e content-security -e strict-transport -e x-frame\n", base)
