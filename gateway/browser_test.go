@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampartsec/rampart/internal/demo"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
@@ -145,5 +146,85 @@ routes:
 	}
 	if got := app.saved(); len(got) != 1 || got[0] != "mine" {
 		t.Errorf("notes the app saved: got %q, want only the same-origin one", got)
+	}
+}
+
+// TestBrowserLogin logs in through the login form in real headless Chromium,
+// sees the demo notes page through the gateway, checks the session cookie's
+// flags, logs out and is sent back to the login page.
+func TestBrowserLogin(t *testing.T) {
+	t.Parallel()
+	b := testutil.StartChromium(t)
+	upLn := testutil.Listen(t)
+	srv := &http.Server{Handler: demo.New(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(upLn) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	y, db := authConfig(t, "")
+	seedUser(t, db, "dora", "editor")
+	h := start(t, parse(t, "http://"+upLn.Addr().String(), strings.Replace(y, `routes:
+  - match: "GET /public"`, `routes:
+  - match: "GET /{$}"
+  - match: "POST /notes"
+  - match: "GET /public"`, 1)))
+	gw := "http://127.0.0.1" + h.url[strings.LastIndex(h.url, ":"):]
+
+	p := b.NewPage(t)
+	if err := p.Navigate(gw + "/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`location.pathname === "/.rampart/login" && !!document.querySelector("#password")`); err != nil {
+		text, _ := p.Text()
+		t.Fatalf("not sent to the login form: %v; page says %q", err, text)
+	}
+	fill := `document.querySelector("#username").value = "dora";
+		document.querySelector("#password").value = ` + fmt.Sprintf("%q", testPassword) + `;
+		document.querySelector("form").submit(); true`
+	if err := p.Eval(fill, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`location.pathname === "/" && document.body && document.body.innerText.includes("Welcome to the Rampart demo")`); err != nil {
+		text, _ := p.Text()
+		t.Fatalf("after login: %v; page says %q", err, text)
+	}
+	cookies, err := p.Cookies(gw + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess *testutil.Cookie
+	for i := range cookies {
+		if cookies[i].Name == "__Host-rampart-session" {
+			sess = &cookies[i]
+		}
+	}
+	if sess == nil || !sess.Secure || !sess.HTTPOnly || sess.SameSite != "Lax" || sess.Path != "/" {
+		t.Fatalf("session cookie in the browser: got %+v", sess)
+	}
+	if script := `document.cookie.includes("rampart-session")`; true {
+		var visible bool
+		if err := p.Eval(script, &visible); err != nil || visible {
+			t.Errorf("the session cookie is readable by script (%v)", err)
+		}
+	}
+	// Add a note through the page's form: a same-origin POST passes CSRF.
+	if err := p.Eval(`document.querySelector("#text").value = "from chromium"; document.querySelector("form").submit(); true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`document.body && document.body.innerText.includes("from chromium")`); err != nil {
+		text, _ := p.Text()
+		t.Fatalf("adding a note: %v; page says %q", err, text)
+	}
+	// Log out, then the page needs a login again.
+	var status int
+	if err := p.Eval(`fetch("/.rampart/logout", {method: "POST"}).then(r => r.status)`, &status); err != nil {
+		t.Fatal(err)
+	}
+	if status/100 != 2 && status != 303 {
+		t.Errorf("logout: got %d", status)
+	}
+	if err := p.Navigate(gw + "/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`location.pathname === "/.rampart/login"`); err != nil {
+		t.Errorf("after logout the page is still served: %v", err)
 	}
 }
