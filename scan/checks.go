@@ -339,6 +339,8 @@ func evalLogin(v *verdict, ev *evidence) {
 		}
 	case errors.Is(l.err, errRequestBudget) && l.attempts == 0:
 		v.skip("login-rate-limit", "not run: the request budget left %d requests, the burst needs at least %d (raise --max-requests)", l.planned, MinLoginAttempts)
+	case errors.Is(l.err, errTimeBudget):
+		v.skip("login-rate-limit", "stopped after %d POSTs to %s, none throttled: %v (raise --timeout)", l.attempts, l.path, l.err)
 	case l.err != nil && l.attempts < l.planned:
 		v.unanswered("login-rate-limit", fmt.Errorf("after %d attempts: %w", l.attempts, l.err))
 	case l.attempts < LoginAttempts:
@@ -440,7 +442,7 @@ func evalTransport(v *verdict, ev *evidence, obs observatory.Result, now time.Ti
 	}
 
 	tlsChecks := []string{"tls-certificate", "tls-expiry", "tls-version"}
-	if ev.https == nil || ev.https.tls == nil {
+	if ev.https == nil || ev.https.tls == nil || len(ev.https.tls.PeerCertificates) == 0 {
 		for _, id := range tlsChecks {
 			v.skip(id, "no HTTPS answer")
 		}

@@ -238,7 +238,7 @@ func (p *prober) legacyTLS(u *url.URL) (accepted bool, version uint16, err error
 	if err := p.reserve(); err != nil {
 		return false, 0, err
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, min(p.cfg.RequestTimeout, dialTimeout))
 	defer cancel()
 	port := u.Port()
 	if port == "" {
@@ -257,6 +257,17 @@ func (p *prober) legacyTLS(u *url.URL) (accepted bool, version uint16, err error
 	}
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
+		if p.parent.Err() != nil {
+			return false, 0, fmt.Errorf("scan: %w", p.parent.Err())
+		}
+		if p.ctx.Err() != nil {
+			return false, 0, errTimeBudget
+		}
+		if ctx.Err() != nil {
+			// The site answered the main request; a server that lets an
+			// old-version hello hang has not accepted it.
+			return false, 0, nil
+		}
 		var alert tls.AlertError
 		var rhe tls.RecordHeaderError
 		if errors.As(err, &alert) || errors.As(err, &rhe) || strings.Contains(err.Error(), "tls: ") || errors.Is(err, io.EOF) ||
