@@ -112,7 +112,7 @@ func (v *verdict) unanswered(id string, err error) {
 		v.skip(id, "not run: %v", err)
 		return
 	}
-	v.set(id, Errored, 0, "probe failed: %v", err)
+	v.set(id, Errored, 0, "probe failed: %s", strings.TrimPrefix(err.Error(), "scan: "))
 }
 
 func (v *verdict) list() []Check {
@@ -436,7 +436,7 @@ func evalTransport(v *verdict, ev *evidence, obs observatory.Result, now time.Ti
 	default:
 		extra := ""
 		if ev.http == nil && ev.httpErr != nil {
-			extra = fmt.Sprintf("http://%s: %v", bracketHost(ev.start.Hostname())+portSuffix(ev.cfg.HTTPPort), ev.httpErr)
+			extra = strings.TrimPrefix(ev.httpErr.Error(), "scan: ")
 		}
 		v.observed("http-redirect", obs.Tests["redirection"], extra)
 	}
@@ -578,13 +578,6 @@ func statusList(m map[int]int) string {
 		parts = append(parts, fmt.Sprintf("%d×%d", m[c], c))
 	}
 	return "answers " + strings.Join(parts, ", ")
-}
-
-func portSuffix(p int) string {
-	if p == 80 {
-		return ""
-	}
-	return fmt.Sprintf(":%d", p)
 }
 
 // roughly says a duration in the largest sensible unit.

@@ -85,11 +85,11 @@ func (p *prober) collect(start *url.URL) (*evidence, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, errRequestBudget):
-			err = fmt.Errorf("%w: %d requests were not enough to reach the page", ErrBudget, p.cfg.MaxRequests)
+			err = fmt.Errorf("%w: %s: %d requests were not enough to reach the page", ErrBudget, start.Redacted(), p.cfg.MaxRequests)
 		case errors.Is(err, errTimeBudget):
-			err = fmt.Errorf("%w: no page within %s", ErrTimeout, p.cfg.Timeout)
+			err = fmt.Errorf("%w: %s: no page within %s", ErrTimeout, start.Redacted(), p.cfg.Timeout)
 		}
-		return nil, fmt.Errorf("scan: %s: %w", start.Redacted(), err)
+		return nil, err
 	}
 	ev.chain, ev.final = chain, chain[len(chain)-1]
 	for _, r := range chain {

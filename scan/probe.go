@@ -116,7 +116,7 @@ func (p *prober) do(method string, u *url.URL, hdr http.Header, body []byte) (*r
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, u.Redacted(), err)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -124,7 +124,7 @@ func (p *prober) do(method string, u *url.URL, hdr http.Header, body []byte) (*r
 	req.Header.Set("User-Agent", userAgent)
 	res, err := p.client.Do(req)
 	if err != nil {
-		return nil, p.classify(err)
+		return nil, p.classify(err, u)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, p.cfg.MaxBodyBytes+1))
@@ -137,9 +137,9 @@ func (p *prober) do(method string, u *url.URL, hdr http.Header, body []byte) (*r
 	return r, nil
 }
 
-// classify turns a transport error into one of the sentinel errors, with
-// the cause in words.
-func (p *prober) classify(err error) error {
+// classify turns a transport error for u into one of the sentinel errors,
+// with u and the cause in words.
+func (p *prober) classify(err error, u *url.URL) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
@@ -148,23 +148,24 @@ func (p *prober) classify(err error) error {
 	var rhe tls.RecordHeaderError
 	var alert tls.AlertError
 	var ne net.Error
+	where := u.Redacted()
 	switch {
 	case p.parent.Err() != nil:
 		return fmt.Errorf("scan: %w", p.parent.Err())
 	case errors.As(err, &cve):
-		return fmt.Errorf("%w: %w", ErrCertificate, cve.Err)
+		return fmt.Errorf("%w: %s: %w", ErrCertificate, where, cve.Err)
 	case errors.As(err, &rhe), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		// net/http reports a plain-HTTP answer to a TLS hello in words only.
-		return fmt.Errorf("%w: the server does not speak TLS on this port", ErrTLS)
+		return fmt.Errorf("%w: %s: the server does not speak TLS on this port", ErrTLS, where)
 	case errors.As(err, &alert), strings.HasPrefix(err.Error(), "tls: "):
-		return fmt.Errorf("%w: %w", ErrTLS, err)
+		return fmt.Errorf("%w: %s: %w", ErrTLS, where, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		if p.ctx.Err() != nil {
 			return errTimeBudget
 		}
-		return fmt.Errorf("%w: no answer within %s", ErrUnreachable, p.cfg.RequestTimeout)
+		return fmt.Errorf("%w: %s: no answer within %s", ErrUnreachable, where, p.cfg.RequestTimeout)
 	}
-	return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	return fmt.Errorf("%w: %s: %w", ErrUnreachable, where, err)
 }
 
 // redirectTarget returns where r redirects to, if it does.
@@ -275,7 +276,7 @@ func (p *prober) legacyTLS(u *url.URL) (accepted bool, version uint16, err error
 			// Refused: the answer we hope for.
 			return false, 0, nil
 		}
-		return false, 0, p.classify(err)
+		return false, 0, p.classify(err, u)
 	}
 	defer conn.Close()
 	return true, conn.(*tls.Conn).ConnectionState().Version, nil

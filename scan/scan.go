@@ -44,26 +44,27 @@ const (
 )
 
 // Sentinel errors Run wraps, for callers that branch on why a scan could not
-// start. Each is wrapped with the URL and the underlying cause.
+// start. Each is followed by the URL and the cause:
+// "scan: site unreachable: http://127.0.0.1:1/: dial tcp …: connection refused".
 var (
 	// ErrUnreachable means the site did not answer: no such host, a refused
 	// or reset connection, or no answer within the request timeout.
-	ErrUnreachable = errors.New("site unreachable")
+	ErrUnreachable = errors.New("scan: site unreachable")
 	// ErrCertificate means the site's TLS certificate is not trusted and
 	// Config.InsecureSkipVerify is off.
-	ErrCertificate = errors.New("certificate not trusted")
+	ErrCertificate = errors.New("scan: certificate not trusted")
 	// ErrTLS means the TLS handshake failed for another reason than the
 	// certificate (no common version or cipher suite, not TLS at all).
-	ErrTLS = errors.New("tls handshake failed")
+	ErrTLS = errors.New("scan: tls handshake failed")
 	// ErrRedirects means the URL redirects in a loop, more than
 	// MaxRedirects times, or to something that is not http or https.
-	ErrRedirects = errors.New("too many redirects")
+	ErrRedirects = errors.New("scan: too many redirects")
 	// ErrBudget means the request budget ran out before the page itself
 	// was fetched (it redirects more often than the budget allows).
-	ErrBudget = errors.New("request budget exhausted")
+	ErrBudget = errors.New("scan: request budget exhausted")
 	// ErrTimeout means the time budget (Config.Timeout) ran out before the
 	// page itself was fetched.
-	ErrTimeout = errors.New("time budget exhausted")
+	ErrTimeout = errors.New("scan: time budget exhausted")
 )
 
 // Config says what to scan and how much the scan may do. The zero value of

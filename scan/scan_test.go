@@ -97,6 +97,7 @@ func TestUnusable(t *testing.T) {
 	})
 	// Speaks plain HTTP on what the URL says is TLS.
 	plain := serve(t, page(nil))
+	refused := closedPort(t)
 
 	tests := []struct {
 		name    string
@@ -105,14 +106,14 @@ func TestUnusable(t *testing.T) {
 		want    string
 		maxTime time.Duration
 	}{
-		{"connection refused", scan.Config{URL: fmt.Sprintf("http://127.0.0.1:%d/", closedPort(t))}, scan.ErrUnreachable, "connection refused", 2 * time.Second},
+		{"connection refused", scan.Config{URL: fmt.Sprintf("http://127.0.0.1:%d/", refused)}, scan.ErrUnreachable, fmt.Sprintf("scan: site unreachable: http://127.0.0.1:%d/: dial tcp 127.0.0.1:%d: connect: connection refused", refused, refused), 2 * time.Second},
 		{"no such host", scan.Config{URL: "http://rampart-scan-test.invalid/"}, scan.ErrUnreachable, "no such host", 12 * time.Second},
 		{"never answers", scan.Config{URL: "http://" + silent.Addr().String() + "/", RequestTimeout: 300 * time.Millisecond}, scan.ErrUnreachable, "no answer within 300ms", 2 * time.Second},
-		{"total time budget", scan.Config{URL: "http://" + silent.Addr().String() + "/", Timeout: 400 * time.Millisecond}, scan.ErrTimeout, "time budget exhausted: no page within 400ms", 2 * time.Second},
-		{"redirect loop", scan.Config{URL: loop + "/a"}, scan.ErrRedirects, "too many redirects: a redirect loop: " + loop + "/a -> " + loop + "/b -> " + loop + "/a", 2 * time.Second},
+		{"total time budget", scan.Config{URL: "http://" + silent.Addr().String() + "/", Timeout: 400 * time.Millisecond}, scan.ErrTimeout, "scan: time budget exhausted: http://" + silent.Addr().String() + "/: no page within 400ms", 2 * time.Second},
+		{"redirect loop", scan.Config{URL: loop + "/a"}, scan.ErrRedirects, "scan: too many redirects: a redirect loop: " + loop + "/a -> " + loop + "/b -> " + loop + "/a", 2 * time.Second},
 		{"endless redirects", scan.Config{URL: forever + "/0"}, scan.ErrRedirects, "more than 5 redirects", 2 * time.Second},
 		{"redirect to another scheme", scan.Config{URL: elsewhere}, scan.ErrRedirects, `redirects to "javascript:alert(1)", which is not http or https`, 2 * time.Second},
-		{"request budget", scan.Config{URL: forever + "/0", MaxRequests: 2}, scan.ErrBudget, "request budget exhausted: 2 requests were not enough to reach the page", 2 * time.Second},
+		{"request budget", scan.Config{URL: forever + "/0", MaxRequests: 2}, scan.ErrBudget, "scan: request budget exhausted: " + forever + "/0: 2 requests were not enough to reach the page", 2 * time.Second},
 		{"huge headers", scan.Config{URL: bigHeaders}, scan.ErrUnreachable, "headers exceeded", 2 * time.Second},
 		{"not TLS", scan.Config{URL: strings.Replace(plain, "http:", "https:", 1)}, scan.ErrTLS, "does not speak TLS", 2 * time.Second},
 	}
