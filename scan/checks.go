@@ -298,7 +298,11 @@ func evalLeaks(v *verdict, ev *evidence) {
 			v.finding(id, severity.High, "%s answered %d with internals: %s: %s", what, pr.resp.status, sig, excerpt(pr.resp.body))
 			return
 		}
-		v.pass(id, "%s answered %d %s, nothing internal", what, pr.resp.status, bodyKind(pr.resp))
+		cut := ""
+		if pr.resp.truncated || len(pr.resp.body) > shield.DefaultInspectBytes {
+			cut = fmt.Sprintf(" in the first %d bytes", min(len(pr.resp.body), shield.DefaultInspectBytes))
+		}
+		v.pass(id, "%s answered %d %s, nothing internal%s", what, pr.resp.status, bodyKind(pr.resp), cut)
 	}
 	leak("leak-not-found", ev.notFound, "GET "+pathOf(ev.notFound.resp, "a missing path"))
 	leak("leak-malformed-json", ev.malformed, "POST of malformed JSON")

@@ -37,7 +37,6 @@ type corsProbe struct {
 
 // legacy is the outcome of the TLS 1.1 handshake.
 type legacy struct {
-	ran      bool
 	accepted bool
 	version  uint16
 	err      error
@@ -127,7 +126,7 @@ func (p *prober) collect(start *url.URL) (*evidence, error) {
 	base := ev.final.url
 	if base.Scheme == "https" {
 		accepted, version, err := p.legacyTLS(base)
-		ev.legacy = legacy{ran: err == nil, accepted: accepted, version: version, err: err}
+		ev.legacy = legacy{accepted: accepted, version: version, err: err}
 	}
 
 	ev.preflight = p.send(http.MethodOptions, base, http.Header{

@@ -62,8 +62,8 @@ func FuzzEvaluate(f *testing.F) {
 			}
 		}
 		u, _ := url.Parse("https://example.com/")
-		final := &response{method: "GET", url: u, status: 200, header: h, body: []byte(body)}
-		bad := &response{method: "POST", url: u, status: 400, header: h, body: []byte(errBody)}
+		final := &response{url: u, status: 200, header: h, body: []byte(body)}
+		bad := &response{url: u, status: 400, header: h, body: []byte(errBody)}
 		ev := &evidence{
 			cfg: Config{HTTPPort: 80}, start: u, chain: []*response{final}, final: final, https: final,
 			preflight: probe{resp: final},

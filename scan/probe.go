@@ -34,7 +34,6 @@ var (
 
 // response is one answer, its body read up to the limit.
 type response struct {
-	method    string
 	url       *url.URL
 	status    int
 	header    http.Header
@@ -128,7 +127,7 @@ func (p *prober) do(method string, u *url.URL, hdr http.Header, body []byte) (*r
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, p.cfg.MaxBodyBytes+1))
-	r := &response{method: method, url: u, status: res.StatusCode, header: res.Header, body: b, truncated: err != nil, tls: res.TLS}
+	r := &response{url: u, status: res.StatusCode, header: res.Header, body: b, truncated: err != nil, tls: res.TLS}
 	if int64(len(b)) > p.cfg.MaxBodyBytes {
 		// Closing without draining drops the connection: the rest of the
 		// body is never downloaded.
