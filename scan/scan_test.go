@@ -211,6 +211,9 @@ func TestEndlessBody(t *testing.T) {
 		t.Errorf("server wrote %d bytes per request, want the body cut near 64 KiB", perRequest)
 	}
 	expect(t, rep, map[string]scan.Status{"leak-not-found": scan.Pass, "csp": scan.Fail})
+	if c, _ := rep.Check("leak-not-found"); !strings.Contains(c.Detail, "nothing internal in the first 65536 bytes") {
+		t.Errorf("leak-not-found: got %q, want it to say how much was judged", c.Detail)
+	}
 }
 
 // TestRequestBudget: the report counts every request, which is what the
