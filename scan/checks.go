@@ -108,6 +108,11 @@ func (v *verdict) finding(id string, sev severity.Level, format string, args ...
 // unanswered records why a probe has no answer: skipped for a spent budget,
 // errored otherwise.
 func (v *verdict) unanswered(id string, err error) {
+	if err == nil {
+		// Not reached: a probe without an answer has an error. Fail
+		// closed all the same.
+		err = errors.New("no answer")
+	}
 	if errors.Is(err, errRequestBudget) || errors.Is(err, errTimeBudget) {
 		v.skip(id, "not run: %v", err)
 		return
