@@ -53,6 +53,7 @@ func commands() []command {
 		{name: "serve", summary: "run the gateway in front of an app", run: runServe},
 		{name: "demo", summary: "run the gateway in front of a built-in sample app", run: runDemo},
 		{name: "audit", summary: "audit dependencies or a configuration", run: runAudit},
+		{name: "scan", summary: "probe a running site against the security checklist", run: runScan},
 		{name: "users", summary: "manage the built-in user store", run: runUsers},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "completion", summary: "print a shell completion script", run: runCompletion},

@@ -43,6 +43,7 @@ func TestScript(t *testing.T) {
 			"ignorefile":  cmdIgnoreFile,
 			"npmregistry": cmdNPMRegistry,
 			"osvmirror":   cmdOSVMirror,
+			"scansite":    cmdScanSite,
 		},
 	})
 }

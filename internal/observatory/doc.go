@@ -26,7 +26,10 @@
 // preload list is not consulted; CSP and other headers in <meta
 // http-equiv> are not read; several CSP headers are merged rather than
 // intersected; subresource integrity uses a tag scanner instead of a DOM and
-// approximates the registrable domain by the last two labels.
+// approximates the registrable domain by the last two labels; cookies are
+// judged from every Set-Cookie line rather than from a cookie jar, so a
+// cookie set twice counts twice (the worst result is the same), though
+// prefixed cookies the jar would refuse are left out as it does.
 //
 // # Security considerations
 //

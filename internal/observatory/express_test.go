@@ -41,6 +41,17 @@ func front(t *testing.T, h http.Handler, cert tls.Certificate) (httpPort, httpsP
 	return httpPort, httpsPort
 }
 
+// cookies answers every request with the given Set-Cookie lines.
+func cookies(lines ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, l := range lines {
+			w.Header().Add("Set-Cookie", l)
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!doctype html><title>cookies</title>"))
+	})
+}
+
 func proxy(t *testing.T, target string) http.Handler {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -81,6 +92,11 @@ func TestScoresAgainstHelmet(t *testing.T) {
 		{"bare express behind the helmet preset", policy("helmet")},
 		{"bare express behind the strict preset", policy("strict")},
 		{"bare express alone", proxy(t, bareApp.URL)},
+		// Cookies the npm scorer's cookie jar judges: SameSite missing or
+		// invalid, prefixes that tough-cookie refuses.
+		{"session cookie without SameSite", cookies("sessionid=1; Path=/; Secure; HttpOnly", "csrftoken=2; Path=/; Secure")},
+		{"invalid SameSite and refused prefixes", cookies("prefs=1; Path=/; Secure; SameSite=Lox",
+			"__Host-sess=1; Path=/; Domain=localhost; Secure; HttpOnly; SameSite=Lax", "__Secure-login=1; Path=/; HttpOnly; SameSite=Lax")},
 	}
 	scores := map[string]int{}
 	for _, c := range candidates {

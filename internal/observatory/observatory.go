@@ -331,7 +331,7 @@ func testCookies(s *Site, hsts bool) (string, bool) {
 	}
 	var cookies []*http.Cookie
 	for _, raw := range s.SetCookies {
-		if c, err := http.ParseSetCookie(raw); err == nil && c.Name != "" {
+		if c, err := http.ParseSetCookie(raw); err == nil && c.Name != "" && prefixAllowed(c) {
 			cookies = append(cookies, c)
 		}
 	}
@@ -351,7 +351,11 @@ func testCookies(s *Site, hsts bool) (string, bool) {
 		} else if !c.Secure {
 			worse("cookies-without-secure-flag")
 		}
-		if csrf && c.SameSite == http.SameSiteDefaultMode {
+		// tough-cookie leaves sameSite undefined both when the attribute is
+		// missing (Go: 0) and when its value is not lax, strict or none
+		// (Go: SameSiteDefaultMode).
+		noSameSite := c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode
+		if csrf && noSameSite {
 			worse("cookies-anticsrf-without-samesite-flag")
 		}
 		if session && !c.Secure && hsts {
@@ -362,7 +366,7 @@ func testCookies(s *Site, hsts bool) (string, bool) {
 		if session && !c.HttpOnly {
 			worse("cookies-session-without-httponly-flag")
 		}
-		if c.SameSite == http.SameSiteDefaultMode {
+		if noSameSite {
 			missingSameSite = true
 		}
 	}
@@ -374,6 +378,21 @@ func testCookies(s *Site, hsts bool) (string, bool) {
 	}
 	return result, result == "cookies-not-found" || result == "cookies-secure-with-httponly-sessions-and-samesite" ||
 		result == "cookies-secure-with-httponly-sessions"
+}
+
+// prefixAllowed reports whether the upstream's cookie jar (tough-cookie,
+// prefixSecurity "silent") keeps c: a __Secure- cookie needs Secure, a
+// __Host- cookie also no Domain and Path=/ (the retriever fetches "/", so a
+// missing Path defaults to it). Prefixes are matched case-sensitively, as
+// tough-cookie does.
+func prefixAllowed(c *http.Cookie) bool {
+	switch {
+	case strings.HasPrefix(c.Name, "__Secure-"):
+		return c.Secure
+	case strings.HasPrefix(c.Name, "__Host-"):
+		return c.Secure && c.Domain == "" && (c.Path == "" || c.Path == "/")
+	}
+	return true
 }
 
 func testCORS(s *Site) (string, bool) {

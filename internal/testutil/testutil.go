@@ -95,13 +95,30 @@ func WaitFor(timeout time.Duration, cond func() bool) bool {
 }
 
 // SelfSignedCert writes a fresh ECDSA P-256 certificate for localhost and
-// 127.0.0.1 and its key into dir, and returns their paths and the
-// certificate pool that trusts it.
+// 127.0.0.1, valid for an hour, and its key into dir, and returns their
+// paths and the certificate pool that trusts it.
 func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return SelfSignedCertUntil(t, dir, time.Now().Add(time.Hour))
+}
+
+// SelfSignedCertUntil is SelfSignedCert with a certificate valid until
+// notAfter.
+func SelfSignedCertUntil(t testing.TB, dir string, notAfter time.Time) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	certFile, keyFile, pool, err := WriteSelfSignedCert(dir, notAfter)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return certFile, keyFile, pool
+}
+
+// WriteSelfSignedCert is SelfSignedCertUntil for callers without a
+// testing.TB, such as testscript commands: it returns its error.
+func WriteSelfSignedCert(dir string, notAfter time.Time) (certFile, keyFile string, pool *x509.CertPool, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
@@ -109,7 +126,7 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -117,26 +134,26 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", nil, err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", nil, err
 	}
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		return "", "", nil, err
 	}
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
+		return "", "", nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", nil, err
 	}
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
-	return certFile, keyFile, pool
+	return certFile, keyFile, pool, nil
 }
 
 // RequireBinary returns the path of the named program, looking in PATH and

@@ -5,8 +5,13 @@
 //   helmet-cors  helmet(), cors() and an error handler that hides details
 // NODE_ENV=development gives Express's default error page with the stack.
 // PORT is the loopback port to listen on; "ready <port>" is printed on stdout.
+// TLS_CERT and TLS_KEY (PEM files), when both are set, serve HTTPS instead.
+// Every variant parses JSON bodies (express.json()), as most apps do, so a
+// malformed body reaches the error handler: Express's own page (with the
+// stack in development) unless MODE has one.
 'use strict';
 
+const fs = require('fs');
 const express = require('express');
 
 const mode = process.env.MODE || 'bare';
@@ -18,6 +23,7 @@ if (mode === 'helmet' || mode === 'helmet-cors') {
 if (mode === 'helmet-cors') {
   app.use(require('cors')({ origin: 'https://app.example.com', credentials: true }));
 }
+app.use(express.json());
 
 app.get('/', (req, res) => {
   const nonce = req.get('X-Rampart-CSP-Nonce') || '';
@@ -58,6 +64,14 @@ app.get('/gopanic', (req, res) => {
     '[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x6a1b2c]\n\n' +
     'goroutine 18 [running]:\nmain.handler(0xc000010000)\n\t/home/deploy/api/main.go:27 +0x1d\n');
 });
+app.get('/session', (req, res) => {
+  // Cookies as express-session and a "remember me" feature set them by
+  // default: no Secure, no SameSite, no __Host- prefix, ten years.
+  res.cookie('connect.sid', 's:' + require('crypto').randomBytes(16).toString('hex'), { httpOnly: true, path: '/' });
+  res.cookie('remember_me', '1', { maxAge: 10 * 365 * 24 * 3600 * 1000 });
+  res.type('html').send('<!doctype html><html lang="en"><head><title>session</title></head><body>signed in</body></html>');
+});
+app.post('/login', (req, res) => res.status(401).json({ error: 'invalid credentials' }));
 app.get('/bad-request', (req, res) => res.status(400).json({ error: 'quantity must be a positive integer' }));
 
 if (mode === 'helmet-cors') {
@@ -65,7 +79,10 @@ if (mode === 'helmet-cors') {
   app.use((err, req, res, next) => res.status(500).json({ error: 'internal error' }));
 }
 
-const server = app.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
+const server = process.env.TLS_CERT && process.env.TLS_KEY
+  ? require('https').createServer({ cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY) }, app)
+  : require('http').createServer(app);
+server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
   process.stdout.write(`ready ${server.address().port}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
