@@ -51,3 +51,19 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeExampleParses keeps the README's configuration example valid.
+func TestReadmeExampleParses(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "# rampart.yaml\n")
+	if !ok {
+		t.Fatal("README has no rampart.yaml example")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	if _, err := Parse("README.md", []byte(example)); err != nil {
+		t.Errorf("the README's example does not parse:\n%v", err)
+	}
+}
