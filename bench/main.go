@@ -78,7 +78,7 @@ func run() int {
 	}
 	fmt.Printf("load generator: %s, %d connections, %d rounds of %s, on %s\n\n", gen.name(), *conns, *rounds, *duration, hostInfo())
 	for _, name := range names {
-		sc, ok := scenarios[name]
+		sc, ok := allScenarios()[name]
 		if !ok {
 			fmt.Fprintf(os.Stderr, "bench: unknown scenario %q (have %s)\n", name, strings.Join(scenarioNames(), ", "))
 			return 2
@@ -137,9 +137,23 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	if err := start(self, "bareproxy", bareAddr, "http://"+upAddr); err != nil {
 		return err
 	}
-	args, err := sc.args(sc.config, "a", dir, "http://"+upAddr, rampAddr)
+	var vars map[string]string
+	if sc.prepare != nil {
+		v, cleanup, err := sc.prepare(bin, dir)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		vars = v
+	}
+	args, err := sc.args(sc.config, "a", dir, "http://"+upAddr, rampAddr, vars)
 	if err != nil {
 		return err
+	}
+	if sc.after != nil {
+		if err := sc.after(bin, args[len(args)-1]); err != nil {
+			return err
+		}
 	}
 	if err := start(bin, args...); err != nil {
 		return err
@@ -147,7 +161,7 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	addrs := []string{upAddr, bareAddr, rampAddr}
 	targets := []struct{ name, addr string }{{"bare proxy", bareAddr}, {"rampart", rampAddr}}
 	if sc.alt != "" {
-		altArgs, err := sc.args(sc.alt, "b", dir, "http://"+upAddr, altAddr)
+		altArgs, err := sc.args(sc.alt, "b", dir, "http://"+upAddr, altAddr, vars)
 		if err != nil {
 			return err
 		}
@@ -160,6 +174,18 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	for _, a := range addrs {
 		if err := waitListening(a, 10*time.Second); err != nil {
 			return err
+		}
+	}
+	if sc.login != nil {
+		hdrs, err := sc.login("http://" + rampAddr)
+		if err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		if sc.request.headers == nil {
+			sc.request.headers = map[string]string{}
+		}
+		for k, v := range hdrs {
+			sc.request.headers[k] = v
 		}
 	}
 	for _, tg := range targets {

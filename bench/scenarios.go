@@ -32,6 +32,15 @@ type scenario struct {
 	// rampart / alt.
 	alt     string
 	altName string
+	// prepare, when set, runs before rampart starts: it may start services
+	// and returns more template values ({{name}} → value) and a cleanup.
+	prepare func(bin, dir string) (vars map[string]string, cleanup func(), err error)
+	// login, when set, runs once rampart listens (at base) and returns
+	// request headers carrying a credential.
+	login func(base string) (map[string]string, error)
+	// after, when set, runs after the configuration is written (at path),
+	// before rampart starts: for example to add a user.
+	after func(bin, path string) error
 }
 
 // accessConfig is 50 routes, an IP allow list of 200 prefixes and a deny
@@ -53,7 +62,19 @@ var accessConfig = func() string {
 	return b.String()
 }()
 
-var scenarios = map[string]scenario{
+// allScenarios returns every scenario by name.
+func allScenarios() map[string]scenario {
+	all := map[string]scenario{}
+	for name, sc := range baseScenarios {
+		all[name] = sc
+	}
+	for name, sc := range authScenarios() {
+		all[name] = sc
+	}
+	return all
+}
+
+var baseScenarios = map[string]scenario{
 	"shield": {
 		name:        "shield",
 		description: "The error shield's cost on 2xx responses: zero-config (shield on) against the same with `errors: {shield: false}`, GET /.",
@@ -90,7 +111,7 @@ var scenarios = map[string]scenario{
 
 func scenarioNames() []string {
 	var names []string
-	for n := range scenarios {
+	for n := range allScenarios() {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -99,7 +120,7 @@ func scenarioNames() []string {
 
 // args returns rampart's command line for the scenario's configuration cfg
 // (sc.config or sc.alt), written to a file named after tag.
-func (sc scenario) args(cfg, tag, dir, upstream, listen string) ([]string, error) {
+func (sc scenario) args(cfg, tag, dir, upstream, listen string, vars map[string]string) ([]string, error) {
 	if cfg == "" {
 		return []string{"serve", "--upstream", upstream, "--listen", listen, "--admin", "off"}, nil
 	}
@@ -107,7 +128,11 @@ func (sc scenario) args(cfg, tag, dir, upstream, listen string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	text := strings.NewReplacer("{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir, "{{repo}}", repo).Replace(cfg)
+	pairs := []string{"{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir, "{{repo}}", repo}
+	for k, v := range vars {
+		pairs = append(pairs, "{{"+k+"}}", v)
+	}
+	text := strings.NewReplacer(pairs...).Replace(cfg)
 	path := filepath.Join(dir, sc.name+"-"+tag+".yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return nil, err

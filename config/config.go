@@ -122,6 +122,9 @@ type Admin struct {
 	// Listen is the admin address. Default "127.0.0.1:9090"; "off" disables
 	// the listener.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiler at /debug/pprof/ on the admin listener,
+	// for diagnosing performance. Default false: profiles reveal internals.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Limits bounds requests. Zero values take the documented defaults; there is

@@ -172,6 +172,10 @@ var ruleCases = map[string]struct {
 		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nrate_limits: [{limit: 1, per: 1s}]\nauth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\nroutes: [{match: /, auth: none}]\n",
 		clean:   "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nallow: {hosts: [a]}\nrate_limits: [{limit: 1, per: 1s}]\nauth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\nroutes: [{match: /public, auth: none}, {match: /}]\n",
 	},
+	"admin-pprof": {
+		trigger: base + "admin: {pprof: true}\n",
+		clean:   base + "admin: {pprof: false}\n", key: "admin.pprof",
+	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",
 		clean:   base + "log: {access: true}\n", key: "log.access",
