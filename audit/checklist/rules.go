@@ -562,6 +562,18 @@ var rules = []Rule{
 			return []Finding{r.finding(c, "routes", "")}
 		},
 	},
+	{
+		ID: "admin-pprof", Item: 12, Severity: Low,
+		Title:     "the profiler is served on the admin listener",
+		Fix:       "turn admin.pprof off once the diagnosis is done",
+		Rationale: "Profiles and goroutine dumps show request paths, internals and sometimes data; they are for a diagnosis, not a permanent feature.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if c.Admin.Pprof && c.Admin.Listen != "off" {
+				return []Finding{r.finding(c, "admin.pprof", "")}
+			}
+			return nil
+		},
+	},
 }
 
 // prodCritical is critical in production (the guard stops the start) and
@@ -583,18 +595,6 @@ func loginLike(pattern string) bool {
 		}
 	}
 	return false
-	{
-		ID: "admin-pprof", Item: 12, Severity: Low,
-		Title:     "the profiler is served on the admin listener",
-		Fix:       "turn admin.pprof off once the diagnosis is done",
-		Rationale: "Profiles and goroutine dumps show request paths, internals and sometimes data; they are for a diagnosis, not a permanent feature.",
-		check: func(r *Rule, c *config.Config) []Finding {
-			if c.Admin.Pprof && c.Admin.Listen != "off" {
-				return []Finding{r.finding(c, "admin.pprof", "")}
-			}
-			return nil
-		},
-	},
 
 }
 
