@@ -246,6 +246,12 @@ type Store struct {
 	Redis string `yaml:"redis"`
 	// RedisTimeout bounds every Redis call. Default 100ms.
 	RedisTimeout time.Duration `yaml:"redis_timeout"`
+	// SessionCache, with Redis, keeps sessions found in Redis in a
+	// process-local cache for this long; deletions (logout, log out
+	// everywhere, a locked user) are announced over Redis pub/sub and apply
+	// on every replica at once. Default 5s; an explicit 0 turns the cache
+	// off (one Redis round trip per request).
+	SessionCache *time.Duration `yaml:"session_cache"`
 	// Postgres, when set, holds users for many replicas: postgres://….
 	Postgres string `yaml:"postgres"`
 }
@@ -380,6 +386,9 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.UpstreamTimeout, 60*time.Second)
 	setDefault(&l.UpstreamIdleConns, 256)
 	setDefault(&c.Store.RedisTimeout, 100*time.Millisecond)
+	if c.Store.SessionCache == nil {
+		c.Store.SessionCache = durationPtr(5 * time.Second)
+	}
 	if c.Store.SQLite == "" {
 		c.Store.SQLite = "rampart.db"
 	}
@@ -647,6 +656,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.Store.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			add("store.redis", "must be a redis:// or rediss:// URL with a host")
 		}
+	}
+	if sc := c.Store.SessionCache; sc != nil && *sc > time.Minute {
+		add("store.session_cache", "must be at most 1m: it bounds how long a lost revocation announcement can go unseen")
 	}
 	if c.Store.Postgres != "" {
 		if u, err := url.Parse(c.Store.Postgres); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +42,8 @@ type stores struct {
 	userStores    map[string]users.Store
 	sessionStores map[string]session.Store
 	tokenStores   map[string]token.Store
+	// closers stop stores' goroutines before their clients close.
+	closers []io.Closer
 }
 
 // sqlKey names the SQL database c uses: PostgreSQL when configured (users
@@ -111,8 +114,15 @@ func (s *stores) sessions(ctx context.Context, c *config.Config) (session.Store,
 		if err != nil {
 			return nil, err
 		}
-		st, err := session.NewRedisStore(cl, session.RedisConfig{})
-		if err != nil {
+		var st session.Store
+		if ttl := c.Store.SessionCache; ttl != nil && *ttl > 0 {
+			cached, err := session.NewCachedRedisStore(cl, session.RedisConfig{}, *ttl)
+			if err != nil {
+				return nil, c.Errorf("store.session_cache", "%v", err)
+			}
+			s.closers = append(s.closers, cached)
+			st = cached
+		} else if st, err = session.NewRedisStore(cl, session.RedisConfig{}); err != nil {
 			return nil, c.Errorf("store.redis", "%v", err)
 		}
 		s.sessionStores["redis:"+c.Store.Redis] = st
@@ -247,6 +257,9 @@ func (s *stores) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
 	for _, cl := range s.clients {
 		errs = append(errs, cl.Close())
 	}

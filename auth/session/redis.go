@@ -138,10 +138,26 @@ func (s *RedisStore) Touch(ctx context.Context, key Key, rec Record, ttl time.Du
 	return n == 1, nil
 }
 
-// Delete implements Store.
+// Delete implements Store. It also tells every replica's session cache
+// (CachedRedisStore) to forget the session.
 func (s *RedisStore) Delete(ctx context.Context, key Key) error {
 	// The index entry is pruned lazily by List and DeleteUser.
-	return s.rdb.Del(ctx, s.sessionKey(key)).Err()
+	if err := s.rdb.Del(ctx, s.sessionKey(key)).Err(); err != nil {
+		return err
+	}
+	s.broadcast(ctx, "k:"+key.String())
+	return nil
+}
+
+// evictChannel is the pub/sub channel on which deletions are announced to
+// the replicas' caches.
+func (s *RedisStore) evictChannel() string { return s.prefix + "session-evictions" }
+
+// broadcast announces a deletion. A lost announcement leaves a cached
+// session alive on other replicas for at most the cache's lifetime; the
+// deletion itself has already happened, so it is not reported as failed.
+func (s *RedisStore) broadcast(ctx context.Context, msg string) {
+	_ = s.rdb.Publish(ctx, s.evictChannel(), msg).Err()
 }
 
 // DeleteUser implements Store.
@@ -165,6 +181,7 @@ func (s *RedisStore) DeleteUser(ctx context.Context, user string) (int, error) {
 			return 0, err
 		}
 	}
+	s.broadcast(ctx, "u:"+user)
 	// Remove only the members seen: a session created meanwhile stays
 	// indexed, so a second call catches it.
 	if err := s.rdb.SRem(ctx, uk, args...).Err(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/gateway"
 	"github.com/rampartsec/rampart/internal/logging"
+	"github.com/redis/go-redis/v9"
 )
 
 // stringList is a repeatable string flag.
@@ -126,6 +127,10 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 	if err != nil {
 		return c.errorf(exitUsage, "%v", err)
 	}
+	// go-redis reports connection trouble through a global logger; route it
+	// to ours at debug level (store failures are logged and counted by the
+	// stores themselves).
+	redis.SetLogger(redisLogger{log})
 	if cfg.Env == config.Development {
 		log.Warn("running in development mode: production safeguards are relaxed; never expose this instance")
 	}
@@ -177,6 +182,13 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 		return c.errorf(exitFindings, "%v", err)
 	}
 	return exitOK
+}
+
+// redisLogger adapts go-redis's internal logger to slog.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // listen opens the gateway's and the admin's listeners, so that the ports

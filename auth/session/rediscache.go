@@ -1,0 +1,239 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// CachedRedisStore is a RedisStore with a short-lived, process-local cache
+// of the sessions it found, so that a busy session does not cost a Redis
+// round trip on every request.
+//
+// Deletions — logout, log out everywhere, a locked user — are announced on a
+// Redis pub/sub channel by every RedisStore (this process, other replicas,
+// the rampart users command), and each CachedRedisStore forgets the
+// sessions named at once. The cache only serves entries while its
+// subscription is confirmed; when the subscription is lost, it empties and
+// falls back to Redis on every request until it is back, since
+// announcements made meanwhile are lost. An entry lives at most TTL: that
+// bounds how long a deletion can go unseen if an announcement is lost in
+// flight. A lookup that raced with any announcement is not cached.
+//
+// The Manager still checks both deadlines on every request against the
+// cached record, so a cached session never outlives its idle or absolute
+// timeout. It is safe for concurrent use; Close stops its subscription.
+type CachedRedisStore struct {
+	*RedisStore
+	ttl        time.Duration
+	maxEntries int
+	now        func() time.Time
+
+	mu      sync.Mutex
+	entries map[Key]cacheEntry
+	byUser  map[string]map[Key]struct{}
+	// epoch counts announcements: a lookup that saw it change while in
+	// flight may have read a record deleted meanwhile, and is not cached.
+	epoch atomic.Uint64
+	ready atomic.Bool
+
+	pubsub *redis.PubSub
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type cacheEntry struct {
+	rec     Record
+	expires time.Time
+}
+
+// DefaultCacheEntries bounds a CachedRedisStore; a full cache is emptied.
+const DefaultCacheEntries = 100_000
+
+// NewCachedRedisStore returns a RedisStore on rdb whose lookups are cached
+// for ttl (at most a minute). It subscribes to deletion announcements in a
+// goroutine that Close stops.
+func NewCachedRedisStore(rdb redis.UniversalClient, c RedisConfig, ttl time.Duration) (*CachedRedisStore, error) {
+	base, err := NewRedisStore(rdb, c)
+	if err != nil {
+		return nil, err
+	}
+	if ttl <= 0 || ttl > time.Minute {
+		return nil, errors.New("session: cache lifetime must be between 1ns and 1m")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &CachedRedisStore{
+		RedisStore: base, ttl: ttl, maxEntries: DefaultCacheEntries, now: time.Now,
+		entries: map[Key]cacheEntry{}, byUser: map[string]map[Key]struct{}{},
+		pubsub: rdb.Subscribe(ctx, base.evictChannel()), cancel: cancel, done: make(chan struct{}),
+	}
+	go s.listen(ctx)
+	return s, nil
+}
+
+// listen applies announcements until Close.
+func (s *CachedRedisStore) listen(ctx context.Context) {
+	defer close(s.done)
+	for {
+		msg, err := s.pubsub.Receive(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			// (Re)subscribed: anything announced while we were away is
+			// lost, so start from an empty cache.
+			s.clear()
+			s.ready.Store(m.Kind == "subscribe")
+		case *redis.Message:
+			s.apply(m.Payload)
+		default:
+			if err != nil {
+				s.ready.Store(false)
+				s.clear()
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}
+	}
+}
+
+// apply forgets what an announcement names: "k:<key>" or "u:<user>".
+func (s *CachedRedisStore) apply(payload string) {
+	s.epoch.Add(1)
+	switch {
+	case len(payload) > 2 && payload[:2] == "k:":
+		if k, ok := ParseKey(payload[2:]); ok {
+			s.forget(k)
+		} else {
+			s.clear()
+		}
+	case len(payload) > 2 && payload[:2] == "u:":
+		s.forgetUser(payload[2:])
+	default:
+		s.clear()
+	}
+}
+
+func (s *CachedRedisStore) clear() {
+	s.epoch.Add(1)
+	s.mu.Lock()
+	clear(s.entries)
+	clear(s.byUser)
+	s.mu.Unlock()
+}
+
+func (s *CachedRedisStore) forget(k Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[k]; ok {
+		delete(s.entries, k)
+		delete(s.byUser[e.rec.User], k)
+	}
+}
+
+func (s *CachedRedisStore) forgetUser(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.byUser[user] {
+		delete(s.entries, k)
+	}
+	delete(s.byUser, user)
+}
+
+func (s *CachedRedisStore) put(k Key, rec Record, epoch uint64, left time.Duration) {
+	if !s.ready.Load() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch.Load() != epoch {
+		return
+	}
+	if len(s.entries) >= s.maxEntries {
+		clear(s.entries)
+		clear(s.byUser)
+	}
+	// Never longer than Redis itself keeps the session.
+	s.entries[k] = cacheEntry{rec: rec, expires: s.now().Add(min(s.ttl, left))}
+	if s.byUser[rec.User] == nil {
+		s.byUser[rec.User] = map[Key]struct{}{}
+	}
+	s.byUser[rec.User][k] = struct{}{}
+}
+
+// Find implements Store: from the cache when fresh, else from Redis.
+func (s *CachedRedisStore) Find(ctx context.Context, key Key) (Record, bool, error) {
+	if s.ready.Load() {
+		s.mu.Lock()
+		e, ok := s.entries[key]
+		s.mu.Unlock()
+		if ok && s.now().Before(e.expires) {
+			return e.rec, true, nil
+		}
+	}
+	epoch := s.epoch.Load()
+	sk := s.sessionKey(key)
+	var get *redis.SliceCmd
+	var pttl *redis.DurationCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.HMGet(ctx, sk, "rec", "seen")
+		pttl = p.PTTL(ctx, sk)
+		return nil
+	})
+	if err != nil {
+		return Record{}, false, err
+	}
+	rec, found := decodeRecord(get.Val())
+	if found && pttl.Val() > 0 {
+		s.put(key, rec, epoch, pttl.Val())
+	}
+	return rec, found, nil
+}
+
+// Touch implements Store, keeping the cached record's activity current.
+func (s *CachedRedisStore) Touch(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
+	epoch := s.epoch.Load()
+	found, err := s.RedisStore.Touch(ctx, key, rec, ttl)
+	if err != nil || !found {
+		s.forget(key)
+		return found, err
+	}
+	s.put(key, rec, epoch, ttl)
+	return true, nil
+}
+
+// Delete implements Store.
+func (s *CachedRedisStore) Delete(ctx context.Context, key Key) error {
+	s.epoch.Add(1)
+	s.forget(key)
+	return s.RedisStore.Delete(ctx, key)
+}
+
+// DeleteUser implements Store.
+func (s *CachedRedisStore) DeleteUser(ctx context.Context, user string) (int, error) {
+	s.epoch.Add(1)
+	s.forgetUser(user)
+	return s.RedisStore.DeleteUser(ctx, user)
+}
+
+// Ready reports whether the cache is in use: its subscription to deletion
+// announcements is confirmed.
+func (s *CachedRedisStore) Ready() bool { return s.ready.Load() }
+
+// Close stops the subscription. The Redis client stays open; its owner
+// closes it.
+func (s *CachedRedisStore) Close() error {
+	s.cancel()
+	err := s.pubsub.Close()
+	<-s.done
+	s.ready.Store(false)
+	return err
+}
