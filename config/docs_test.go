@@ -67,3 +67,15 @@ func TestReadmeExampleParses(t *testing.T) {
 		t.Errorf("the README's example does not parse:\n%v", err)
 	}
 }
+
+// TestExampleConfigParses keeps rampart.example.yaml — the shape of the
+// configuration, every section — accepted by the decoder.
+func TestExampleConfigParses(t *testing.T) {
+	data, err := os.ReadFile("../rampart.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse("rampart.example.yaml", data); err != nil {
+		t.Errorf("rampart.example.yaml does not parse:\n%v", err)
+	}
+}
