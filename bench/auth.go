@@ -19,7 +19,7 @@ const (
 // session in Redis (the replica setup), a session in SQLite, and an access
 // token (a signed JWT verified per request).
 func authScenarios() map[string]scenario {
-	base := "env: development\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nstore: {sqlite: \"{{dir}}/bench.db\"%s}\n" +
+	base := "env: development\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nstore: {sqlite: \"{{dir}}/{{scenario}}.db\"%s}\n" +
 		"auth:\n  sessions: {idle_timeout: 30m, absolute_timeout: 12h}\n  tokens: {access_ttl: 15m, refresh_ttl: 24h}\n"
 	return map[string]scenario{
 		"auth-redis": {

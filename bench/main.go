@@ -77,6 +77,7 @@ func run() int {
 		return 1
 	}
 	fmt.Printf("load generator: %s, %d connections, %d rounds of %s, on %s\n\n", gen.name(), *conns, *rounds, *duration, hostInfo())
+	failed := false
 	for _, name := range names {
 		sc, ok := allScenarios()[name]
 		if !ok {
@@ -93,8 +94,11 @@ func run() int {
 		}
 		if err := runScenario(sc, bin, dir, gen, *duration, *warmup, *rounds); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
-			return 1
+			failed = true
 		}
+	}
+	if failed {
+		return 1
 	}
 	return 0
 }

@@ -128,7 +128,7 @@ func (sc scenario) args(cfg, tag, dir, upstream, listen string, vars map[string]
 	if err != nil {
 		return nil, err
 	}
-	pairs := []string{"{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir, "{{repo}}", repo}
+	pairs := []string{"{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir, "{{repo}}", repo, "{{scenario}}", sc.name}
 	for k, v := range vars {
 		pairs = append(pairs, "{{"+k+"}}", v)
 	}
