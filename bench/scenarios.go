@@ -86,7 +86,7 @@ var baseScenarios = map[string]scenario{
 	"ratelimit": {
 		name:        "ratelimit",
 		description: "Zero-config plus a global per-IP limit (in memory) set high enough never to trigger: every request is counted, GET /.",
-		config:      "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nrate_limits: [{name: per-ip, key: ip, limit: 100000000, per: 1s}]\n",
+		config:      "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nrate_limits: [{name: per-ip, key: ip, limit: 1000000, per: 1s}]\n",
 		request:     request{method: "GET", path: "/"},
 	},
 	"validation": {

@@ -246,6 +246,11 @@ type Store struct {
 	Redis string `yaml:"redis"`
 	// RedisTimeout bounds every Redis call. Default 100ms.
 	RedisTimeout time.Duration `yaml:"redis_timeout"`
+	// RedisAutoPipeline batches concurrent rate-limit decisions into shared
+	// Redis round trips (go-redis auto-pipelining, which go-redis marks
+	// experimental). Each decision stays one atomic script call. Default
+	// false.
+	RedisAutoPipeline bool `yaml:"redis_auto_pipeline"`
 	// SessionCache, with Redis, keeps sessions found in Redis in a
 	// process-local cache for this long; deletions (logout, log out
 	// everywhere, a locked user) are announced over Redis pub/sub and apply

@@ -221,7 +221,7 @@ func (s *stores) rate(c *config.Config) (store, fallback ratelimit.Store, err er
 		if err != nil {
 			return nil, nil, err
 		}
-		st, err = rlredis.New(rlredis.Config{Client: cl, Timeout: c.Store.RedisTimeout})
+		st, err = rlredis.New(rlredis.Config{Client: cl, Timeout: c.Store.RedisTimeout, AutoPipeline: c.Store.RedisAutoPipeline})
 		if err != nil {
 			return nil, nil, c.Errorf("store.redis", "%v", err)
 		}

@@ -21,12 +21,12 @@
 //
 // # Security considerations
 //
-// Headers are set before the wrapped handler runs, so error responses that
-// inner policies write with problem.Write carry them, and set again when the
-// handler writes its status, so an upstream cannot weaken them: the
-// gateway's value replaces the upstream's unless the header is listed in
-// KeepUpstream. A handler that writes nothing, or panics before writing,
-// still gets them.
+// Headers are set when the wrapped handler writes its status — so error
+// responses that inner policies write with problem.Write carry them — over
+// whatever the handler or the upstream put in the header map, so an
+// upstream cannot weaken them: the gateway's value replaces the upstream's
+// unless the header is listed in KeepUpstream. A handler that writes
+// nothing, or panics before writing, still gets them.
 //
 // Nonces are 128 bits from crypto/rand, fresh for every request. The nonce is
 // handed to Go handlers through the request context (NonceFromContext) and to

@@ -589,13 +589,13 @@ func (p *Policy) Handler(h http.Handler) http.Handler {
 			// A route's policy nested inside a gateway-wide one takes the
 			// outer writer over instead of stacking a second one: exactly
 			// one policy decides each header, and it is the innermost.
-			outer.p.retract(w.Header())
 			outer.p, outer.csp = p, csp
-			p.enforce(w.Header(), csp)
 			h.ServeHTTP(w, r)
 			return
 		}
-		p.enforce(w.Header(), csp)
+		// The headers are set when the status is written (and by the
+		// deferred call below when nothing is): once per response, over
+		// whatever the handler or the upstream put in the map.
 		hw := p.writers.Get().(*writer)
 		*hw = writer{ResponseWriter: w, p: p, csp: csp}
 		defer func() {
@@ -630,19 +630,6 @@ func outerWriter(w http.ResponseWriter) *writer {
 	return nil
 }
 
-// retract removes the headers p set before the handler ran, so that another
-// policy can take over the response.
-func (p *Policy) retract(h http.Header) {
-	for i := range p.fields {
-		delete(h, p.fields[i].key)
-	}
-	if p.cspKey != "" {
-		delete(h, p.cspKey)
-	}
-	if p.server != nil {
-		delete(h, "Server")
-	}
-}
 
 // enforce sets p's headers on h and removes the leaking ones.
 func (p *Policy) enforce(h http.Header, csp []string) {
