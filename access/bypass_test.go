@@ -1,13 +1,11 @@
 package access_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -18,51 +16,6 @@ import (
 	"github.com/rampartsec/rampart/problem"
 )
 
-// bypassTable is testdata/bypasses.json: path, host and client-address
-// confusion attempts with the decision a correctly wired gateway makes.
-type bypassTable struct {
-	Description string `json:"description"`
-	Config      struct {
-		TrustedProxies []string `json:"trusted_proxies"`
-		Hosts          []string `json:"hosts"`
-		Routes         []struct {
-			Match    string   `json:"match"`
-			AllowIPs []string `json:"allow_ips"`
-		} `json:"routes"`
-	} `json:"config"`
-	Cases []bypassCase `json:"cases"`
-}
-
-type bypassCase struct {
-	Name    string   `json:"name"`
-	Method  string   `json:"method"`
-	Target  string   `json:"target"`
-	Proto   string   `json:"proto"`   // default HTTP/1.1
-	Host    *string  `json:"host"`    // default app.example.com; null omits the header
-	Headers []string `json:"headers"` // "Name: value"
-	Status  int      `json:"status"`
-	// UpstreamTarget is the request target the upstream must receive when
-	// the request is allowed; empty when it must not reach the upstream.
-	UpstreamTarget string `json:"upstream_target"`
-	// UpstreamHost is the Host the upstream must receive, when set.
-	UpstreamHost string `json:"upstream_host"`
-}
-
-func loadBypasses(t *testing.T) *bypassTable {
-	t.Helper()
-	data, err := os.ReadFile("testdata/bypasses.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tbl bypassTable
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&tbl); err != nil {
-		t.Fatalf("testdata/bypasses.json: %v", err)
-	}
-	return &tbl
-}
-
 // TestBypasses runs testdata/bypasses.json over real TCP with raw request
 // lines through the canonicaliser, the access policy, an http.ServeMux
 // with the table's routes (unmatched requests refused like the gateway
@@ -70,7 +23,7 @@ func loadBypasses(t *testing.T) *bypassTable {
 // request target and Host it received.
 func TestBypasses(t *testing.T) {
 	t.Parallel()
-	tbl := loadBypasses(t)
+	tbl := testutil.LoadBypasses(t, "testdata/bypasses.json")
 	if len(tbl.Cases) < 40 {
 		t.Fatalf("got %d cases, want at least 40", len(tbl.Cases))
 	}
@@ -111,7 +64,7 @@ func TestBypasses(t *testing.T) {
 	for _, tc := range tbl.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
-			resp := testutil.Raw(t, ln.Addr().String(), tc.request())
+			resp := testutil.Raw(t, ln.Addr().String(), tc.Request())
 			if resp.StatusCode != tc.Status {
 				t.Errorf("status: got %d, want %d", resp.StatusCode, tc.Status)
 			}
@@ -126,26 +79,6 @@ func TestBypasses(t *testing.T) {
 			}
 		})
 	}
-}
-
-func (tc bypassCase) request() string {
-	proto := tc.Proto
-	if proto == "" {
-		proto = "HTTP/1.1"
-	}
-	var b strings.Builder
-	b.WriteString(tc.Method + " " + tc.Target + " " + proto + "\r\n")
-	switch {
-	case tc.Host == nil:
-		b.WriteString("Host: app.example.com\r\n")
-	case *tc.Host != "":
-		b.WriteString("Host: " + *tc.Host + "\r\n")
-	}
-	for _, h := range tc.Headers {
-		b.WriteString(h + "\r\n")
-	}
-	b.WriteString("Connection: close\r\n\r\n")
-	return b.String()
 }
 
 // denyUnmatched answers requests no route matched as the gateway does: 405

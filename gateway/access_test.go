@@ -5,48 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
-// bypassFile is access/testdata/bypasses.json: the same path, host and
-// address confusion table the access package runs, here through the real
-// gateway.
-type bypassFile struct {
-	Config struct {
-		TrustedProxies []string `json:"trusted_proxies"`
-		Hosts          []string `json:"hosts"`
-		Routes         []struct {
-			Match    string   `json:"match"`
-			AllowIPs []string `json:"allow_ips"`
-		} `json:"routes"`
-	} `json:"config"`
-	Cases []struct {
-		Name           string   `json:"name"`
-		Method         string   `json:"method"`
-		Target         string   `json:"target"`
-		Proto          string   `json:"proto"`
-		Host           *string  `json:"host"`
-		Headers        []string `json:"headers"`
-		Status         int      `json:"status"`
-		UpstreamTarget string   `json:"upstream_target"`
-		UpstreamHost   string   `json:"upstream_host"`
-	} `json:"cases"`
-}
-
 func TestBypassTableThroughGateway(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("../access/testdata/bypasses.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tbl bypassFile
-	if err := json.Unmarshal(data, &tbl); err != nil {
-		t.Fatal(err)
-	}
+	tbl := testutil.LoadBypasses(t, "../access/testdata/bypasses.json")
 	if len(tbl.Cases) < 40 {
 		t.Fatalf("got %d cases, want at least 40", len(tbl.Cases))
 	}
@@ -71,23 +38,7 @@ func TestBypassTableThroughGateway(t *testing.T) {
 	for _, tc := range tbl.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
-			proto := tc.Proto
-			if proto == "" {
-				proto = "HTTP/1.1"
-			}
-			var req strings.Builder
-			req.WriteString(tc.Method + " " + tc.Target + " " + proto + "\r\n")
-			switch {
-			case tc.Host == nil:
-				req.WriteString("Host: app.example.com\r\n")
-			case *tc.Host != "":
-				req.WriteString("Host: " + *tc.Host + "\r\n")
-			}
-			for _, hd := range tc.Headers {
-				req.WriteString(hd + "\r\n")
-			}
-			req.WriteString("Connection: close\r\n\r\n")
-			resp := testutil.Raw(t, addr, req.String())
+			resp := testutil.Raw(t, addr, tc.Request())
 			if resp.StatusCode != tc.Status {
 				t.Errorf("status: got %d, want %d", resp.StatusCode, tc.Status)
 			}

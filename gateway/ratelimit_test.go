@@ -84,7 +84,7 @@ func TestTwoGatewaysShareOneRedisLimit(t *testing.T) {
 	t.Parallel()
 	rd := testutil.StartRedis(t)
 	up := echoUpstream(t)
-	bin := buildRampart(t)
+	bin := testutil.BuildRampart(t)
 	dir := t.TempDir()
 	var urls []string
 	for i := range 2 {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/users"
-	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
@@ -32,17 +31,10 @@ func TestReplicasShareSessionsAndRevocations(t *testing.T) {
 	pg := testutil.StartPostgres(t)
 	rd := testutil.StartRedis(t)
 	up := echoUpstream(t)
-	bin := buildRampart(t)
+	bin := testutil.BuildRampart(t)
 
 	ctx := context.Background()
-	var db *sqldb.DB
-	if !testutil.WaitFor(20*time.Second, func() bool {
-		var err error
-		db, err = sqldb.OpenPostgres(ctx, pg.DSN)
-		return err == nil
-	}) {
-		t.Fatal("postgres never accepted connections")
-	}
+	db := pg.Open(t)
 	st, err := users.NewSQLStore(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +44,6 @@ func TestReplicasShareSessionsAndRevocations(t *testing.T) {
 	if err := st.Create(ctx, users.User{Name: "erin", PasswordHash: hash}); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
 
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "ed25519.pem")

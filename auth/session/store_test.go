@@ -251,15 +251,7 @@ func TestRedisStore(t *testing.T) {
 func TestPostgresStore(t *testing.T) {
 	t.Parallel()
 	pg := testutil.StartPostgres(t)
-	var db *sqldb.DB
-	var err error
-	if !testutil.WaitFor(20*time.Second, func() bool {
-		db, err = sqldb.OpenPostgres(context.Background(), pg.DSN)
-		return err == nil
-	}) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pg.Open(t)
 	s, err := session.NewSQLStore(context.Background(), db, nil)
 	if err != nil {
 		t.Fatal(err)

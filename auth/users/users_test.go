@@ -202,16 +202,7 @@ func TestSQLite(t *testing.T) {
 func TestPostgres(t *testing.T) {
 	t.Parallel()
 	pg := testutil.StartPostgres(t)
-	var db *sqldb.DB
-	var err error
-	// The server may still be starting up.
-	if !testutil.WaitFor(20*time.Second, func() bool {
-		db, err = sqldb.OpenPostgres(context.Background(), pg.DSN)
-		return err == nil
-	}) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pg.Open(t)
 	var mu sync.Mutex
 	n := 0
 	conformance(t, func(t *testing.T) users.Store {

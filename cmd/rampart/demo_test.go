@@ -19,7 +19,7 @@ import (
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	listen := testutil.FreeAddr(t)
-	cmd := exec.Command(rampartBinary(t), "demo", "--listen", listen, "--admin", "off")
+	cmd := exec.Command(testutil.BuildRampart(t), "demo", "--listen", listen, "--admin", "off")
 	stdout, stderr := &testutil.Buffer{}, &testutil.Buffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {

@@ -19,39 +19,12 @@ import (
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// rampartBinary builds the real binary once per test run.
-func rampartBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rampart-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "rampart")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 func TestServeConfigErrorsAllReported(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(path, []byte("upstream: http://127.0.0.1:3000\nlimits:\n  read_header_timeout: 5 seconds\n  max_body_byte: 1MiB\ntrusted_proxies: [\"10.0.0.0/33\"]\n"), 0o600)
-	cmd := exec.Command(rampartBinary(t), "serve", "--config", path)
+	cmd := exec.Command(testutil.BuildRampart(t), "serve", "--config", path)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -104,7 +77,7 @@ func TestServeSIGHUP(t *testing.T) {
 		}
 	}
 	writeCfg(ups[0].URL, "")
-	cmd := exec.Command(rampartBinary(t), "serve", "--config", cfgPath)
+	cmd := exec.Command(testutil.BuildRampart(t), "serve", "--config", cfgPath)
 	logs := &testutil.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {

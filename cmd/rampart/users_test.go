@@ -29,7 +29,7 @@ type run struct {
 // rampart runs the real binary with stdin and returns what it did.
 func rampart(t *testing.T, stdin string, args ...string) run {
 	t.Helper()
-	cmd := exec.Command(rampartBinary(t), args...)
+	cmd := exec.Command(testutil.BuildRampart(t), args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -171,16 +171,6 @@ func TestUsersCLI(t *testing.T) {
 func TestUsersCLIPostgres(t *testing.T) {
 	t.Parallel()
 	pg := testutil.StartPostgres(t)
-	// The server may still be starting up.
-	if !testutil.WaitFor(20*time.Second, func() bool {
-		db, err := sqldb.OpenPostgres(context.Background(), pg.DSN)
-		if err == nil {
-			db.Close()
-		}
-		return err == nil
-	}) {
-		t.Fatal("postgres did not accept connections")
-	}
 	rampart(t, cliPassword+"\n", "users", "add", "erin", "--roles", "ops", "--postgres", pg.DSN).expect(t, 0, "added user erin with roles ops")
 	rampart(t, "", "users", "lock", "erin", "--postgres", pg.DSN).expect(t, 0, "locked erin")
 	out := rampart(t, "", "users", "list", "--format", "json", "--postgres", pg.DSN)

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/internal/testutil"
@@ -89,14 +88,8 @@ func TestPostgres(t *testing.T) {
 	t.Parallel()
 	pg := testutil.StartPostgres(t)
 	conformance(t, func() *sqldb.DB {
-		var db *sqldb.DB
-		var err error
-		// The server may still be starting up.
-		ok := testutil.WaitFor(20*time.Second, func() bool {
-			db, err = sqldb.OpenPostgres(context.Background(), pg.DSN)
-			return err == nil
-		})
-		if !ok {
+		db, err := sqldb.OpenPostgres(context.Background(), pg.DSN)
+		if err != nil {
 			t.Fatal(err)
 		}
 		return db

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rampartsec/rampart/internal/sqldb"
 )
 
 // pgBinDirs are where Debian installs PostgreSQL's programs, off PATH.
@@ -92,9 +94,34 @@ func StartPostgres(t testing.TB) *Postgres {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	// Accepting TCP is not the same as accepting queries; the caller's
-	// first connection retries through the "starting up" window.
-	return &Postgres{DSN: fmt.Sprintf("postgres://rampart@%s/postgres?sslmode=disable&connect_timeout=5", addr), Addr: addr, cmd: cmd}
+	pg := &Postgres{DSN: fmt.Sprintf("postgres://rampart@%s/postgres?sslmode=disable&connect_timeout=5", addr), Addr: addr, cmd: cmd}
+	// Accepting TCP is not the same as accepting queries: wait through the
+	// "starting up" window, so tests can connect at once.
+	for {
+		db, err := sqldb.OpenPostgres(ctx, pg.DSN)
+		if err == nil {
+			db.Close()
+			return pg
+		}
+		select {
+		case <-done:
+			t.Fatalf("postgres exited:\n%s", logs)
+		case <-ctx.Done():
+			t.Fatalf("postgres never accepted queries: %v\n%s", err, logs)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Open connects to the test database, closing the connection when t ends.
+func (p *Postgres) Open(t testing.TB) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.OpenPostgres(context.Background(), p.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // dropRoot returns the credential to run database servers with when the

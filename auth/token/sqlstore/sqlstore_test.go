@@ -43,16 +43,7 @@ func TestConformanceSQLite(t *testing.T) {
 func TestConformancePostgres(t *testing.T) {
 	t.Parallel()
 	pg := testutil.StartPostgres(t)
-	var db *sqldb.DB
-	var err error
-	// The server accepts TCP before it accepts queries.
-	if !testutil.WaitFor(30*time.Second, func() bool {
-		db, err = sqldb.OpenPostgres(context.Background(), pg.DSN)
-		return err == nil
-	}) {
-		t.Fatalf("postgres: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pg.Open(t)
 	storetest.Run(t, func(t *testing.T) token.Store {
 		s, err := sqlstore.New(context.Background(), db)
 		if err != nil {
