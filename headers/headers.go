@@ -630,7 +630,6 @@ func outerWriter(w http.ResponseWriter) *writer {
 	return nil
 }
 
-
 // enforce sets p's headers on h and removes the leaking ones.
 func (p *Policy) enforce(h http.Header, csp []string) {
 	for i := range p.fields {
