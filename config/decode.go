@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampartsec/rampart/internal/suggest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -335,7 +336,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 		}
 		if field == nil {
 			msg := "unknown key"
-			if s := suggest(name, fields); s != "" {
+			if s := didYouMean(name, fields); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			d.fail(kn, fkey, "%s", msg)
@@ -593,9 +594,9 @@ func ParseBytes(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// suggest returns the known field name closest to name, if one is close
+// didYouMean returns the known field name closest to name, if one is close
 // enough to be a likely typo.
-func suggest(name string, fields []fieldInfo) string {
+func didYouMean(name string, fields []fieldInfo) string {
 	best, bestDist := "", 3
 	names := make([]string, 0, len(fields))
 	for _, f := range fields {
@@ -603,29 +604,9 @@ func suggest(name string, fields []fieldInfo) string {
 	}
 	sort.Strings(names)
 	for _, f := range names {
-		if dist := editDistance(name, f); dist < bestDist || (dist <= 3 && strings.ReplaceAll(name, "-", "_") == f) {
+		if dist := suggest.Distance(name, f); dist < bestDist || (dist <= 3 && strings.ReplaceAll(name, "-", "_") == f) {
 			best, bestDist = f, dist
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

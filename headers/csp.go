@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/rampartsec/rampart/internal/suggest"
 )
 
 // Directives maps Content-Security-Policy directive names to their source
@@ -362,34 +364,11 @@ func suggestDirective(name string) string {
 	}
 	best, bestDist := "", 3
 	for _, k := range allDirectiveNames() {
-		if d := editDistance(name, k); d < bestDist {
+		if d := suggest.Distance(name, k); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func truncate(s string, n int) string {

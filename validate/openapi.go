@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/rampartsec/rampart/internal/suggest"
 )
 
 // Options configure a Spec. The zero value is the safe default.
@@ -928,31 +930,10 @@ func (s *Spec) checkKeys(m map[string]any, ptr string, allowed map[string]bool) 
 	k := unknown[0]
 	msg := "unknown field " + strconv.Quote(capText(k, 40))
 	for a := range allowed {
-		if strings.EqualFold(a, k) || (len(k) > 3 && editDistance(a, k) <= 2) {
+		if strings.EqualFold(a, k) || (len(k) > 3 && suggest.Distance(a, k) <= 2) {
 			msg += " (did you mean " + strconv.Quote(a) + "?)"
 			break
 		}
 	}
 	return s.errorf(ptr, "%s", msg)
-}
-
-// editDistance is the Levenshtein distance of two short strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
