@@ -87,3 +87,30 @@ func TestCSRFTokenMode(t *testing.T) {
 		t.Errorf("token replayed from another session: got %d, want 403", resp.StatusCode)
 	}
 }
+
+// TestPreflightBehindRouteLists: a route's CORS preflight is answered
+// behind the same IP lists as the route: a client the route refuses gets no
+// CORS answer either.
+func TestPreflightBehindRouteLists(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	h := start(t, parse(t, up.URL, `cors: {origins: ["https://app.example.com"], methods: [PUT]}
+routes:
+  - match: "PUT /open"
+  - match: "PUT /internal"
+    allow_ips: [10.0.0.0/8]
+`))
+	preflight := func(path string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", h.url+path, nil)
+		req.Header.Set("Origin", "https://app.example.com")
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		resp, _ := do(t, nil, req)
+		return resp
+	}
+	if resp := preflight("/open"); resp.StatusCode/100 != 2 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("open route preflight: got %d %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	if resp := preflight("/internal"); resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("IP-restricted route preflight from outside: got %d %q, want 403 without CORS headers", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}

@@ -434,32 +434,42 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 		return nil, c.Errorf(key+".csrf", "%v", err)
 	}
 	next = csrfP.Handler(next)
+	// preflight answers this route's CORS preflights, behind the same IP
+	// lists and rate limits as the route itself.
+	var preflight http.Handler
 	if corsP != nil {
 		next = corsP.Handler(next)
-		b.preflights[rc.Match] = &route{pattern: rc.Match, next: corsP.Handler(http.NotFoundHandler())}
+		preflight = corsP.Handler(http.NotFoundHandler())
 	}
+	var routeRate *ratelimit.Limiter
 	if len(rc.RateLimits) > 0 {
-		routeRate, err := b.newLimiter(rc.RateLimits, rc.Match, key+".rate_limits")
-		if err != nil {
+		if routeRate, err = b.newLimiter(rc.RateLimits, rc.Match, key+".rate_limits"); err != nil {
 			return nil, err
 		}
-		next = routeRate.Handler(next)
 	}
-	if b.rate != nil {
-		next = b.rate.Handler(next)
-	}
-	if b.authn.enabled && mode != auth.ModeNone {
-		// Identify once, before rate limits keyed by user.
-		next = b.authn.identify(next)
-	}
-
 	ac := rc.Route
 	ac.AllowIPsFile, ac.DenyIPsFile = c.RelativePath(ac.AllowIPsFile), c.RelativePath(ac.DenyIPsFile)
 	routeAccess, err := b.allow.Route(ac)
 	if err != nil {
 		return nil, c.Errorf(key, "%v", err)
 	}
-	next = routeAccess.Handler(next)
+	outer := func(h http.Handler, identify bool) http.Handler {
+		if routeRate != nil {
+			h = routeRate.Handler(h)
+		}
+		if b.rate != nil {
+			h = b.rate.Handler(h)
+		}
+		if identify {
+			// Identify once, before rate limits keyed by user.
+			h = b.authn.identify(h)
+		}
+		return routeAccess.Handler(h)
+	}
+	next = outer(next, b.authn.enabled && mode != auth.ModeNone)
+	if preflight != nil {
+		b.preflights[rc.Match] = &route{pattern: rc.Match, next: outer(preflight, false)}
+	}
 
 	if rc.Headers != nil {
 		routeHeaders, err := b.headers.With(*rc.Headers)
