@@ -80,6 +80,10 @@ func TestSpoofedForwardingHeaders(t *testing.T) {
 		req.Header.Set("X-Forwarded-Proto", "https")
 		req.Header.Set("X-Forwarded-Host", "evil.example")
 		req.Header.Set("X-Request-Id", "forged-incident")
+		req.Header.Set("X-Rampart-User", "admin")
+		req.Header.Set("X_Rampart_Roles", "admin")
+		req.Header.Set("X-Rampart-CSP-Nonce", "forged-nonce")
+		req.Header.Set("X-Rampart-CSRF-Token", "forged-token")
 	}
 	t.Run("untrusted peer", func(t *testing.T) {
 		t.Parallel()
@@ -103,6 +107,13 @@ func TestSpoofedForwardingHeaders(t *testing.T) {
 		}
 		if resp.Header.Get("X-Request-Id") == "forged-incident" || s.Header.Get("X-Request-Id") == "forged-incident" {
 			t.Error("client chose its own request id")
+		}
+		// Headers only Rampart may send upstream are removed even in
+		// zero-config mode, with no authentication configured.
+		for _, k := range []string{"X-Rampart-User", "X_rampart_roles", "X-Rampart-Roles", "X-Rampart-Csp-Nonce", "X-Rampart-Csrf-Token"} {
+			if v := s.Header.Get(k); v != "" && strings.HasPrefix(v, "forged") || v == "admin" {
+				t.Errorf("%s reached the upstream: %q", k, v)
+			}
 		}
 	})
 	t.Run("trusted proxy", func(t *testing.T) {
