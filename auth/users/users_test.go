@@ -202,41 +202,14 @@ func TestSQLite(t *testing.T) {
 func TestPostgres(t *testing.T) {
 	t.Parallel()
 	pg := testutil.StartPostgres(t)
-	db := pg.Open(t)
-	var mu sync.Mutex
-	n := 0
 	conformance(t, func(t *testing.T) users.Store {
 		// One database per subtest keeps the subtests independent.
-		mu.Lock()
-		n++
-		name := fmt.Sprintf("users_%d", n)
-		mu.Unlock()
-		if _, err := db.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
-			t.Fatal(err)
-		}
-		sub, err := sqldb.OpenPostgres(context.Background(), replaceDB(pg.DSN, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sub.Close() })
-		s, err := users.NewSQLStore(context.Background(), sub, nil)
+		s, err := users.NewSQLStore(context.Background(), pg.NewDatabase(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	})
-}
-
-// replaceDB points a postgres:// DSN of the form the test helper returns at
-// another database.
-func replaceDB(dsn, name string) string {
-	const from = "/postgres?"
-	for i := 0; i+len(from) <= len(dsn); i++ {
-		if dsn[i:i+len(from)] == from {
-			return dsn[:i] + "/" + name + "?" + dsn[i+len(from):]
-		}
-	}
-	panic("unexpected DSN " + dsn)
 }
 
 func TestCanonicalName(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampartsec/rampart/internal/sqldb"
@@ -26,6 +28,7 @@ type Postgres struct {
 	DSN  string
 	Addr string
 	cmd  *exec.Cmd
+	next atomic.Int64
 }
 
 // StartPostgres starts a throwaway PostgreSQL server on a random loopback
@@ -111,6 +114,29 @@ func StartPostgres(t testing.TB) *Postgres {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// NewDatabase creates a fresh, empty database on the server and connects
+// to it, closing the connection when t ends: parallel tests that each need
+// their own schema (or their own clock for pruning) stay apart.
+func (p *Postgres) NewDatabase(t testing.TB) *sqldb.DB {
+	t.Helper()
+	name := fmt.Sprintf("t%d", p.next.Add(1))
+	admin := p.Open(t)
+	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(p.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sqldb.OpenPostgres(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // Open connects to the test database, closing the connection when t ends.

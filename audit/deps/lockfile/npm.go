@@ -146,6 +146,7 @@ func readNPMPackages(f *File, pkgs map[string]*npmPackage, lines map[string]int)
 		})
 	}
 	sortByLine(f.Packages)
+	sortProblems(f.Problems)
 }
 
 func readNPMDependencies(f *File, deps map[string]*npmDependency, prefix string, lines map[string]int) {
@@ -209,6 +210,8 @@ func readNPMDependencies(f *File, deps map[string]*npmDependency, prefix string,
 	}
 	if prefix == "" {
 		sortByLine(f.Packages)
+		sortProblems(f.Problems)
+	sortProblems(f.Problems)
 	}
 }
 
@@ -231,6 +234,17 @@ func npmNameFromPath(key string) string {
 
 func sortByLine(pkgs []Package) {
 	slices.SortStableFunc(pkgs, func(a, b Package) int { return a.Line - b.Line })
+}
+
+// sortProblems puts problems in file order: v1 lockfiles are walked through
+// maps, whose order is random, and reports must not change between runs.
+func sortProblems(ps []Problem) {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return strings.Compare(a.Entry, b.Entry)
+	})
 }
 
 // dedupe merges packages with the same name and version (or commit),
