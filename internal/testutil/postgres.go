@@ -11,9 +11,9 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
-	"sync/atomic"
 	"time"
 
 	"github.com/rampartsec/rampart/internal/sqldb"

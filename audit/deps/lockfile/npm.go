@@ -211,7 +211,7 @@ func readNPMDependencies(f *File, deps map[string]*npmDependency, prefix string,
 	if prefix == "" {
 		sortByLine(f.Packages)
 		sortProblems(f.Problems)
-	sortProblems(f.Problems)
+		sortProblems(f.Problems)
 	}
 }
 
