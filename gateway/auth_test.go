@@ -12,6 +12,7 @@ import (
 
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/users"
+	"github.com/rampartsec/rampart/gateway"
 	"github.com/rampartsec/rampart/internal/sqldb"
 )
 
@@ -240,4 +241,30 @@ func TestLoginProtectionThroughGateway(t *testing.T) {
 		t.Errorf("locked account, right password: got %d, want 429 with Retry-After", resp.StatusCode)
 	}
 	_ = start
+}
+
+// TestProductionGuardForAuth: production refuses to start with an
+// over-long session, an insecure session cookie, or tokens without a
+// signing key; development starts with warnings.
+func TestProductionGuardForAuth(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "rampart.db")
+	for _, tc := range []struct{ name, yaml, key string }{
+		{"session lifetime", "auth: {sessions: {idle_timeout: 30m, absolute_timeout: 365d}}\n", "auth.sessions.absolute_timeout"},
+		{"insecure cookie", "auth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h, unsafe_insecure_cookie: true}}\n", "auth.sessions.unsafe_insecure_cookie"},
+		{"no signing key", "auth: {tokens: {access_ttl: 15m, refresh_ttl: 24h}}\n", "auth.tokens"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y := fmt.Sprintf("store: {sqlite: %q}\n%s", db, tc.yaml)
+			_, err := gateway.New(parse(t, "http://127.0.0.1:1", y), gateway.Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("production: got %v, want a refusal naming %s", err, tc.key)
+			}
+			g, err := gateway.New(parse(t, "http://127.0.0.1:1", y+"env: development\n"), gateway.Options{})
+			if err != nil {
+				t.Fatalf("development: got %v, want a start with warnings", err)
+			}
+			g.Close()
+		})
+	}
 }
