@@ -105,6 +105,9 @@ func TestTokenEndpoint(t *testing.T) {
 			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
 				t.Errorf("content type: got %q, want application/problem+json", ct)
 			}
+			if got := w.Header().Get("WWW-Authenticate"); (tc.wantStatus == 401) != (got != "") {
+				t.Errorf("WWW-Authenticate on %d: got %q", tc.wantStatus, got)
+			}
 			var p struct{ Detail, Incident string }
 			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 				t.Fatalf("problem body: %v\n%s", err, w.Body)
