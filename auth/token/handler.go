@@ -28,8 +28,9 @@ const (
 )
 
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	if status == http.StatusUnauthorized {
-		// RFC 9110 §15.5.2: a 401 names the scheme that would work.
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		// RFC 9110 §15.5.2: a 401 names the scheme that would work. The
+		// bearer-token check sets its own, more precise challenge.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rampart", error="invalid_grant"`)
 	}
 	problem.Write(w, r, problem.Problem{Status: status, Detail: detail, Policy: Policy})
