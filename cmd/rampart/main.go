@@ -100,7 +100,7 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprintln(w, "Commands:")
 	for _, cmd := range commands() {
 		if !cmd.hidden {
-			fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
+			fmt.Fprintf(w, "  %-11s %s\n", cmd.name, cmd.summary)
 		}
 	}
 	fmt.Fprintln(w)
