@@ -98,7 +98,7 @@ func (s *MemoryStore) Take(_ context.Context, key string, qs []Quota, now time.T
 	}
 	// Few quotas apply to one key; keep their states on the stack.
 	var buf [8]pending
-	todo := buf[:0]
+	batch := buf[:0]
 	allowed := true
 	for i := range qs {
 		q := &qs[i]
@@ -112,14 +112,14 @@ func (s *MemoryStore) Take(_ context.Context, key string, qs []Quota, now time.T
 		next, exp, write, r := Decide(q, st, found, us, n)
 		res[i] = r
 		allowed = allowed && r.Allowed
-		todo = append(todo, pending{st, found, next, exp, write})
+		batch = append(batch, pending{st, found, next, exp, write})
 	}
 	if !allowed {
 		// All or nothing: a refused request takes nothing, so the quotas
 		// that would have allowed it report their untouched state.
 		for i := range res {
 			if res[i].Allowed {
-				_, _, _, res[i] = Decide(&qs[i], todo[i].old, todo[i].found, us, 0)
+				_, _, _, res[i] = Decide(&qs[i], batch[i].old, batch[i].found, us, 0)
 				res[i].Allowed = false
 			}
 		}
@@ -130,7 +130,7 @@ func (s *MemoryStore) Take(_ context.Context, key string, qs []Quota, now time.T
 		sh.Insert(key, e, us)
 		b = &e.V
 	}
-	for i, p := range todo {
+	for i, p := range batch {
 		if !p.write {
 			continue
 		}
