@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"github.com/rampartsec/rampart/internal/reserved"
 )
 
 // IdentityHeaders names the request headers that carry the identity to the
@@ -33,8 +35,8 @@ type IdentityHeaders struct {
 // headerSet is IdentityHeaders normalised once.
 type headerSet struct {
 	user, roles, scopes, method, issuer string
-	// folded are the names lower-cased with "_" as "-", for stripping.
-	folded []string
+	// reserved are the names to strip from client requests.
+	reserved reserved.Names
 }
 
 func newHeaderSet(h IdentityHeaders) (headerSet, error) {
@@ -54,16 +56,11 @@ func newHeaderSet(h IdentityHeaders) (headerSet, error) {
 			return headerSet{}, fmt.Errorf("auth: identity header name %q is used twice", *p)
 		}
 		seen[f] = true
-		s.folded = append(s.folded, f)
 		*p = textproto.CanonicalMIMEHeaderKey(*p)
 	}
 	// The default names are stripped even when renamed: an upstream
 	// written against the defaults must not read a client's copy.
-	for _, d := range defaults {
-		if f := fold(d); !seen[f] {
-			s.folded = append(s.folded, f)
-		}
-	}
+	s.reserved = reserved.New(defaults...).With(h.User, h.Roles, h.Scopes, h.Method, h.Issuer)
 	s.user, s.roles, s.scopes, s.method, s.issuer = h.User, h.Roles, h.Scopes, h.Method, h.Issuer
 	return s, nil
 }
@@ -85,37 +82,8 @@ func fold(s string) string {
 	return strings.ReplaceAll(strings.ToLower(s), "_", "-")
 }
 
-// foldedEqual reports whether header name k equals the folded name f,
-// ignoring case and reading "_" as "-", without allocating.
-func foldedEqual(k, f string) bool {
-	if len(k) != len(f) {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		} else if c == '_' {
-			c = '-'
-		}
-		if c != f[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // strip removes every client-supplied identity header from h.
-func (s *headerSet) strip(h http.Header) {
-	for k := range h {
-		for _, f := range s.folded {
-			if foldedEqual(k, f) {
-				delete(h, k)
-				break
-			}
-		}
-	}
-}
+func (s *headerSet) strip(h http.Header) { s.reserved.Strip(h) }
 
 // set writes id into h. It returns false, writing nothing, if a value
 // cannot travel safely in a header (a control character in a subject from

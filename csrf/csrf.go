@@ -10,6 +10,7 @@ import (
 
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/internal/origin"
+	"github.com/rampartsec/rampart/internal/reserved"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
 )
@@ -182,6 +183,7 @@ type Protection struct {
 	cookie         string
 	readable       string
 	upstreamHdr    string
+	reserved       reserved.Names // upstreamHdr in every spelling, and the default's
 	maxFormBytes   int64
 	onDecision     func(*http.Request, Decision)
 	log            *slog.Logger
@@ -243,6 +245,7 @@ func New(c Config) (*Protection, error) {
 	} else if !validToken(p.upstreamHdr) {
 		fail("upstream_header: invalid header name %q", truncate(c.UpstreamHeader, 40))
 	}
+	p.reserved = reserved.New(p.upstreamHdr, DefaultUpstreamHeader)
 	if p.formField == "" {
 		p.formField = DefaultFormField
 	}
@@ -494,8 +497,8 @@ func splitHost(h string) (host, port string) {
 func (p *Protection) Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A token forged by the client must never reach the application as
-		// if it came from here.
-		delete(r.Header, p.upstreamHdr)
+		// if it came from here, under any spelling it could read.
+		p.reserved.Strip(r.Header)
 		var b *binding
 		if p.mode.token() {
 			// The binding cookie of a new anonymous user is set only once

@@ -84,6 +84,10 @@ func TestSpoofedForwardingHeaders(t *testing.T) {
 		req.Header.Set("X_Rampart_Roles", "admin")
 		req.Header.Set("X-Rampart-CSP-Nonce", "forged-nonce")
 		req.Header.Set("X-Rampart-CSRF-Token", "forged-token")
+		// PHP, Rack and WSGI read "_" as "-": these are the same headers
+		// to many applications.
+		req.Header["X_Rampart_Csp_Nonce"] = []string{"forged-nonce"}
+		req.Header["X_Rampart_Csrf_Token"] = []string{"forged-token"}
 	}
 	t.Run("untrusted peer", func(t *testing.T) {
 		t.Parallel()
@@ -110,7 +114,7 @@ func TestSpoofedForwardingHeaders(t *testing.T) {
 		}
 		// Headers only Rampart may send upstream are removed even in
 		// zero-config mode, with no authentication configured.
-		for _, k := range []string{"X-Rampart-User", "X_rampart_roles", "X-Rampart-Roles", "X-Rampart-Csp-Nonce", "X-Rampart-Csrf-Token"} {
+		for _, k := range []string{"X-Rampart-User", "X_rampart_roles", "X-Rampart-Roles", "X-Rampart-Csp-Nonce", "X-Rampart-Csrf-Token", "X_rampart_csp_nonce", "X_rampart_csrf_token"} {
 			if v := s.Header.Get(k); v != "" && strings.HasPrefix(v, "forged") || v == "admin" {
 				t.Errorf("%s reached the upstream: %q", k, v)
 			}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rampartsec/rampart/internal/reserved"
 )
 
 // DefaultNonceHeader is the request header that carries the CSP nonce to the
@@ -123,8 +125,9 @@ type Policy struct {
 	cspKeep  bool
 
 	nonceHeader  string
-	remove       []string // canonical names
-	removePrefix []string // canonical prefixes
+	reserved     reserved.Names // nonceHeader in every spelling, and the default's
+	remove       []string       // canonical names
+	removePrefix []string       // canonical prefixes
 	server       []string
 
 	writers sync.Pool
@@ -156,6 +159,7 @@ func New(c Config) (*Policy, error) {
 		}
 		p.nonceHeader = http.CanonicalHeaderKey(c.NonceHeader)
 	}
+	p.reserved = reserved.New(p.nonceHeader, DefaultNonceHeader)
 
 	// Removal and keep lists.
 	keep := map[string]bool{}
@@ -574,10 +578,9 @@ func (p *Policy) cspWithNonce(nonce string) string {
 // KeepUpstream).
 func (p *Policy) Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A client must never choose the nonce the application renders.
-		if _, ok := r.Header[p.nonceHeader]; ok {
-			delete(r.Header, p.nonceHeader)
-		}
+		// A client must never choose the nonce the application renders,
+		// under any spelling the application could read.
+		p.reserved.Strip(r.Header)
 		csp := p.cspValue
 		if p.cspParts != nil {
 			nonce := newNonce()
