@@ -46,7 +46,7 @@ func (p *Protection) formToken(r *http.Request) (string, error) {
 		if err == io.EOF || (err == nil && int64(len(buf)) == r.ContentLength) {
 			// The whole body is here: its last pair has no '&' after it.
 			if !found {
-				token, found = p.matchPair(buf[scanned:])
+				token, _ = p.matchPair(buf[scanned:])
 			}
 			break
 		}

@@ -205,7 +205,7 @@ func TestObservatoryScoreThroughGateway(t *testing.T) {
 	helmetSrv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := http.Get(helmetApp.URL + r.URL.RequestURI())
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()

@@ -369,8 +369,7 @@ func mergeAliases(advs []Advisory, ecosystem string) []Advisory {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

@@ -77,7 +77,7 @@ func newFakeOIDC(t *testing.T, clk *clock) *fakeOIDC {
 			user, _ = url.QueryUnescape(user)
 			pass, _ = url.QueryUnescape(pass)
 			if secret == "" || pass != secret {
-				http.Error(w, `{"error":"invalid_client"}`, 401)
+				http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
 				return
 			}
 			clientID = user
