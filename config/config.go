@@ -28,6 +28,7 @@ import (
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/internal/reserved"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/shield"
 	"github.com/rampartsec/rampart/validate"
@@ -64,6 +65,9 @@ type Config struct {
 	// ClientIPHeader names the header a trusted proxy uses to pass the
 	// client address: X-Forwarded-For (default), Forwarded or X-Real-IP.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// RequestHeaders says which request headers a client or a proxy may
+	// pass to the upstream beyond the ordinary ones.
+	RequestHeaders RequestHeaders `yaml:"request_headers"`
 	// Store says where state lives: embedded by default, Redis and
 	// PostgreSQL for replicas.
 	Store Store `yaml:"store"`
@@ -115,6 +119,24 @@ type Config struct {
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+}
+
+// RequestHeaders relaxes the removal of request headers a client must not
+// choose. Whatever it says, client copies of the forwarding headers Rampart
+// computes (X-Forwarded-For, -Host, -Proto, Forwarded, X-Real-IP), of
+// X-Request-Id and of every header Rampart sends upstream itself are never
+// passed on.
+type RequestHeaders struct {
+	// TrustedForwarding are forwarding headers passed on unchanged when
+	// the request comes from a trusted proxy, such as X-Forwarded-Prefix
+	// from a proxy that strips a path prefix. Default none: every
+	// X-Forwarded-*, Forwarded-* and client-address header is removed.
+	TrustedForwarding []string `yaml:"trusted_forwarding"`
+	// AllowUnusualNames passes header names containing "_" or "." (unless
+	// they read as a header Rampart removes). Default false: they are
+	// removed, as nginx does, because CGI-style servers (PHP, Rack, WSGI,
+	// Perl) read them as the "-" spelling of another header.
+	AllowUnusualNames bool `yaml:"allow_unusual_names"`
 }
 
 // Admin configures the operator listener.
@@ -177,6 +199,11 @@ type Route struct {
 	// scopes). Default: required when authentication is configured, none
 	// otherwise.
 	auth.Config `yaml:",inline"`
+	// AllowEncodedDelimiters lets this route's paths contain an encoded
+	// '?' (%3F) or '#' (%23). Default false: such a path is refused with
+	// 400, since an application that decodes the path before splitting it
+	// sees another path and query than the one Rampart routed.
+	AllowEncodedDelimiters bool `yaml:"allow_encoded_delimiters"`
 	// Validate validates this route's requests against inline JSON Schemas
 	// and typed parameters. On a route that is also an OpenAPI operation it
 	// may only tighten (strict, max_depth).
@@ -646,6 +673,12 @@ func (c *Config) Validate() error {
 	case "x-forwarded-for", "forwarded", "x-real-ip":
 	default:
 		add("client_ip_header", "must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", truncate(c.ClientIPHeader, 40))
+	}
+	for i, name := range c.RequestHeaders.TrustedForwarding {
+		if _, err := reserved.NewFilter(reserved.FilterConfig{TrustedForwarding: []string{name}}); err != nil {
+			_, msg, _ := strings.Cut(err.Error(), ": ")
+			add(fmt.Sprintf("request_headers.trusted_forwarding[%d]", i), "%s", msg)
+		}
 	}
 	l := c.Limits
 	if l.MaxHeaderBytes < 1<<10 || l.MaxHeaderBytes > 1<<20 {

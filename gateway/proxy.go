@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"log/slog"
@@ -17,7 +18,10 @@ import (
 
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/internal/upgrade"
 	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/requestid"
 )
 
 // upstream is one backend with its health as last observed.
@@ -144,13 +148,14 @@ type proxy struct {
 	rp       *httputil.ReverseProxy
 	pool     *pool
 	ips      *clientip.Resolver
+	edge     *reserved.Filter
 	log      *slog.Logger
 	metrics  *metrics
 	upstream *http.Transport
 }
 
-func newProxy(c *config.Config, ips *clientip.Resolver, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
-	p := &proxy{pool: newPool(c.Upstream), ips: ips, log: log, metrics: m, upstream: newTransport(c.Limits)}
+func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
+	p := &proxy{pool: newPool(c.Upstream), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		Transport:    p.upstream,
@@ -164,17 +169,18 @@ func newProxy(c *config.Config, ips *clientip.Resolver, log *slog.Logger, m *met
 type upstreamKey struct{}
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Upgrade") != "" {
-		if isWebSocketUpgrade(r.Header) {
-			// An upgraded connection lives as long as the application
-			// wants; the server's whole-request deadlines must not cut it.
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{})
-			_ = rc.SetWriteDeadline(time.Time{})
+	if upgrade.Requested(r) {
+		if upgrade.IsWebSocket(r) {
+			// The connection's deadlines are lifted only once the upstream
+			// has agreed to switch protocols (ReverseProxy hijacks the
+			// connection on a 101 only): until then a slow body or a slow
+			// reader is cut like any other request.
+			w = &upgradeWriter{ResponseWriter: w}
 		} else {
 			// h2c and other upgrades could tunnel requests past the
 			// gateway's checks: the request goes on as plain HTTP/1.1.
 			r.Header.Del("Upgrade")
+			dropConnectionToken(r.Header, "upgrade")
 		}
 	}
 	u := p.pool.pick()
@@ -184,28 +190,68 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, u)))
 }
 
-func isWebSocketUpgrade(h http.Header) bool {
-	vs := h.Values("Upgrade")
-	return len(vs) == 1 && strings.EqualFold(strings.TrimSpace(vs[0]), "websocket")
+// dropConnectionToken removes token from the Connection header's list.
+func dropConnectionToken(h http.Header, token string) {
+	vs := h["Connection"]
+	if !upgrade.HasToken(vs, token) {
+		return
+	}
+	var kept []string
+	for _, v := range vs {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, token) {
+				kept = append(kept, t)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(kept, ", ")}
 }
 
+// upgradeWriter clears the connection's read and write deadlines when
+// ReverseProxy takes the connection over after the upstream's 101: an
+// upgraded connection lives as long as the application wants.
+type upgradeWriter struct {
+	http.ResponseWriter
+}
+
+func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(u.ResponseWriter).Hijack()
+	if err == nil {
+		_ = conn.SetDeadline(time.Time{})
+	}
+	return conn, rw, err
+}
+
+func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
 // rewrite builds the outbound request. ReverseProxy has already removed
-// hop-by-hop headers and every incoming X-Forwarded-* and Forwarded header
-// from pr.Out; the originals are still on pr.In.
+// the hop-by-hop headers (including any a client nominated in Connection)
+// and the standard forwarding headers from pr.Out; the originals are still
+// on pr.In. Everything Rampart vouches for is set here, after that removal,
+// so a client's Connection header cannot take it away.
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	u, _ := pr.In.Context().Value(upstreamKey{}).(*upstream)
 	if u == nil {
 		u = p.pool.pick()
 	}
 	pr.SetURL(u.url)
-	pr.Out.Host = pr.In.Host // the application sees the public host name
+	pr.Out.Host = pr.In.Host // the application sees the public host name, canonical
 
 	peer := clientip.Peer(pr.In)
 	trusted := p.ips.Trusted(peer)
 	client := p.ips.ClientIP(pr.In)
 
 	h := pr.Out.Header
-	h.Del("X-Real-Ip")
+	p.edge.Upstream(h, pr.In.Header, trusted)
+	if id := requestid.FromContext(pr.In.Context()); id != "" {
+		h[requestid.Header] = []string{id}
+	}
 	proto := "http"
 	if pr.In.TLS != nil {
 		proto = "https"
@@ -215,6 +261,8 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 		if v := pr.In.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
 			proto = v
 		}
+		// Validated, canonicalised and checked against the Host
+		// allow-list by access.HostHandler.
 		if v := pr.In.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
 			host = v
 		}
@@ -231,26 +279,66 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// forwardedValue builds an RFC 7239 element: for=…;host=…;proto=….
+// forwardedValue builds an RFC 7239 element: for=…;host=…;proto=…. Every
+// value that is not a plain token is written as a quoted-string with '"'
+// and '\\' escaped, so no value can end the element or start another.
 func forwardedValue(client netip.Addr, ip, host, proto string) string {
 	var b strings.Builder
 	b.Grow(len(ip) + len(host) + 32)
 	b.WriteString("for=")
 	if client.Is6() {
-		b.WriteString(`"[`)
-		b.WriteString(ip)
-		b.WriteString(`]"`)
+		writeQuoted(&b, "["+ip+"]")
 	} else {
-		b.WriteString(ip)
+		writeForwardedValue(&b, ip)
 	}
 	if host != "" {
-		b.WriteString(`;host="`)
-		b.WriteString(host)
-		b.WriteByte('"')
+		b.WriteString(";host=")
+		writeQuoted(&b, host)
 	}
 	b.WriteString(";proto=")
-	b.WriteString(proto)
+	writeForwardedValue(&b, proto)
 	return b.String()
+}
+
+// writeForwardedValue writes v as an RFC 7230 token when it is one, and as
+// a quoted-string otherwise.
+func writeForwardedValue(b *strings.Builder, v string) {
+	if v != "" && isToken(v) {
+		b.WriteString(v)
+		return
+	}
+	writeQuoted(b, v)
+}
+
+// writeQuoted writes v as a quoted-string. Bytes that a quoted-string
+// cannot hold (controls, DEL) are dropped; '"' and '\\' are escaped.
+func writeQuoted(b *strings.Builder, v string) {
+	b.WriteByte('"')
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t' || c >= 0x20 && c != 0x7f:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// isToken reports whether v is an RFC 7230 token.
+func isToken(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // validHost reports whether s looks like a host[:port] with no characters
