@@ -10,8 +10,8 @@ import (
 
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/internal/origin"
-	"github.com/rampartsec/rampart/internal/upgrade"
 	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/internal/upgrade"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
 )
