@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,6 +151,7 @@ type proxy struct {
 	pool     *pool
 	ips      *clientip.Resolver
 	edge     *reserved.Filter
+	guards   sync.Pool // *hintsGuard
 	log      *slog.Logger
 	metrics  *metrics
 	upstream *http.Transport
@@ -156,6 +159,7 @@ type proxy struct {
 
 func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
 	p := &proxy{pool: newPool(c.Upstream), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits)}
+	p.guards.New = func() any { return &hintsGuard{marks: make([]headerMark, 0, 8)} }
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		Transport:    p.upstream,
@@ -187,8 +191,124 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := exchangeOf(w); e != nil {
 		e.upstream = u.label
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, u)))
+	g := p.guards.Get().(*hintsGuard)
+	g.init(w)
+	if r.Body != nil && r.Body != http.NoBody {
+		// A body the client breaks (malformed chunking, a cut
+		// connection, a timeout) fails the upstream round trip; the
+		// error handler must tell that from an upstream failure.
+		g.body = &clientBody{ReadCloser: r.Body}
+		r.Body = g.body
+	}
+	defer p.guards.Put(g)
+	defer g.release()
+	p.rp.ServeHTTP(g, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, u)))
 }
+
+// clientBody records the error, if any, of reading the client's body. The
+// transport reads it on its own goroutine, hence the atomic.
+type clientBody struct {
+	io.ReadCloser
+	failed atomic.Pointer[error]
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed.CompareAndSwap(nil, &err)
+	}
+	return n, err
+}
+
+// err returns the first error reading the body, or nil.
+func (b *clientBody) err() error {
+	if b == nil {
+		return nil
+	}
+	if e := b.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// headerMark is a response header present before proxying: its name, how
+// many values it had, and (after an interim response) those values.
+type headerMark struct {
+	key  string
+	n    int
+	vals []string
+}
+
+// hintsGuard keeps the headers Rampart set for the final response (request
+// id, CORS, Vary, rate-limit headers, cookies) across interim responses:
+// ReverseProxy sends each 1xx with the header map and then clears it.
+type hintsGuard struct {
+	http.ResponseWriter
+	marks   []headerMark
+	interim bool
+	body    *clientBody // the request body, when there is one
+}
+
+func (g *hintsGuard) init(w http.ResponseWriter) {
+	g.ResponseWriter = w
+	for k, v := range w.Header() {
+		g.marks = append(g.marks, headerMark{key: k, n: len(v)})
+	}
+}
+
+func (g *hintsGuard) release() {
+	clear(g.marks)
+	g.marks, g.interim, g.ResponseWriter, g.body = g.marks[:0], false, nil, nil
+}
+
+func (g *hintsGuard) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if !g.interim {
+			h := g.ResponseWriter.Header()
+			for i, m := range g.marks {
+				if v := h[m.key]; len(v) >= m.n {
+					g.marks[i].vals = v[:m.n:m.n]
+				}
+			}
+			g.interim = true
+		}
+		g.ResponseWriter.WriteHeader(code)
+		return
+	}
+	g.restore()
+	g.ResponseWriter.WriteHeader(code)
+}
+
+// restore puts the saved headers back in front of the final response's.
+func (g *hintsGuard) restore() {
+	if !g.interim {
+		return
+	}
+	g.interim = false
+	h := g.ResponseWriter.Header()
+	for _, m := range g.marks {
+		if len(m.vals) == 0 {
+			continue
+		}
+		cur := h[m.key]
+		if len(cur) >= len(m.vals) && slices.Equal(cur[:len(m.vals)], m.vals) {
+			continue
+		}
+		h[m.key] = append(slices.Clone(m.vals), cur...)
+	}
+}
+
+func (g *hintsGuard) Write(b []byte) (int, error) {
+	g.restore()
+	return g.ResponseWriter.Write(b)
+}
+
+func (g *hintsGuard) FlushError() error {
+	g.restore()
+	return http.NewResponseController(g.ResponseWriter).Flush()
+}
+
+func (g *hintsGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
 
 // dropConnectionToken removes token from the Connection header's list.
 func dropConnectionToken(h http.Header, token string) {
@@ -366,13 +486,21 @@ const (
 	errKindReset    = "reset"
 	errKindTooLarge = "body_too_large"
 	errKindCanceled = "client_canceled"
-	errKindOther    = "other"
+	// errKindClientBody: the client's request body was malformed or cut
+	// off; the client is told (400, or 408 on a timeout), and it is not
+	// counted as an upstream error.
+	errKindClientBody = "client_body"
+	errKindOther      = "other"
 )
 
 // errorHandler answers a failed proxy attempt with a neutral response. It is
 // only called before any response header was sent.
 func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	kind, status := classify(r, err)
+	var body *clientBody
+	if g, ok := w.(*hintsGuard); ok {
+		body = g.body
+	}
+	kind, status := classify(r, body, err)
 	u, _ := r.Context().Value(upstreamKey{}).(*upstream)
 	label := ""
 	if u != nil {
@@ -381,9 +509,12 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 			u.state.Store(stateDown)
 		}
 	}
-	p.metrics.upstreamErrors.WithLabelValues(kind).Inc()
+	clientFault := kind == errKindCanceled || kind == errKindTooLarge || kind == errKindClientBody
+	if kind != errKindClientBody {
+		p.metrics.upstreamErrors.WithLabelValues(kind).Inc()
+	}
 	level := slog.LevelWarn
-	if kind == errKindCanceled || kind == errKindTooLarge {
+	if clientFault {
 		level = slog.LevelDebug
 	}
 	p.log.LogAttrs(r.Context(), level, "upstream error",
@@ -401,18 +532,27 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	policy := "upstream"
-	if kind == errKindTooLarge {
+	switch kind {
+	case errKindTooLarge:
 		policy = "limits"
+	case errKindClientBody:
+		policy = "request"
+		w.Header().Set("Connection", "close")
 	}
 	problem.Write(w, r, problem.Problem{Status: status, Policy: policy})
 }
 
-func classify(r *http.Request, err error) (kind string, status int) {
+func classify(r *http.Request, body *clientBody, err error) (kind string, status int) {
 	var tooLarge *http.MaxBytesError
 	var opErr *net.OpError
+	bodyErr := body.err()
 	switch {
-	case errors.As(err, &tooLarge):
+	case errors.As(err, &tooLarge) || errors.As(bodyErr, &tooLarge):
 		return errKindTooLarge, http.StatusRequestEntityTooLarge
+	case bodyErr != nil && isTimeout(bodyErr):
+		return errKindClientBody, http.StatusRequestTimeout
+	case bodyErr != nil && r.Context().Err() == nil:
+		return errKindClientBody, http.StatusBadRequest
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 		return errKindCanceled, 499
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):

@@ -70,6 +70,9 @@ func (b *routeBuilder) build() (http.Handler, error) {
 	var patterns []string
 	hasCatchAll := false
 	for i, e := range entries {
+		if reservedPath(e.rc.Match) {
+			return nil, c.Errorf(e.key+".match", "pattern %q covers Rampart's own endpoints under /.rampart/ (or /.well-known/jwks.json), which are never proxied: choose another path", e.rc.Match)
+		}
 		rt, err := b.route(e)
 		if err != nil {
 			return nil, err
@@ -528,6 +531,19 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 	}
 	rt.next.ServeHTTP(w, r)
+}
+
+// reservedPath reports whether pattern's path is under /.rampart/ or is
+// the JWKS document: Rampart's own, whatever the routes say.
+func reservedPath(pattern string) bool {
+	p := strings.TrimSpace(pattern)
+	if _, rest, ok := strings.Cut(p, " "); ok {
+		p = strings.TrimSpace(rest)
+	}
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		p = p[i:]
+	}
+	return p == "/.rampart" || strings.HasPrefix(p, "/.rampart/") || p == "/.well-known/jwks.json"
 }
 
 // isCatchAll reports whether pattern matches every method, host and path:
