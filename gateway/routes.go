@@ -631,6 +631,10 @@ type denyUnmatched struct {
 }
 
 func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := exchangeOf(w); e != nil && e.encodedDelimiter {
+		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+		return
+	}
 	var allow []string
 	for _, m := range d.methods {
 		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}

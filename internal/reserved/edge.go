@@ -105,6 +105,18 @@ var prefixes = [...]struct {
 	{"x-rampart-", Owned},
 }
 
+// firsts and lengths are the first bytes and lengths of the families'
+// names and prefixes: a quick way to rule most header names out.
+var firsts, lengths = func() (fs [256]bool, ls [maxFold + 1]bool) {
+	for name := range families {
+		fs[name[0]], ls[len(name)] = true, true
+	}
+	for _, p := range prefixes {
+		fs[p.prefix[0]] = true
+	}
+	return fs, ls
+}()
+
 // FilterConfig configures a Filter.
 type FilterConfig struct {
 	// Owned are further header names only Rampart sends upstream (renamed
@@ -126,9 +138,10 @@ type FilterConfig struct {
 // immutable and safe for concurrent use.
 type Filter struct {
 	owned      map[string]struct{} // folded
-	pass       map[string]struct{} // folded
+	firsts     [256]bool           // first bytes of owned
+	lengths    [maxFold + 1]bool   // lengths of owned
 	allowOdd   bool
-	passFolded []string // the keys of pass, for allocation-free matching
+	passFolded []string // folded TrustedForwarding names
 }
 
 // NewFilter returns a Filter for c. A TrustedForwarding name that is not a
@@ -139,7 +152,12 @@ func NewFilter(c FilterConfig) (*Filter, error) {
 		if n == "" {
 			continue
 		}
-		f.owned[Fold(n)] = struct{}{}
+		folded := Fold(n)
+		f.owned[folded] = struct{}{}
+		f.firsts[folded[0]] = true
+		if len(folded) <= maxFold {
+			f.lengths[len(folded)] = true
+		}
 	}
 	for i, n := range c.TrustedForwarding {
 		if !plainName(n) {
@@ -163,6 +181,15 @@ func NewFilter(c FilterConfig) (*Filter, error) {
 func (f *Filter) Classify(k string) (Class, bool) { return f.classify(k) }
 
 func (f *Filter) classify(k string) (Class, bool) {
+	if k == "" {
+		return Other, false
+	}
+	first := foldByte(k[0])
+	if !firsts[first] && (f == nil || !f.firsts[first]) {
+		// The common case (Accept, User-Agent, Host, Sec-*…): no
+		// family starts with this letter.
+		return Other, plainName(k)
+	}
 	var buf [maxFold]byte
 	n := min(len(k), maxFold)
 	plain := true
@@ -177,7 +204,7 @@ func (f *Filter) classify(k string) (Class, bool) {
 		plain = plainName(k[n:])
 	}
 	folded := buf[:n]
-	if len(k) <= maxFold {
+	if len(k) <= maxFold && (lengths[len(k)] || f != nil && f.lengths[len(k)]) {
 		if cls, ok := families[string(folded)]; ok {
 			return cls, plain
 		}
