@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,6 +121,49 @@ type Config struct {
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	// CipherSuites are the TLS 1.2 suites offered, by Go's names (TLS 1.3
+	// suites are not configurable). Default: only AEAD suites with
+	// forward secrecy (ECDHE with AES-GCM or ChaCha20-Poly1305).
+	CipherSuites []string `yaml:"cipher_suites"`
+}
+
+// DefaultCipherSuites are the TLS 1.2 suites offered by default: ECDHE key
+// exchange (forward secrecy) with an AEAD cipher only. Go's own default
+// also offers two CBC-SHA1 suites.
+var DefaultCipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// CipherSuiteID returns the id of the TLS 1.2 cipher suite Go calls name.
+func CipherSuiteID(name string) (uint16, bool) {
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, cs := range list {
+			if cs.Name == name && slices.Contains(cs.SupportedVersions, tls.VersionTLS12) {
+				return cs.ID, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// CipherSuiteIDs returns the suites t offers: its cipher_suites, or
+// DefaultCipherSuites.
+func (t *TLS) CipherSuiteIDs() []uint16 {
+	if t == nil || len(t.CipherSuites) == 0 {
+		return DefaultCipherSuites
+	}
+	ids := make([]uint16, 0, len(t.CipherSuites))
+	for _, n := range t.CipherSuites {
+		if id, ok := CipherSuiteID(n); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // RequestHeaders relaxes the removal of request headers a client must not
@@ -673,6 +718,13 @@ func (c *Config) Validate() error {
 	case "x-forwarded-for", "forwarded", "x-real-ip":
 	default:
 		add("client_ip_header", "must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", truncate(c.ClientIPHeader, 40))
+	}
+	if c.TLS != nil {
+		for i, name := range c.TLS.CipherSuites {
+			if _, ok := CipherSuiteID(name); !ok {
+				add(fmt.Sprintf("tls.cipher_suites[%d]", i), "unknown cipher suite %q (use Go's names, such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)", truncate(name, 80))
+			}
+		}
 	}
 	for i, name := range c.RequestHeaders.TrustedForwarding {
 		if _, err := reserved.NewFilter(reserved.FilterConfig{TrustedForwarding: []string{name}}); err != nil {

@@ -49,7 +49,8 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	errc := make(chan error, 2)
 	if cfg.TLS != nil {
-		srv.TLSConfig = &tls.Config{GetCertificate: g.certificate, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{GetCertificate: g.certificate, MinVersion: tls.VersionTLS12,
+			CipherSuites: cfg.TLS.CipherSuiteIDs()}
 		go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { errc <- srv.Serve(ln) }()
