@@ -155,7 +155,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 // completeOIDC starts a session for an identity an OIDC provider vouched
 // for, then sends the browser on.
 func (a *authn) completeOIDC(w http.ResponseWriter, r *http.Request, id *auth.Identity, next string) {
-	if _, err := a.sessions.Login(w, r, id.Subject, id.Roles); err != nil {
+	if _, err := a.sessions.LoginIdentity(w, r, id); err != nil {
 		http.Error(w, "login failed", http.StatusServiceUnavailable)
 		return
 	}
@@ -224,7 +224,7 @@ func (a *authn) cached() auth.Authenticator {
 // for an anonymous request (which the limiter then counts by IP).
 func userOf(r *http.Request) string {
 	if res, ok := r.Context().Value(identifiedKey{}).(*identified); ok && res.id != nil {
-		return res.id.Subject
+		return res.id.Principal()
 	}
 	return ""
 }
