@@ -2,7 +2,10 @@ package config
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -331,6 +334,67 @@ type Store struct {
 	SessionCache *time.Duration `yaml:"session_cache"`
 	// Postgres, when set, holds users for many replicas: postgres://….
 	Postgres string `yaml:"postgres"`
+	// Namespace starts every key Rampart writes to Redis, so that
+	// deployments sharing one Redis never read each other's sessions,
+	// refresh tokens, rate-limit budgets or lockouts. Letters, digits, '-'
+	// and '_', at most 64. Default: derived from key_file when it is set
+	// (replicas sharing the key share the namespace), else "default".
+	// Two deployments that would share a namespace are refused at start.
+	Namespace string `yaml:"namespace"`
+	// KeyFile holds the record key (at least 32 bytes, for example from
+	// `head -c 32 /dev/urandom > store.key`): every session and refresh
+	// token family is stored with an HMAC under it, so a record edited in
+	// the store, or written by another deployment, is refused. Replicas
+	// sharing a store must share it. Required in production when Redis
+	// holds sessions or refresh tokens. Default: none (in development with
+	// Redis, a random key per process).
+	KeyFile string `yaml:"key_file"`
+}
+
+// NamespaceDefault is the Redis namespace of a deployment with neither
+// store.namespace nor store.key_file.
+const NamespaceDefault = "default"
+
+// StoreNamespace returns c's Redis namespace and its record key (nil
+// without store.key_file): store.namespace, or one derived from the key so
+// replicas sharing the key share the namespace, or NamespaceDefault.
+func (c *Config) StoreNamespace() (ns string, key []byte, err error) {
+	ns = c.Store.Namespace
+	if f := c.Store.KeyFile; f != "" {
+		key, err = os.ReadFile(c.RelativePath(f))
+		if err != nil {
+			return "", nil, c.Errorf("store.key_file", "%v", err)
+		}
+		if len(key) < 32 {
+			return "", nil, c.Errorf("store.key_file", "the key must be at least 32 bytes, got %d", len(key))
+		}
+		if ns == "" {
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte("rampart store namespace v1"))
+			ns = "k" + hex.EncodeToString(m.Sum(nil)[:8])
+		}
+	}
+	if ns == "" {
+		ns = NamespaceDefault
+	}
+	return ns, key, nil
+}
+
+// RedisPrefix starts every Redis key of namespace ns.
+func RedisPrefix(ns string) string { return "rampart:" + ns + ":" }
+
+// ValidNamespace reports whether ns can be a store.namespace.
+func ValidNamespace(ns string) bool {
+	if ns == "" || len(ns) > 64 {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // CSRF is the csrf section: the policy's settings plus where its key lives.
@@ -718,6 +782,9 @@ func (c *Config) Validate() error {
 	case "x-forwarded-for", "forwarded", "x-real-ip":
 	default:
 		add("client_ip_header", "must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", truncate(c.ClientIPHeader, 40))
+	}
+	if c.Store.Namespace != "" && !ValidNamespace(c.Store.Namespace) {
+		add("store.namespace", "%q: use letters, digits, '-' and '_' (at most 64)", truncate(c.Store.Namespace, 80))
 	}
 	if c.TLS != nil {
 		for i, name := range c.TLS.CipherSuites {

@@ -36,7 +36,7 @@ type authn struct {
 }
 
 // buildAuth builds the authentication methods c configures.
-func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip.Resolver, logins *bruteforce.Protector) (*authn, error) {
+func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip.Resolver, logins *bruteforce.Protector, recordKey []byte, ns string) (*authn, error) {
 	a := &authn{enabled: c.Auth.Enabled()}
 	if !a.enabled {
 		return a, nil
@@ -53,11 +53,12 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		}
 	}
 	if sc := c.Auth.Sessions; sc != nil {
-		st, err := g.stores.sessions(ctx, c)
+		st, err := g.stores.sessions(ctx, c, ns)
 		if err != nil {
 			return nil, err
 		}
 		cfg := *sc
+		cfg.RecordKey, cfg.Deployment = recordKey, ns
 		cfg.Logger = g.log
 		cfg.OnEvent = g.metrics.sessionEvent
 		if a.sessions, err = session.New(st, cfg); err != nil {
@@ -81,7 +82,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		}
 	}
 	if tc := c.Auth.Tokens; tc != nil {
-		st, err := g.stores.tokens(ctx, c)
+		st, err := g.stores.tokens(ctx, c, ns)
 		if err != nil {
 			return nil, err
 		}

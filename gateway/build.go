@@ -130,7 +130,16 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	}
 	gen.closers = append(gen.closers, sh)
 
-	bfStore, bfFallback, err := g.stores.bruteforce(c)
+	recordKey, ns, err := g.stores.recordKey(c)
+	if err != nil {
+		gen.close()
+		return nil, err
+	}
+	if err := g.stores.claim(context.Background(), c, recordKey, ns, g.log); err != nil {
+		gen.close()
+		return nil, err
+	}
+	bfStore, bfFallback, err := g.stores.bruteforce(c, ns)
 	if err != nil {
 		gen.close()
 		return nil, err
@@ -144,13 +153,13 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		gen.close()
 		return nil, c.Errorf("login_protection", "%v", err)
 	}
-	authn, err := g.buildAuth(context.Background(), c, ips, gen.logins)
+	authn, err := g.buildAuth(context.Background(), c, ips, gen.logins, recordKey, ns)
 	if err != nil {
 		gen.close()
 		return nil, err
 	}
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, authn: authn}
+	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, namespace: ns, authn: authn}
 	routes, err := rb.build()
 	if err != nil {
 		gen.close()

@@ -33,7 +33,9 @@ type routeBuilder struct {
 	log      *slog.Logger
 	ips      *clientip.Resolver
 	stores   *stores
-	authn    *authn
+	// namespace is the deployment's Redis namespace.
+	namespace string
+	authn     *authn
 
 	rate                    *ratelimit.Limiter // global rate limits; nil when none
 	rateStore, rateFallback ratelimit.Store
@@ -104,7 +106,7 @@ func (b *routeBuilder) build() (http.Handler, error) {
 func (b *routeBuilder) buildShared() error {
 	c := b.c
 	var err error
-	if b.rateStore, b.rateFallback, err = b.stores.rate(c); err != nil {
+	if b.rateStore, b.rateFallback, err = b.stores.rate(c, b.namespace); err != nil {
 		return err
 	}
 	if len(c.RateLimits) > 0 {
