@@ -16,8 +16,8 @@ import (
 
 	"github.com/rampartsec/rampart/auth/login"
 	"github.com/rampartsec/rampart/auth/session"
-	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/auth/users"
+	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
