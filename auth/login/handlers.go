@@ -365,7 +365,7 @@ func (s *Service) MeHandler() http.Handler {
 			return
 		}
 		body := meBody{User: id.Subject, Roles: nonNil(id.Roles), Scopes: id.Scopes, Method: id.Method, Issuer: id.Issuer, Expires: id.Expires.UTC()}
-		if id.Method == "session" && s.sessions != nil {
+		if (id.Method == "session" || id.Method == "oidc") && s.sessions != nil {
 			list, err := s.sessions.List(r.Context(), id.Principal(), r)
 			if err != nil {
 				s.log.Error("login: listing sessions failed", "err", err)
