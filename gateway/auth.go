@@ -92,6 +92,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 			cfg.VerificationKeys[i] = c.RelativePath(k)
 		}
 		cfg.Store = st
+		cfg.RecordKey, cfg.Deployment = recordKey, ns
 		cfg.Passwords = tokenPasswords{svc: a.login, users: a.users}
 		cfg.ClientIP = ips
 		// In development a missing signing key is replaced by an ephemeral

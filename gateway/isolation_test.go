@@ -182,6 +182,35 @@ func TestDeploymentsShareRedisSafely(t *testing.T) {
 		t.Errorf("an edited session record: /admin got %d, want it refused as no session", got)
 	}
 
+	// A refresh family edited in Redis: Y's carol given the admin role.
+	resp, body = y.post(t, "/.rampart/token", fmt.Sprintf(`{"username":"carol","password":%q}`, testPassword))
+	pair = nil
+	_ = json.Unmarshal([]byte(body), &pair)
+	yRefresh, _ := pair["refresh_token"].(string)
+	if resp.StatusCode != 200 || yRefresh == "" {
+		t.Fatalf("token on Y: %d %s", resp.StatusCode, body)
+	}
+	fams, err := rdb.Keys(ctx, "rampart:*:token:f:*").Result()
+	if err != nil || len(fams) == 0 {
+		t.Fatalf("family keys: %v %v", fams, err)
+	}
+	for _, k := range fams {
+		ident, err := rdb.HGet(ctx, k, "ident").Result()
+		if err != nil || strings.Contains(ident, "admin") {
+			continue
+		}
+		var m map[string]any
+		_ = json.Unmarshal([]byte(ident), &m)
+		m["roles"] = []string{"admin"}
+		forged, _ := json.Marshal(m)
+		if err := rdb.HSet(ctx, k, "ident", string(forged)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp, body := y.post(t, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, yRefresh)); resp.StatusCode != 401 {
+		t.Errorf("an edited refresh family: %d %s, want 401", resp.StatusCode, body)
+	}
+
 	// Explicit namespaces: two deployments with different keys in one
 	// namespace are refused.
 	_ = newDeployment(t, up.URL, rd.URL(), "") // another with its own derived namespace starts fine
