@@ -24,6 +24,7 @@ import (
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/token"
+	"github.com/rampartsec/rampart/autotls"
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
@@ -53,6 +54,10 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// TLS, when set, makes the gateway serve HTTPS (and HTTP/2).
 	TLS *TLS `yaml:"tls"`
+	// ListenHTTP, when set, is a plain-HTTP address that answers ACME
+	// HTTP-01 challenges and redirects every other request to HTTPS.
+	// Requires tls. Default: none.
+	ListenHTTP string `yaml:"listen_http"`
 	// Upstream is the application behind the gateway: one URL or a list,
 	// used round-robin. Required.
 	Upstream Upstreams `yaml:"upstream"`
@@ -110,11 +115,15 @@ type Config struct {
 	src *source
 }
 
-// TLS names the certificate and key the gateway serves. Both are PEM files,
-// read at start and again on reload.
+// TLS names the certificate and key the gateway serves — PEM files, read at
+// start and again on reload — or, with ACME, the domains whose certificates
+// are obtained and renewed automatically.
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	// ACME obtains and renews certificates from an ACME CA instead of
+	// cert and key. Default: not set.
+	ACME *autotls.Config `yaml:"acme"`
 }
 
 // Admin configures the operator listener.
@@ -632,11 +641,13 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.TLS != nil {
-		if c.TLS.Cert == "" {
-			add("tls.cert", "required when tls is set")
-		}
-		if c.TLS.Key == "" {
-			add("tls.key", "required when tls is set")
+		errs = append(errs, c.validateTLS()...)
+	}
+	if c.ListenHTTP != "" {
+		if err := checkListen(c.ListenHTTP); err != nil {
+			add("listen_http", "%v", err)
+		} else if c.TLS == nil {
+			add("listen_http", "redirects to HTTPS and answers ACME challenges, so it needs tls (tls.cert and tls.key, or tls.acme)")
 		}
 	}
 	if len(c.Upstream) == 0 {

@@ -77,7 +77,7 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		accessLog: c.Log.Access == nil || *c.Log.Access,
 		ids:       requestid.Config{Trust: ips.FromTrustedProxy},
 	}
-	if c.TLS != nil {
+	if c.TLS != nil && c.TLS.ACME == nil {
 		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
 		if err != nil {
 			return nil, c.Errorf("tls.cert", "loading certificate and key: %v", err)

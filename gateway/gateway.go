@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rampartsec/rampart/autotls"
 	"github.com/rampartsec/rampart/config"
 )
 
@@ -49,6 +51,11 @@ type Gateway struct {
 
 	stopProbe context.CancelFunc
 	probeDone chan struct{}
+
+	// acme is the certificate manager while ServeListeners runs with
+	// tls.acme; nil otherwise.
+	acme       atomic.Pointer[autotls.Manager]
+	acmeEvents *prometheus.CounterVec
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -76,6 +83,9 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
 	g.metrics = m
+	if g.acmeEvents, err = newACMEMetrics(g.reg); err != nil {
+		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
+	}
 	if g.stores, err = newStores(); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -154,11 +164,12 @@ func (g *Gateway) retire(old *generation) {
 	old.close()
 }
 
-// Ready reports whether the gateway has a configuration and at least one
-// upstream answered its last probe.
+// Ready reports whether the gateway has a configuration, at least one
+// upstream answered its last probe and, with tls.acme, every domain has a
+// certificate.
 func (g *Gateway) Ready() bool {
 	gen := g.current.Load()
-	return gen != nil && gen.proxy.pool.ready()
+	return gen != nil && gen.proxy.pool.ready() && g.acmeReady()
 }
 
 // Close stops the prober and releases the current chain's resources. It does
@@ -212,6 +223,11 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if (old.TLS == nil) != (cur.TLS == nil) {
 		keys = append(keys, "tls")
+	} else if old.TLS != nil && !reflect.DeepEqual(old.TLS.ACME, cur.TLS.ACME) {
+		keys = append(keys, "tls.acme")
+	}
+	if old.ListenHTTP != cur.ListenHTTP {
+		keys = append(keys, "listen_http")
 	}
 	ol, cl := old.Limits, cur.Limits
 	if ol.MaxHeaderBytes != cl.MaxHeaderBytes {

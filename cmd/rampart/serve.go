@@ -140,7 +140,7 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 		return c.configError(err)
 	}
 	defer g.Close()
-	ln, adminLn, err := listen(cfg)
+	ls, err := listen(cfg)
 	if err != nil {
 		out.Flush()
 		c.errorf(exitFindings, "%v", err)
@@ -176,7 +176,7 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 		}
 	}()
 
-	if err := g.Serve(ctx, ln, adminLn); err != nil {
+	if err := g.ServeListeners(ctx, ls); err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
 		return c.errorf(exitFindings, "%v", err)
@@ -191,19 +191,30 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-// listen opens the gateway's and the admin's listeners, so that the ports
-// are bound before anything is announced.
-func listen(cfg *config.Config) (ln, adminLn net.Listener, err error) {
-	ln, err = net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+// listen opens the gateway's, the admin's and the plain-HTTP listeners, so
+// that the ports are bound before anything is announced.
+func listen(cfg *config.Config) (ls gateway.Listeners, err error) {
+	if ls.Gateway, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return ls, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	if cfg.Admin.Listen != "off" {
-		adminLn, err = net.Listen("tcp", cfg.Admin.Listen)
-		if err != nil {
-			ln.Close()
-			return nil, nil, fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
+	closeAll := func() {
+		for _, l := range []net.Listener{ls.Gateway, ls.Admin, ls.HTTP} {
+			if l != nil {
+				_ = l.Close()
+			}
 		}
 	}
-	return ln, adminLn, nil
+	if cfg.Admin.Listen != "off" {
+		if ls.Admin, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			closeAll()
+			return gateway.Listeners{}, fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
+		}
+	}
+	if cfg.ListenHTTP != "" && cfg.TLS != nil {
+		if ls.HTTP, err = net.Listen("tcp", cfg.ListenHTTP); err != nil {
+			closeAll()
+			return gateway.Listeners{}, fmt.Errorf("listen_http on %s: %w", cfg.ListenHTTP, err)
+		}
+	}
+	return ls, nil
 }
