@@ -116,7 +116,6 @@ func (g *gatewayProc) running() bool {
 // certificate served and the stapled OCSP response.
 func served(addr, name string, roots *x509.CertPool) (*x509.Certificate, []byte, error) {
 	d := &tls.Dialer{Config: &tls.Config{ServerName: name, RootCAs: roots, MinVersion: tls.VersionTLS12}}
-	d.NetDialer = nil
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, nil, err
@@ -143,7 +142,7 @@ func acmeConfig(listen, listenHTTP, admin, upstream string, p *testutil.Pebble, 
 		fmt.Fprintf(&b, "listen_http: %q\n", listenHTTP)
 	}
 	fmt.Fprintf(&b, "admin:\n  listen: %q\nupstream: %q\nlog:\n  access: false\n  level: debug\n", admin, upstream)
-	fmt.Fprintf(&b, "tls:\n  acme:\n    email: ops@example.com\n    domains: [localhost]\n    ca: %q\n    ca_root: %q\n    storage: %q\n    check_interval: 1s\n%s", 
+	fmt.Fprintf(&b, "tls:\n  acme:\n    email: ops@example.com\n    domains: [localhost]\n    ca: %q\n    ca_root: %q\n    storage: %q\n    check_interval: 1s\n%s",
 		p.Directory, p.RootFile, storage, extra)
 	return b.String()
 }
