@@ -134,6 +134,10 @@ type Admin struct {
 	// Pprof serves Go's profiler at /debug/pprof/ on the admin listener,
 	// for diagnosing performance. Default false: profiles reveal internals.
 	Pprof bool `yaml:"pprof"`
+	// TokenFile is a file holding the bearer token that state-changing
+	// admin endpoints (POST /reload) require. Default none: only loopback
+	// clients may use them.
+	TokenFile string `yaml:"token_file"`
 }
 
 // Limits bounds requests. Zero values take the documented defaults; there is

@@ -30,6 +30,7 @@ type serveFlags struct {
 	upstreams  stringList
 	listen     string
 	admin      string
+	watch      bool
 }
 
 func runServe(ctx context.Context, c *cli, args []string) int {
@@ -37,13 +38,16 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		"serve --upstream URL [--listen ADDR] [--admin ADDR|off]\n       rampart serve --config FILE [--listen ADDR] [--admin ADDR|off]",
 		`Run the gateway. With --upstream alone, rampart protects that app with safe
 defaults (zero-config); with --config it reads the YAML configuration.
-Flags given on the command line override the file. SIGHUP reloads the file;
-SIGINT or SIGTERM shut down gracefully.`)
+Flags given on the command line override the file. SIGHUP, POST /reload on
+the admin listener, or --watch reload the file: the new configuration is
+validated and built completely before it replaces the running one. SIGINT or
+SIGTERM shut down gracefully.`)
 	var f serveFlags
 	fs.StringVar(&f.configFile, "config", "", "configuration `FILE` (YAML)")
 	fs.Var(&f.upstreams, "upstream", "upstream `URL` to protect; repeat for several (round-robin)")
 	fs.StringVar(&f.listen, "listen", "", "gateway listen `ADDR` (default \":8080\")")
 	fs.StringVar(&f.admin, "admin", "", "admin listen `ADDR` for /metrics /healthz /readyz, or off (default \"127.0.0.1:9090\")")
+	fs.BoolVar(&f.watch, "watch", false, "reload when the configuration file or a file it names changes (needs --config)")
 	if done, code := c.parseFlags(fs, args); done {
 		return code
 	}
@@ -54,11 +58,18 @@ SIGINT or SIGTERM shut down gracefully.`)
 		return c.usageError("serve needs --upstream URL or --config FILE",
 			"try 'rampart serve --upstream http://127.0.0.1:3000', or 'rampart demo' to see it work")
 	}
+	if f.watch && f.configFile == "" {
+		return c.usageError("--watch needs --config FILE", "zero-config mode has no file to watch")
+	}
 	cfg, err := f.load()
 	if err != nil {
 		return c.configError(err)
 	}
-	return c.serve(ctx, cfg, f.load, f.configFile != "", nil)
+	var watch *watcher
+	if f.watch {
+		watch = &watcher{file: f.configFile, interval: time.Second}
+	}
+	return c.serveWatch(ctx, cfg, f.load, f.configFile != "", nil, watch)
 }
 
 // load builds the configuration from the file (if any) and the flags.
@@ -117,6 +128,12 @@ func plural(n int, one, many string) string {
 // configuration came from a file, is called on SIGHUP. ready, if not nil, is
 // called once the gateway is built, before it listens.
 func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*config.Config, error), fromFile bool, ready func(*gateway.Gateway)) int {
+	return c.serveWatch(ctx, cfg, reload, fromFile, ready, nil)
+}
+
+// serveWatch is serve that also reloads when watch, if not nil, sees a file
+// change.
+func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() (*config.Config, error), fromFile bool, ready func(*gateway.Gateway), watch *watcher) int {
 	out := logging.NewWriter(c.stderr, 64<<10, 200*time.Millisecond)
 	defer out.Close()
 	terminal := false
@@ -134,7 +151,11 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 	if cfg.Env == config.Development {
 		log.Warn("running in development mode: production safeguards are relaxed; never expose this instance")
 	}
-	g, err := gateway.New(cfg, gateway.Options{Logger: log})
+	opt := gateway.Options{Logger: log}
+	if fromFile {
+		opt.Loader = reload
+	}
+	g, err := gateway.New(cfg, opt)
 	if err != nil {
 		out.Flush()
 		return c.configError(err)
@@ -176,6 +197,19 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 		}
 	}()
 
+	if watch != nil {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go watch.run(watchCtx, cfg, func() []string {
+			res := g.ReloadReport(reload)
+			if res.OK() {
+				log.Info("configuration reloaded (file changed)", slog.Any("restart_required", res.RestartRequired))
+				return g.Config().Files()
+			}
+			log.Error("configuration reload failed (file changed); keeping the current configuration", slog.Any("errors", res.Errors))
+			return nil
+		})
+	}
 	if err := g.ServeListeners(ctx, ls); err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
