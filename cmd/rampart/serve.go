@@ -187,7 +187,10 @@ func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() 
 					log.Info("SIGHUP: no configuration file to reload (zero-config mode)")
 					continue
 				}
-				if err := g.ReloadFrom(reload); err != nil {
+				sdNotify(c.getenv, "RELOADING=1")
+				err := g.ReloadFrom(reload)
+				sdNotify(c.getenv, "READY=1")
+				if err != nil {
 					log.Error("configuration reload failed; keeping the current configuration",
 						slog.String("error", err.Error()))
 					continue
@@ -210,6 +213,13 @@ func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() 
 			return nil
 		})
 	}
+	// The ports are bound and the configuration is built: tell systemd
+	// (Type=notify), and that we are stopping once ctx is done.
+	sdNotify(c.getenv, "READY=1")
+	go func() {
+		<-ctx.Done()
+		sdNotify(c.getenv, "STOPPING=1")
+	}()
 	if err := g.ServeListeners(ctx, ls); err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
