@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -115,8 +117,10 @@ func (g *gatewayProc) running() bool {
 // served makes a fresh TLS connection to addr for name and returns the
 // certificate served and the stapled OCSP response.
 func served(addr, name string, roots *x509.CertPool) (*x509.Certificate, []byte, error) {
-	d := &tls.Dialer{Config: &tls.Config{ServerName: name, RootCAs: roots, MinVersion: tls.VersionTLS12}}
-	conn, err := d.Dial("tcp", addr)
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: &tls.Config{ServerName: name, RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -312,7 +316,8 @@ func TestACMEPebble(t *testing.T) {
 
 func getBody(t *testing.T, url string) string {
 	t.Helper()
-	res, err := http.Get(url)
+	c := &http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
