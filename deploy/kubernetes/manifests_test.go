@@ -173,15 +173,17 @@ func checkRampart(t *testing.T, c corev1.Container, volumes map[string]corev1.Vo
 	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds < 5 {
 		t.Error("preStop: want a sleep drain (the image has no shell) of at least 5s")
 	}
-	if !strings.Contains(strings.Join(c.Args, " "), "--config /etc/rampart/rampart.yaml") {
-		t.Errorf("args %q: want --config /etc/rampart/rampart.yaml", c.Args)
+	if !strings.Contains(strings.Join(c.Args, " "), "--config /etc/rampart/config/rampart.yaml") {
+		t.Errorf("args %q: want --config /etc/rampart/config/rampart.yaml", c.Args)
 	}
 	var cfgFromConfigMap, keysFromSecret, writableState bool
 	for _, m := range c.VolumeMounts {
 		v := volumes[m.Name]
 		switch {
-		case m.MountPath == "/etc/rampart/rampart.yaml" && v.ConfigMap != nil && m.ReadOnly:
-			cfgFromConfigMap = true
+		case m.MountPath == "/etc/rampart/config" && v.ConfigMap != nil && m.ReadOnly:
+			// A directory, not a subPath: subPath mounts never see the
+			// ConfigMap's updates, and --watch would wait in vain.
+			cfgFromConfigMap = m.SubPath == ""
 		case strings.HasPrefix(m.MountPath, "/etc/rampart/keys") && v.Secret != nil && m.ReadOnly:
 			keysFromSecret = true
 			if v.Secret.DefaultMode == nil || *v.Secret.DefaultMode&0o077 != 0 {
