@@ -29,6 +29,7 @@ import (
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/token"
+	"github.com/rampartsec/rampart/autotls"
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
@@ -59,6 +60,10 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// TLS, when set, makes the gateway serve HTTPS (and HTTP/2).
 	TLS *TLS `yaml:"tls"`
+	// ListenHTTP, when set, is a plain-HTTP address that answers ACME
+	// HTTP-01 challenges and redirects every other request to HTTPS.
+	// Requires tls. Default: none.
+	ListenHTTP string `yaml:"listen_http"`
 	// Upstream is the application behind the gateway: one URL or a list,
 	// used round-robin. Required.
 	Upstream Upstreams `yaml:"upstream"`
@@ -119,8 +124,9 @@ type Config struct {
 	src *source
 }
 
-// TLS names the certificate and key the gateway serves. Both are PEM files,
-// read at start and again on reload.
+// TLS names the certificate and key the gateway serves — PEM files, read at
+// start and again on reload — or, with ACME, the domains whose certificates
+// are obtained and renewed automatically.
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
@@ -128,6 +134,9 @@ type TLS struct {
 	// suites are not configurable). Default: only AEAD suites with
 	// forward secrecy (ECDHE with AES-GCM or ChaCha20-Poly1305).
 	CipherSuites []string `yaml:"cipher_suites"`
+	// ACME obtains and renews certificates from an ACME CA instead of
+	// cert and key. Default: not set.
+	ACME *autotls.Config `yaml:"acme"`
 }
 
 // DefaultCipherSuites are the TLS 1.2 suites offered by default: ECDHE key
@@ -195,6 +204,10 @@ type Admin struct {
 	// Pprof serves Go's profiler at /debug/pprof/ on the admin listener,
 	// for diagnosing performance. Default false: profiles reveal internals.
 	Pprof bool `yaml:"pprof"`
+	// TokenFile is a file holding the bearer token that state-changing
+	// admin endpoints (POST /reload) require. Default none: only loopback
+	// clients may use them.
+	TokenFile string `yaml:"token_file"`
 }
 
 // Limits bounds requests. Zero values take the documented defaults; there is
@@ -768,11 +781,13 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.TLS != nil {
-		if c.TLS.Cert == "" {
-			add("tls.cert", "required when tls is set")
-		}
-		if c.TLS.Key == "" {
-			add("tls.key", "required when tls is set")
+		errs = append(errs, c.validateTLS()...)
+	}
+	if c.ListenHTTP != "" {
+		if err := checkListen(c.ListenHTTP); err != nil {
+			add("listen_http", "%v", err)
+		} else if c.TLS == nil {
+			add("listen_http", "redirects to HTTPS and answers ACME challenges, so it needs tls (tls.cert and tls.key, or tls.acme)")
 		}
 	}
 	if len(c.Upstream) == 0 {

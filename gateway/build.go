@@ -90,7 +90,7 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		return nil, c.Errorf("request_headers", "%v", err)
 	}
 	gen.edge = edge
-	if c.TLS != nil {
+	if c.TLS != nil && c.TLS.ACME == nil {
 		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
 		if err != nil {
 			return nil, c.Errorf("tls.cert", "loading certificate and key: %v", err)
