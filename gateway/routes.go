@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -51,8 +52,14 @@ type routeBuilder struct {
 
 func (b *routeBuilder) build() (http.Handler, error) {
 	c := b.c
+	// Mistakes are collected, not returned one at a time: a route's error
+	// does not hide the next route's.
+	var errs []error
 	if err := b.buildShared(); err != nil {
-		return nil, err
+		if b.csrf == nil || b.preflights == nil {
+			return nil, err
+		}
+		errs = append(errs, err)
 	}
 	mux := http.NewServeMux()
 	// Rampart's own endpoints: never proxied, whatever the routes say.
@@ -65,20 +72,25 @@ func (b *routeBuilder) build() (http.Handler, error) {
 
 	entries, err := b.entries()
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(append(errs, err)...)
 	}
 	var patterns []string
 	hasCatchAll := false
 	for _, e := range entries {
 		rt, err := b.route(e)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		if err := register(mux, e.rc.Match, rt); err != nil {
-			return nil, c.Errorf(e.key+".match", "%v", err)
+			errs = append(errs, c.Errorf(e.key+".match", "%v", err))
+			continue
 		}
 		patterns = append(patterns, e.rc.Match)
 		hasCatchAll = hasCatchAll || e.rc.Match == "/"
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if !hasCatchAll {
 		var deny http.Handler = &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
@@ -100,39 +112,45 @@ func (b *routeBuilder) build() (http.Handler, error) {
 // buildShared builds the policies every route shares.
 func (b *routeBuilder) buildShared() error {
 	c := b.c
+	// Each shared policy is built even when another failed, so that all
+	// their mistakes are reported together.
+	var errs []error
 	var err error
 	if b.rateStore, b.rateFallback, err = b.stores.rate(c); err != nil {
 		return err
 	}
 	if len(c.RateLimits) > 0 {
 		if b.rate, err = b.newLimiter(c.RateLimits, "global", "rate_limits"); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
 	if c.CORS != nil {
 		p, err := b.newCORS(*c.CORS, "cors")
 		if err != nil {
-			return err
+			errs = append(errs, err)
 		}
 		b.cors = p
 	}
 	key, err := b.loadCSRFKey()
 	if err != nil {
-		return err
+		errs = append(errs, err)
+		key = make([]byte, 32)
 	}
 	b.csrfKey = key
 	b.csrfModes = map[string]*csrf.Protection{}
 	var origins []string
-	if c.CORS != nil {
+	if c.CORS != nil && b.cors != nil {
+		// Only a CORS policy that was built lends its origins to CSRF;
+		// a refused one is reported once, under cors.
 		origins = c.CORS.Origins
 	}
 	p, err := b.csrfFor("", origins)
 	if err != nil {
-		return c.Errorf("csrf", "%v", err)
+		errs = append(errs, c.Errorf("csrf", "%v", err))
 	}
 	b.csrf = p
 	b.preflights = map[string]http.Handler{}
-	return nil
+	return errors.Join(errs...)
 }
 
 // newLimiter builds a rate limiter over the shared stores.
@@ -419,7 +437,7 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 
 	corsP := b.cors
 	var corsOrigins []string
-	if c.CORS != nil {
+	if c.CORS != nil && b.cors != nil {
 		corsOrigins = c.CORS.Origins
 	}
 	if rc.CORS != nil {

@@ -44,6 +44,10 @@ type stores struct {
 	tokenStores   map[string]token.Store
 	// closers stop stores' goroutines before their clients close.
 	closers []io.Closer
+	// dry replaces every SQL database by an in-memory one, for Check: a
+	// check creates no file and opens no connection. (Redis clients
+	// connect lazily, so they are built as for serving, and never used.)
+	dry bool
 }
 
 // sqlKey names the SQL database c uses: PostgreSQL when configured (users
@@ -70,7 +74,13 @@ func (s *stores) sqlLocked(ctx context.Context, c *config.Config) (*sqldb.DB, er
 	}
 	var db *sqldb.DB
 	var err error
-	if pg {
+	if s.dry {
+		if db, err = sqldb.OpenSQLite(ctx, ":memory:"); err != nil {
+			return nil, c.Errorf("store.sqlite", "%v", err)
+		}
+		// Every connection to ":memory:" is a database of its own.
+		db.SetMaxOpenConns(1)
+	} else if pg {
 		if db, err = sqldb.OpenPostgres(ctx, key); err != nil {
 			return nil, c.Errorf("store.postgres", "%v", err)
 		}

@@ -16,6 +16,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/internal/printable"
+	"github.com/rampartsec/rampart/internal/suggest"
 )
 
 // exit codes shared by every command, as documented in the README.
@@ -108,14 +112,16 @@ func (c *cli) usage(w io.Writer) {
 }
 
 // errorf prints "rampart: error: …" and returns code.
+// The message is escaped: it may quote file names or values an attacker
+// chose, and must stay one inert line on a terminal or in a CI log.
 func (c *cli) errorf(code int, format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "rampart: error: %s\n", fmt.Sprintf(format, args...))
+	fmt.Fprintf(c.stderr, "rampart: error: %s\n", printable.Escape(fmt.Sprintf(format, args...)))
 	return code
 }
 
-// hintf prints "rampart: hint: …".
+// hintf prints "rampart: hint: …", escaped as errorf is.
 func (c *cli) hintf(format string, args ...any) {
-	fmt.Fprintf(c.stderr, "rampart: hint: %s\n", fmt.Sprintf(format, args...))
+	fmt.Fprintf(c.stderr, "rampart: hint: %s\n", printable.Escape(fmt.Sprintf(format, args...)))
 }
 
 // usageError reports a usage mistake with its hint and returns exitUsage.
@@ -204,10 +210,39 @@ func runHelp(ctx context.Context, c *cli, args []string) int {
 		c.usage(c.stdout)
 		return exitOK
 	}
+	if args[0] == "config" {
+		return runHelpConfig(c, args[1:])
+	}
 	for _, cmd := range commands() {
 		if cmd.name == args[0] && cmd.name != "help" {
 			return cmd.run(ctx, c, append(append([]string(nil), args[1:]...), "--help"))
 		}
 	}
 	return c.usageError(fmt.Sprintf("unknown command %q", args[0]), "run 'rampart help' to list the commands")
+}
+
+// runHelpConfig prints the configuration reference built into the binary,
+// or the sections of it that document one key.
+func runHelpConfig(c *cli, args []string) int {
+	switch len(args) {
+	case 0:
+		fmt.Fprint(c.stdout, config.Reference)
+		return exitOK
+	case 1:
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+			fmt.Fprintln(c.stdout, "Usage: rampart help config [KEY]\n\nPrint the configuration reference: every key, its default and its meaning.\nWith KEY (e.g. auth.sessions or limits.max_body_bytes), print only the\nsections that document it.")
+			return exitOK
+		}
+		ref := config.ReferenceFor(args[0])
+		if ref == "" {
+			hint := "run 'rampart help config' for the whole reference"
+			if s := suggest.Closest(args[0], config.Keys(), 3); s != "" {
+				hint = fmt.Sprintf("did you mean %q? ", s) + hint
+			}
+			return c.usageError(fmt.Sprintf("no configuration key %q", args[0]), hint)
+		}
+		fmt.Fprint(c.stdout, ref)
+		return exitOK
+	}
+	return c.usageError(fmt.Sprintf("unexpected argument %q", args[1]), "run 'rampart help config KEY' for one key")
 }

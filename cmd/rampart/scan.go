@@ -47,7 +47,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 		return c.usageError(fmt.Sprintf("unexpected argument %q", pos[1]), "scan takes one URL; run it once per site")
 	}
 	if _, err := scan.ParseURL(pos[0]); err != nil {
-		return c.usageError(printable(strings.TrimPrefix(err.Error(), "scan: ")), "give a full URL such as https://app.example.com/")
+		return c.usageError(strings.TrimPrefix(err.Error(), "scan: "), "give a full URL such as https://app.example.com/")
 	}
 	switch *format {
 	case "table", "json":
@@ -77,7 +77,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 		InsecureSkipVerify: *insecure,
 	}
 	if err := cfg.Validate(); err != nil {
-		return c.usageError(printable(strings.TrimPrefix(err.Error(), "scan: ")), "run 'rampart scan --help' to see its flags")
+		return c.usageError(strings.TrimPrefix(err.Error(), "scan: "), "run 'rampart scan --help' to see its flags")
 	}
 	if *caFile != "" {
 		pool, err := loadCAFile(*caFile)
@@ -108,7 +108,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 // scanError reports why there was nothing to grade, with a hint for each
 // cause, and returns the usage exit code.
 func (c *cli) scanError(err error, cfg scan.Config) int {
-	msg := printable(err.Error())
+	msg := err.Error()
 	switch {
 	case errors.Is(err, context.Canceled):
 		return c.errorf(exitUsage, "scan interrupted")
@@ -142,16 +142,4 @@ func loadCAFile(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", file)
 	}
 	return pool, nil
-}
-
-// printable replaces control characters in text that may quote a remote
-// site (a certificate's names, a redirect target), so that it cannot drive
-// the terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
 }

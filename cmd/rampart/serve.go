@@ -61,21 +61,22 @@ SIGINT or SIGTERM shut down gracefully.`)
 	return c.serve(ctx, cfg, f.load, f.configFile != "", nil)
 }
 
-// load builds the configuration from the file (if any) and the flags.
+// load builds the configuration from the file (if any) and the flags,
+// through the loader `rampart audit config` uses too.
 func (f *serveFlags) load() (*config.Config, error) {
-	cfg := config.Default()
-	if f.configFile != "" {
-		var err error
-		if cfg, err = config.DecodeFile(f.configFile); err != nil {
-			return nil, err
-		}
-	}
+	return loadConfig(f.configFile, f.apply)
+}
+
+// apply overrides the configuration with the flags given.
+func (f *serveFlags) apply(cfg *config.Config) config.Errors {
+	var errs config.Errors
 	if len(f.upstreams) > 0 {
 		cfg.Upstream = nil
 		for _, s := range f.upstreams {
 			u, err := config.ParseUpstream(s)
 			if err != nil {
-				return nil, config.Errors{{File: "command line", Key: "--upstream", Msg: err.Error()}}
+				errs = append(errs, &config.FieldError{File: "command line", Key: "--upstream", Msg: err.Error()})
+				continue
 			}
 			cfg.Upstream = append(cfg.Upstream, u)
 		}
@@ -86,10 +87,7 @@ func (f *serveFlags) load() (*config.Config, error) {
 	if f.admin != "" {
 		cfg.Admin.Listen = f.admin
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return errs
 }
 
 // configError prints every configuration error on its own line and returns
@@ -100,7 +98,7 @@ func (c *cli) configError(err error) int {
 		for _, e := range errs {
 			c.errorf(exitUsage, "%s", e.Error())
 		}
-		c.hintf("fix the %s above; 'docs/config.md' describes every key", plural(len(errs), "problem", "problems"))
+		c.hintf("fix the %s above; 'rampart help config' describes every key", plural(len(errs), "problem", "problems"))
 		return exitUsage
 	}
 	return c.errorf(exitUsage, "%v", err)
