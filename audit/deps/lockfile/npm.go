@@ -160,6 +160,10 @@ func readNPMDependencies(f *File, deps map[string]*npmDependency, prefix string,
 			readNPMDependencies(f, d.Dependencies, linesKey, lines)
 		}
 		name, version := key, d.Version
+		if name == "" {
+			f.Problems = append(f.Problems, Problem{Path: f.Path, Line: line, Reason: "cannot tell the package name"})
+			continue
+		}
 		resolved := d.Resolved
 		if alias, ok := strings.CutPrefix(version, "npm:"); ok {
 			// "npm:<real name>@<version>": an alias of another package.
