@@ -24,7 +24,13 @@ The scan is polite: requests are sent one at a time, at most --max-requests
 Exit status: 0 no check failing at or above --fail-on; 1 checks at or above
 --fail-on, or a probe that got no answer; 2 usage error, or nothing to grade:
 a malformed URL, an unreachable site, an untrusted certificate (without
---insecure), a TLS failure or a redirect loop.`
+--insecure), a TLS failure, a redirect loop, or a redirect to another host
+(without --follow-cross-origin).
+
+The scan probes only the host named in URL: a redirect elsewhere stops it.
+With --follow-cross-origin the page there is graded, but its POSTs, the
+login burst and OPTIONS requests are never sent to a host you did not
+name.`
 
 func runScan(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("scan", "scan URL [--format table|json] [--max-requests N] [--login PATH] [--timeout D] [--fail-on SEVERITY] [--insecure] [--ca-file FILE]", scanHelp)
@@ -35,6 +41,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 	failOn := fs.String("fail-on", "low", "exit 1 on checks of this `severity` or worse: low, moderate, high or critical")
 	insecure := fs.Bool("insecure", false, "scan a site whose certificate is not trusted; the certificate then fails the tls-certificate check")
 	caFile := fs.String("ca-file", "", "PEM `file` of CA certificates to trust besides the system's")
+	followCross := fs.Bool("follow-cross-origin", false, "follow a redirect to another host and grade the page there (only GET requests are sent to it); by default such a redirect ends the scan with exit 2")
 	httpPort := fs.Int("http-port", 80, "`port` of the plain-HTTP site checked for a redirect to HTTPS, for https URLs")
 	pos, done, code := c.parseInterspersed(fs, args)
 	if done {
@@ -75,6 +82,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 		RequestTimeout:     min(*timeout, scan.DefaultRequestTimeout),
 		HTTPPort:           *httpPort,
 		InsecureSkipVerify: *insecure,
+		FollowCrossOrigin:  *followCross,
 	}
 	if err := cfg.Validate(); err != nil {
 		return c.usageError(strings.TrimPrefix(err.Error(), "scan: "), "run 'rampart scan --help' to see its flags")
@@ -116,6 +124,8 @@ func (c *cli) scanError(err error, cfg scan.Config) int {
 		return c.errorfHint(exitUsage, "pass the CA that signed it with --ca-file FILE, or scan anyway with --insecure (tls-certificate then fails)", "%s", msg)
 	case errors.Is(err, scan.ErrTLS):
 		return c.errorfHint(exitUsage, "check the scheme and the port: does the site serve HTTPS there?", "%s", msg)
+	case errors.Is(err, scan.ErrCrossOrigin):
+		return c.errorfHint(exitUsage, "rampart scans only the host it is given: scan the target URL itself, or pass --follow-cross-origin to grade it from here (only GET requests go to another host)", "%s", msg)
 	case errors.Is(err, scan.ErrRedirects):
 		return c.errorfHint(exitUsage, "fix the redirect, or scan the page it should end at", "%s", msg)
 	case errors.Is(err, scan.ErrBudget):
