@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -654,6 +655,23 @@ var rules = []Rule{
 		},
 	},
 	{
+		ID: "secret-file-readable", Item: 2, Severity: Moderate,
+		Title:     "a file holding secrets is readable by other users",
+		Fix:       "chmod 600 the file (Rampart creates its own files that way)",
+		Rationale: "Signing keys, client secrets, TLS keys and the user database (password hashes, session and refresh token hashes) are secrets: any local account or process that can read them can forge tokens, impersonate the gateway or attack the hashes offline.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			var out []Finding
+			for _, s := range secretFiles(c) {
+				info, err := os.Stat(c.RelativePath(s.path))
+				if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o077 == 0 {
+					continue
+				}
+				out = append(out, r.finding(c, s.key, fmt.Sprintf("%s is mode %04o", s.path, info.Mode().Perm())))
+			}
+			return out
+		},
+	},
+	{
 		ID: "admin-pprof", Item: 12, Severity: Low,
 		Title:     "the profiler is served on the admin listener",
 		Fix:       "turn admin.pprof off once the diagnosis is done",
@@ -674,6 +692,35 @@ func prodCritical(c *config.Config) Severity {
 		return High
 	}
 	return Critical
+}
+
+// secretFile is a configured file that holds a secret, with its key.
+type secretFile struct{ key, path string }
+
+// secretFiles lists the files of c that hold secrets.
+func secretFiles(c *config.Config) []secretFile {
+	var out []secretFile
+	add := func(key, path string) {
+		if path != "" {
+			out = append(out, secretFile{key, path})
+		}
+	}
+	add("csrf.key_file", c.CSRF.KeyFile)
+	if c.TLS != nil {
+		add("tls.key", c.TLS.Key)
+	}
+	if c.Auth.Tokens != nil {
+		add("auth.tokens.signing_key", c.Auth.Tokens.SigningKey)
+	}
+	for i, is := range c.Auth.Issuers {
+		if is.Login != nil {
+			add(fmt.Sprintf("auth.issuers[%d].login.client_secret_file", i), is.Login.ClientSecretFile)
+		}
+	}
+	if (c.Auth.Sessions != nil || c.Auth.Tokens != nil) && c.Store.Postgres == "" {
+		add("store.sqlite", c.Store.SQLite)
+	}
+	return out
 }
 
 // loopbackListener reports whether a listen address is on loopback only.

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,13 @@ rate_limits: [{key: ip, limit: 100, per: 1m}]
 routes:
   - match: "GET /{$}"
 `
+
+// readableKey and privateKey are key files made by TestMain: mode 0644
+// and 0600.
+var (
+	readableKey = filepath.Join(os.TempDir(), "rampart-checklist-"+strconv.Itoa(os.Getpid())+"-readable.key")
+	privateKey  = filepath.Join(os.TempDir(), "rampart-checklist-"+strconv.Itoa(os.Getpid())+"-private.key")
+)
 
 // ruleCases holds, for every rule, a configuration that triggers it and one
 // that does not. TestEveryRuleIsTested keeps it complete.
@@ -184,6 +192,10 @@ var ruleCases = map[string]struct {
 		trigger: base + "cors: {origins: [\"http://app.example.com\"], credentials: true}\n",
 		clean:   base + "cors: {origins: [\"https://app.example.com\"], credentials: true}\n", key: "cors.origins[0]",
 	},
+	"secret-file-readable": {
+		trigger: base + "csrf: {key_file: " + readableKey + "}\n",
+		clean:   base + "csrf: {key_file: " + privateKey + "}\n", key: "csrf.key_file",
+	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",
 		clean:   base + "log: {access: true}\n", key: "log.access",
@@ -306,7 +318,19 @@ func TestBlockingOnlyInProduction(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if err := os.WriteFile(readableKey, key, 0o600); err != nil {
+		panic(err)
+	}
+	if err := os.Chmod(readableKey, 0o644); err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(privateKey, key, 0o600); err != nil {
+		panic(err)
+	}
 	code := m.Run()
+	_ = os.Remove(readableKey)
+	_ = os.Remove(privateKey)
 	if keyPath != "" {
 		_ = os.RemoveAll(filepath.Dir(keyPath))
 	}

@@ -32,7 +32,12 @@ func loadConfig(path string, apply func(*config.Config) config.Errors) (*config.
 		failed[e.Key] = true
 	}
 	if apply != nil {
-		errs = append(errs, apply(cfg)...)
+		flagErrs := apply(cfg)
+		for _, e := range flagErrs {
+			// --upstream failed: "upstream is required" would be noise.
+			failed[strings.TrimPrefix(e.Key, "--")] = true
+		}
+		errs = append(errs, flagErrs...)
 	}
 	if err := gateway.Check(cfg); err != nil {
 		var checked config.Errors

@@ -95,7 +95,38 @@ func (c *cli) main(ctx context.Context, args []string) int {
 			return cmd.run(ctx, c, args[1:])
 		}
 	}
-	return c.usageError(fmt.Sprintf("unknown command %q", name), "run 'rampart help' to list the commands")
+	return c.usageError(fmt.Sprintf("unknown command %q", name), didYouMean(name, commandNames())+"run 'rampart help' to list the commands")
+}
+
+// commandNames lists the visible commands.
+func commandNames() []string {
+	var names []string
+	for _, cmd := range commands() {
+		if !cmd.hidden {
+			names = append(names, cmd.name)
+		}
+	}
+	return names
+}
+
+// didYouMean returns "did you mean "x"? " for the candidate nearest to
+// name, or "" when none is near.
+func didYouMean(name string, candidates []string) string {
+	maxDist := 2
+	if len(name) <= 3 {
+		maxDist = 1
+	}
+	for _, cand := range candidates {
+		// A prefix of a longer name ("serv", "comp") is what the user
+		// started to type.
+		if len(name) >= 3 && strings.HasPrefix(cand, name) {
+			return fmt.Sprintf("did you mean %q? ", cand)
+		}
+	}
+	if s := suggest.Closest(name, candidates, maxDist); s != "" {
+		return fmt.Sprintf("did you mean %q? ", s)
+	}
+	return ""
 }
 
 func (c *cli) usage(w io.Writer) {
@@ -169,10 +200,39 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (done bool, code int) 
 		return true, exitOK
 	}
 	msg := err.Error()
+	hint := "run '" + fs.Name() + " --help' to see its flags"
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		msg = "unknown flag " + name
+		msg = "unknown flag --" + strings.TrimLeft(name, "-")
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if s := didYouMean(strings.TrimLeft(name, "-"), names); s != "" {
+			hint = strings.Replace(s, `"`, `"--`, 1) + hint
+		}
+		return true, c.usageError(msg, hint)
 	}
-	return true, c.usageError(msg, "run '"+fs.Name()+" --help' to see its flags")
+	// "invalid value "5" for flag -timeout: parse error": say what a
+	// valid value looks like.
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		if _, after, ok := strings.Cut(rest, " for flag -"); ok {
+			name, _, _ := strings.Cut(after, ":")
+			if f := fs.Lookup(name); f != nil {
+				value, _, _ := strings.Cut(rest, " for flag -")
+				msg = fmt.Sprintf("invalid value %s for --%s", value, name)
+				switch fmt.Sprintf("%T", f.Value) {
+				case "*flag.durationValue":
+					hint = "use a unit: 5s, 2m, 1h"
+					if n := strings.Trim(value, `"`); n != "" && strings.Trim(n, "0123456789") == "" {
+						hint = fmt.Sprintf("use a unit: %ss (or %sm, %sh)", n, n, n)
+					}
+				case "*flag.intValue", "*flag.int64Value", "*flag.uintValue":
+					hint = "use a whole number"
+				case "*flag.boolValue":
+					hint = "use --" + name + " alone, or --" + name + "=false"
+				}
+			}
+		}
+	}
+	return true, c.usageError(msg, hint)
 }
 
 // parseInterspersed parses args with fs, allowing flags before and after

@@ -73,6 +73,11 @@ func (f *serveFlags) apply(cfg *config.Config) config.Errors {
 	if len(f.upstreams) > 0 {
 		cfg.Upstream = nil
 		for _, s := range f.upstreams {
+			if !strings.Contains(s, "://") {
+				errs = append(errs, &config.FieldError{File: "command line", Key: "--upstream",
+					Msg: fmt.Sprintf("%q has no scheme: add http:// (or https://), as in --upstream http://%s", s, s)})
+				continue
+			}
 			u, err := config.ParseUpstream(s)
 			if err != nil {
 				errs = append(errs, &config.FieldError{File: "command line", Key: "--upstream", Msg: err.Error()})

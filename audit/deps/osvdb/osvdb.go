@@ -90,7 +90,9 @@ func (u *Updater) updateOne(ctx context.Context, eco string) (Result, error) {
 	}
 	src := strings.TrimSuffix(base, "/") + "/" + url.PathEscape(eco) + "/all.zip"
 	dir := filepath.Join(u.Dir, eco)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// 0700: the cache is the user's own; archives are written 0600
+	// (os.CreateTemp) and renamed into place.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Result{}, fmt.Errorf("osvdb: %w", err)
 	}
 	now := time.Now
