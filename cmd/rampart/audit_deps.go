@@ -317,9 +317,9 @@ func (c *cli) loadIgnores(path string, isDir bool, named string, now time.Time) 
 
 func runAuditDB(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "update" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprintln(c.stdout, "Usage: rampart audit db update [PATH] [flags]")
-			return exitOK
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
+			fmt.Fprint(c.stdout, "Usage: rampart audit db <subcommand> [flags]\n\nSubcommands:\n  update  download the OSV advisory archives for offline audits\n\n")
+			return runAuditDB(ctx, c, []string{"update", "--help"})
 		}
 		hint := "run 'rampart audit db update' to download the advisory database"
 		if len(args) == 0 {
@@ -330,12 +330,16 @@ func runAuditDB(ctx context.Context, c *cli, args []string) int {
 	flags := c.newFlagSet("audit db update", "audit db update [PATH] [flags]",
 		`Download OSV's advisory archives for offline audits, replacing the local
 copy atomically: an interrupted download leaves the previous copy in place.
+A download cut short is retried (--retries), resuming where it stopped when
+the server accepts ranges. Progress goes to standard error: a bar with
+bytes, rate and time left on a terminal, a line every 5 seconds otherwise.
 
 The ecosystems are those of the lockfiles under PATH (default "."), or npm
 and Go when there are none.`)
 	dbDir := flags.String("db", c.defaultDBDir(), "database `directory` to update")
 	mirror := flags.String("mirror", osvdb.DefaultBaseURL, "base `URL` of the archives (<URL>/<ecosystem>/all.zip)")
 	ecoFlag := flags.String("ecosystems", "", "`ecosystems` to fetch, comma-separated (npm, Go); default: those of PATH's lockfiles")
+	retries := flags.Int("retries", 3, "retry a download cut short this many `times`, resuming where it stopped when the server allows")
 	positional, done, code := c.parseInterspersed(flags, args[1:])
 	if done {
 		return code
@@ -362,8 +366,13 @@ and Go when there are none.`)
 		}
 		ecosystems = ecosystemsOf(path)
 	}
-	u := &osvdb.Updater{Dir: *dbDir, BaseURL: *mirror}
+	progress := newProgressPrinter(c.stderr)
+	u := &osvdb.Updater{Dir: *dbDir, BaseURL: *mirror, Retries: *retries, Progress: progress.update}
+	if *retries == 0 {
+		u.Retries = -1 // the flag's 0 means none; the Updater's 0 means its default
+	}
 	results, err := u.Update(ctx, slices.Compact(ecosystems))
+	progress.finish()
 	for _, r := range results {
 		state := fmt.Sprintf("%d records", r.Meta.Records)
 		if r.Unchanged {
