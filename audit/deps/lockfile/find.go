@@ -119,14 +119,26 @@ func readLimited(path string) ([]byte, error) {
 	if !os.SameFile(info, opened) {
 		return nil, fmt.Errorf("%w: %s changed while it was opened", ErrNotRegular, path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("lockfile: %s: %w", path, err)
+	// One allocation of the size fstat reported (plus one byte, to see a
+	// file that grew): io.ReadAll's doubling would allocate about twice
+	// the file on the way.
+	data := make([]byte, 0, min(opened.Size(), MaxFileSize)+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grew meanwhile: let append size it
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > MaxFileSize {
+			return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lockfile: %s: %w", path, err)
+		}
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
-	}
-	return data, nil
 }
 
 // regular returns ErrNotRegular, saying what path is instead, unless info

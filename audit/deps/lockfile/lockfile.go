@@ -333,7 +333,8 @@ func mergeGroups(a, b []string) []string {
 type lineIndex []int
 
 func newLineIndex(data []byte) lineIndex {
-	idx := lineIndex{}
+	// Counted first, so that the index is allocated once at its size.
+	idx := make(lineIndex, 0, bytes.Count(data, []byte{'\n'}))
 	for i, c := range data {
 		if c == '\n' {
 			idx = append(idx, i)
