@@ -1,6 +1,7 @@
 package printable_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/rampartsec/rampart/internal/printable"
@@ -45,4 +46,12 @@ func FuzzEscape(f *testing.F) {
 			t.Fatalf("Escape changed safe text %q to %q", s, out)
 		}
 	})
+}
+
+func ExampleEscape() {
+	fmt.Println(printable.Escape("left-pad"))
+	fmt.Println(printable.Escape("evil\x1b[2J\r\n::error::owned"))
+	// Output:
+	// left-pad
+	// evil\x1b[2J\r\n::error::owned
 }
