@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -78,7 +79,11 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	defer func() { errs = appendFindings(errs, g.guard(c)) }()
 	ips, err := clientip.New(clientip.Config{TrustedProxies: c.TrustedProxies, Header: c.ClientIPHeader})
 	if err != nil {
-		fail(c.Errorf("client_ip_header", "%v", err))
+		key := "client_ip_header"
+		if strings.Contains(err.Error(), "trusted prox") {
+			key = "trusted_proxies"
+		}
+		fail(c.Errorf(key, "%v", err))
 		// Later stages need a resolver to be built and checked; the
 		// default one trusts no proxy.
 		ips, _ = clientip.New(clientip.Config{})
