@@ -300,13 +300,15 @@ func (c *cli) loadIgnores(path string, isDir bool, named string, now time.Time) 
 			dir = filepath.Dir(path)
 		}
 		file = filepath.Join(dir, ignore.FileName)
-		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Lstat(file); errors.Is(err, fs.ErrNotExist) {
 			return nil, exitOK, true
 		}
 	}
-	data, err := os.ReadFile(file)
+	// The ignores file sits in the scanned tree: read like a lockfile
+	// (no links, no FIFOs, bounded).
+	data, err := lockfile.ReadRegular(file)
 	if err != nil {
-		return nil, c.errorf(exitUsage, "reading the ignores file: %v", err), false
+		return nil, c.errorf(exitUsage, "reading the ignores file: %s", strings.TrimPrefix(err.Error(), "lockfile: ")), false
 	}
 	l, err := ignore.Parse(file, data, now)
 	if err != nil {

@@ -98,6 +98,21 @@ func TestAuditDepsHostileFiles(t *testing.T) {
 			return dir
 		},
 		"named device": func(t *testing.T, dir string) string { return "/dev/zero" },
+		// The ignores file beside the lockfile is read the same way.
+		"ignores symlink": func(t *testing.T, dir string) string {
+			writeGoModule(t, dir)
+			if err := os.Symlink(outside, filepath.Join(dir, "rampart-audit.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		},
+		"ignores FIFO": func(t *testing.T, dir string) string {
+			writeGoModule(t, dir)
+			if err := syscall.Mkfifo(filepath.Join(dir, "rampart-audit.yaml"), 0o600); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+			return dir
+		},
 		// A FIFO with no writer would block an ordinary open forever.
 		"go.sum FIFO": func(t *testing.T, dir string) string {
 			writeGoModule(t, dir)

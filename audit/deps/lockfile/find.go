@@ -89,6 +89,13 @@ func ReadFile(path string) (*File, error) {
 // forever), a device or a socket.
 var ErrNotRegular = errors.New("lockfile: not a regular file")
 
+// ReadRegular reads the file at path as lockfiles are read: only when it
+// is a regular file (a symbolic link, FIFO, device or socket is
+// ErrNotRegular), without blocking, and at most MaxFileSize bytes. It is
+// for other files an audit reads from an untrusted tree, such as its
+// ignores file.
+func ReadRegular(path string) ([]byte, error) { return readLimited(path) }
+
 // readLimited reads the regular file at path, at most MaxFileSize bytes.
 // The file is checked with Lstat before it is opened, opened without
 // following links and without blocking, and checked again once open, so
