@@ -72,7 +72,9 @@ func appendErrors(errs config.Errors, c *config.Config, err error) config.Errors
 }
 
 // appendFindings adds the production guard's refusals to errs, except
-// those about a key that already has an error.
+// those about a key that already has an error, or a key above or below one
+// (a policy that refused auth.tokens has said what is wrong with
+// auth.tokens.signing_key).
 func appendFindings(errs config.Errors, guard error) config.Errors {
 	var findings config.Errors
 	if !errors.As(guard, &findings) {
@@ -83,7 +85,11 @@ func appendFindings(errs config.Errors, guard error) config.Errors {
 		failed[e.Key] = true
 	}
 	for _, f := range findings {
-		if f.Key == "" || !failed[f.Key] {
+		related := failed[f.Key]
+		for k := range failed {
+			related = related || (k != "" && f.Key != "" && (underKey(f.Key, k) || underKey(k, f.Key)))
+		}
+		if f.Key == "" || !related {
 			errs = append(errs, f)
 		}
 	}

@@ -44,9 +44,8 @@ type stores struct {
 	tokenStores   map[string]token.Store
 	// closers stop stores' goroutines before their clients close.
 	closers []io.Closer
-	// dry replaces every SQL database by an in-memory one, for Check: a
-	// check creates no file and opens no connection. (Redis clients
-	// connect lazily, so they are built as for serving, and never used.)
+	// dry replaces every store by an in-memory one, for Check: a check
+	// creates no file and opens no connection (see dryRedis).
 	dry bool
 }
 
@@ -116,7 +115,10 @@ func (s *stores) users(ctx context.Context, c *config.Config, db *sqldb.DB) (use
 func (s *stores) sessions(ctx context.Context, c *config.Config) (session.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.Store.Redis != "" {
+	if err := s.dryRedis(c); err != nil {
+		return nil, err
+	}
+	if c.Store.Redis != "" && !s.dry {
 		if st, ok := s.sessionStores["redis:"+c.Store.Redis]; ok {
 			return st, nil
 		}
@@ -159,7 +161,10 @@ func (s *stores) sessions(ctx context.Context, c *config.Config) (session.Store,
 func (s *stores) tokens(ctx context.Context, c *config.Config) (token.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.Store.Redis != "" {
+	if err := s.dryRedis(c); err != nil {
+		return nil, err
+	}
+	if c.Store.Redis != "" && !s.dry {
 		if st, ok := s.tokenStores["redis:"+c.Store.Redis]; ok {
 			return st, nil
 		}
@@ -188,6 +193,21 @@ func (s *stores) tokens(ctx context.Context, c *config.Config) (token.Store, err
 	}
 	s.tokenStores[key] = st
 	return st, nil
+}
+
+// dryRedis, for Check, makes the Redis client as serving would — which
+// parses the URL and reports what serve would report — and closes it
+// unused: go-redis connects on first use, so nothing reaches the network.
+// Outside Check, or without Redis, it does nothing. s.mu must be held.
+func (s *stores) dryRedis(c *config.Config) error {
+	if !s.dry || c.Store.Redis == "" {
+		return nil
+	}
+	cl, err := redisconn.Open(c.Store.Redis, c.Store.RedisTimeout)
+	if err != nil {
+		return c.Errorf("store.redis", "%v", err)
+	}
+	return cl.Close()
 }
 
 // client returns the Redis client for c's URL. s.mu must be held.
@@ -220,8 +240,10 @@ func newStores() (*stores, error) {
 
 // rate returns the rate-limit store for c and the local fallback.
 func (s *stores) rate(c *config.Config) (store, fallback ratelimit.Store, err error) {
-	if c.Store.Redis == "" {
-		return s.rateMem, nil, nil
+	if c.Store.Redis == "" || s.dry {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.rateMem, nil, s.dryRedis(c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -243,8 +265,10 @@ func (s *stores) rate(c *config.Config) (store, fallback ratelimit.Store, err er
 // bruteforce returns the login-protection store for c and the local
 // fallback.
 func (s *stores) bruteforce(c *config.Config) (store, fallback bruteforce.Store, err error) {
-	if c.Store.Redis == "" {
-		return s.bfMem, nil, nil
+	if c.Store.Redis == "" || s.dry {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.bfMem, nil, s.dryRedis(c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
