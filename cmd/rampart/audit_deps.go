@@ -206,6 +206,11 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintf(c.stdout, "Advisories: npm registry %s\n\n", *registry)
 		}
 		err = deps.WriteTable(c.stdout, report, *allPackages)
+		if err == nil && stale != "" {
+			// The summary above counts what was checked; this says why
+			// it cannot be trusted.
+			_, err = fmt.Fprintf(c.stdout, "incomplete: %s\n", stale)
+		}
 	}
 	if err != nil {
 		return c.errorf(exitUsage, "writing the report: %v", err)

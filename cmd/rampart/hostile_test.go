@@ -237,9 +237,12 @@ func TestAuditDepsStaleDatabase(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			code, _, stderr := runDeps(t, tc.env, append([]string{dir, "--db", old}, tc.args...)...)
+			code, stdout, stderr := runDeps(t, tc.env, append([]string{dir, "--db", old}, tc.args...)...)
 			if code != tc.code || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, want %d; stderr (want %q):\n%s", code, tc.code, tc.want, stderr)
+			}
+			if incomplete := strings.Contains(stdout, "\nincomplete: the advisory database is"); incomplete != (tc.code == exitNothing) {
+				t.Errorf("summary says incomplete: %v, want %v:\n%s", incomplete, tc.code == exitNothing, stdout)
 			}
 		})
 	}
