@@ -175,7 +175,10 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		cfg.Source = &npmaudit.Source{Registry: *registry}
 	}
 
-	report, err := deps.Scan(ctx, cfg)
+	report, err := scanUntilDone(ctx, cfg)
+	if ctx.Err() != nil {
+		return c.errorf(exitNothing, "audit interrupted: nothing was reported")
+	}
 	if err != nil {
 		var se *lockfile.SyntaxError
 		if errors.As(err, &se) {
@@ -265,6 +268,27 @@ func days(d time.Duration) string {
 		return fmt.Sprintf("%d days", int(d.Hours()/24))
 	}
 	return d.Round(time.Minute).String()
+}
+
+// scanUntilDone runs the scan until it ends or ctx does (SIGINT, SIGTERM):
+// parsing a very large lockfile does not look at ctx, and an audit must
+// stop when told to. The abandoned scan ends with the process.
+func scanUntilDone(ctx context.Context, cfg deps.Config) (*deps.Report, error) {
+	type result struct {
+		r   *deps.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := deps.Scan(ctx, cfg)
+		done <- result{r, err}
+	}()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // ago formats a database age for people.

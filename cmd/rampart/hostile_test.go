@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,5 +247,48 @@ func TestAuditDepsStaleDatabase(t *testing.T) {
 				t.Errorf("summary says incomplete: %v, want %v:\n%s", incomplete, tc.code == exitNothing, stdout)
 			}
 		})
+	}
+}
+
+// TestAuditDepsEndsOnSIGTERM: an audit waiting on something (here a
+// registry that never answers) ends promptly on SIGTERM, exit 3.
+func TestAuditDepsEndsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	bin := testutil.BuildRampart(t)
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer srv.Close()
+	defer close(hang)
+	dir := t.TempDir()
+	lock := `{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/left-pad":{"version":"1.3.0","resolved":"https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz","integrity":"sha512-x"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "package-lock.json"), []byte(lock), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "audit", "deps", dir, "--source", "npm", "--registry", srv.URL)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitNothing {
+			t.Errorf("got %v, want exit %d\n%s", err, exitNothing, stderr.String())
+		}
+		if d := time.Since(sent); d > 3*time.Second {
+			t.Errorf("ended %s after SIGTERM", d)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-waited
+		t.Fatal("audit deps did not end on SIGTERM")
 	}
 }
