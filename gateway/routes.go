@@ -410,12 +410,14 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	if rc.MaxBodyBytes > 0 {
 		maxBody = rc.MaxBodyBytes
 	}
+	// Every policy of the route is built even when another fails, so
+	// that all of its mistakes are reported together.
+	var errs []error
 	next := b.upstream
 	v, err := b.validator(e, maxBody)
 	if err != nil {
-		return nil, err
-	}
-	if v != nil {
+		errs = append(errs, err)
+	} else if v != nil {
 		next = v.Handler(next)
 	}
 	mode := b.mode(e)
@@ -429,11 +431,12 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 		OnDecision:     b.metrics.authRule,
 	})
 	if err != nil {
-		return nil, c.Errorf(key+".auth", "%v", err)
+		errs = append(errs, c.Errorf(key+".auth", "%v", err))
+	} else {
+		// Always in the chain, whatever the mode: it strips client
+		// copies of the identity headers.
+		next = rule.Handler(next)
 	}
-	// Always in the chain, whatever the mode: it strips client copies of
-	// the identity headers.
-	next = rule.Handler(next)
 
 	corsP := b.cors
 	var corsOrigins []string
@@ -442,16 +445,18 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	}
 	if rc.CORS != nil {
 		var err error
-		if corsP, err = b.newCORS(*rc.CORS, key+".cors"); err != nil {
-			return nil, err
-		}
 		corsOrigins = rc.CORS.Origins
+		if corsP, err = b.newCORS(*rc.CORS, key+".cors"); err != nil {
+			errs = append(errs, err)
+			corsOrigins = nil // reported once, under cors
+		}
 	}
 	csrfP, err := b.csrfFor(rc.CSRF, corsOrigins)
 	if err != nil {
-		return nil, c.Errorf(key+".csrf", "%v", err)
+		errs = append(errs, c.Errorf(key+".csrf", "%v", err))
+	} else {
+		next = csrfP.Handler(next)
 	}
-	next = csrfP.Handler(next)
 	// preflight answers this route's CORS preflights, behind the same IP
 	// lists and rate limits as the route itself.
 	var preflight http.Handler
@@ -462,14 +467,23 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	var routeRate *ratelimit.Limiter
 	if len(rc.RateLimits) > 0 {
 		if routeRate, err = b.newLimiter(rc.RateLimits, rc.Match, key+".rate_limits"); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
 	}
 	ac := rc.Route
 	ac.AllowIPsFile, ac.DenyIPsFile = c.RelativePath(ac.AllowIPsFile), c.RelativePath(ac.DenyIPsFile)
 	routeAccess, err := b.allow.Route(ac)
 	if err != nil {
-		return nil, c.Errorf(key, "%v", err)
+		errs = append(errs, c.Errorf(key, "%v", err))
+	}
+	var routeHeaders *headers.Policy
+	if rc.Headers != nil {
+		if routeHeaders, err = b.headers.With(*rc.Headers); err != nil {
+			errs = append(errs, c.Errorf(key+".headers", "%v", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	outer := func(h http.Handler, identify bool) http.Handler {
 		if routeRate != nil {
@@ -489,11 +503,7 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 		b.preflights[rc.Match] = &route{pattern: rc.Match, next: outer(preflight, false)}
 	}
 
-	if rc.Headers != nil {
-		routeHeaders, err := b.headers.With(*rc.Headers)
-		if err != nil {
-			return nil, c.Errorf(key+".headers", "%v", err)
-		}
+	if routeHeaders != nil {
 		next = routeHeaders.Handler(next)
 	}
 	return &route{pattern: rc.Match, maxBody: maxBody, next: next}, nil

@@ -75,6 +75,7 @@ var badConfigs = []struct {
 	{name: "csrf over shared hosting", yaml: head + up + "csrf: {trusted_origins: [\"https://*.vercel.app\"]}\n"},
 	{name: "ip list file missing", yaml: head + up + "allow: {ips_file: missing.txt}\n"},
 	{name: "bad upstream in a list", yaml: head + "upstream: [http://127.0.0.1:9, \"ftp://x\"]\n"},
+	{name: "one route, several mistakes", yaml: head + up + "routes:\n  - match: \"POST /a\"\n    validate: {body_schema: missing.json}\n    cors: {origins: [\"https://*.co.uk\"]}\n    allow_ips_file: missing.txt\n"},
 	{name: "two documents", yaml: head + up + "---\nenv: development\n"},
 	{name: "empty file", yaml: ""},
 	{name: "yaml syntax", yaml: head + up + "cors: {origins: [\n"},
@@ -153,7 +154,8 @@ func TestAllAtOnce(t *testing.T) {
 		"trusted_proxies: [0.0.0.0/1, 128.0.0.0/1]\n" + // the guard
 		"auth: {sessions: {idle_timeout: 30m}}\n" + // the session policy
 		"cors: {origins: [\"https://*.co.uk\"]}\n" + // the CORS policy
-		"routes:\n  - match: \"POST /items\"\n    validate: {body_schema: missing.json}\n" // a route's validator
+		"routes:\n  - match: \"POST /items\"\n    validate: {body_schema: missing.json}\n" + // a route's validator
+		"    cors: {origins: [\"https://*.com.au\"]}\n" // and its CORS policy
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestAllAtOnce(t *testing.T) {
 		if code != exitUsage {
 			t.Fatalf("%v: exit %d, want %d", args, code, exitUsage)
 		}
-		for _, want := range []string{":1: env: ", ":5: limits.idle_timeout: ", ":6: trusted_proxies: ", ":7: auth.sessions: ", ":8: cors.origins[0]: ", ":11: routes[0].validate"} {
+		for _, want := range []string{":1: env: ", ":5: limits.idle_timeout: ", ":6: trusted_proxies: ", ":7: auth.sessions: ", ":8: cors.origins[0]: ", ":11: routes[0].validate", ":12: routes[0].cors.origins[0]: "} {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("%v: no %q in one run:\n%s", args, want, stderr)
 			}
