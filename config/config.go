@@ -756,9 +756,97 @@ func (c *Config) Has(key string) bool {
 
 // Errorf returns a FieldError for key with the file and line where the key
 // is, for problems found after decoding (for example by a policy's
-// constructor).
+// constructor). A Go package prefix at the start of the message ("cors: ",
+// "session: ") is dropped: the key already says where the problem is.
 func (c *Config) Errorf(key, format string, args ...any) *FieldError {
-	return &FieldError{File: c.File(), Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	msg := trimPackagePrefix(fmt.Sprintf(format, args...))
+	// A policy names the field it rejects ("origins[0]: …"); when that
+	// field is in the file, the error points at it.
+	if sub, rest, ok := strings.Cut(msg, ": "); ok && key != "" && subKey(sub) && c.Has(key+"."+sub) {
+		key, msg = key+"."+sub, rest
+	}
+	return &FieldError{File: c.File(), Line: c.Line(key), Key: key, Msg: msg}
+}
+
+// subKey reports whether s looks like a key path: "origins[0]",
+// "absolute_timeout", "login.redirect_origins".
+func subKey(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '[' || r == ']') {
+			return false
+		}
+	}
+	return true
+}
+
+// packagePrefixes are the prefixes of Rampart's packages' error messages,
+// which speak Go; a configuration error speaks of keys.
+var packagePrefixes = map[string]bool{
+	"access": true, "auth": true, "bruteforce": true, "canonical": true, "clientip": true,
+	"config": true, "cors": true, "csrf": true, "gateway": true, "headers": true,
+	"issuer": true, "login": true, "password": true, "ratelimit": true, "redisconn": true,
+	"redisstore": true, "requestid": true, "session": true, "shield": true, "sqldb": true,
+	"sqlstore": true, "token": true, "users": true, "validate": true,
+}
+
+// trimPackagePrefix drops leading "pkg: " prefixes of Rampart's packages.
+func trimPackagePrefix(msg string) string {
+	for {
+		word, rest, ok := strings.Cut(msg, ": ")
+		if !ok || !packagePrefixes[word] || rest == "" {
+			return msg
+		}
+		msg = rest
+	}
+}
+
+// Read reads and decodes the file at path, as far as it can, and returns
+// the defaulted configuration with every decoding error. The configuration
+// is nil only when nothing could be decoded (the file is missing, empty, or
+// not YAML). Callers complete it (for example from command-line flags) and
+// add the errors of later checks, so that one report lists every mistake.
+func Read(path string) (*Config, Errors) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: err.Error()}}
+	}
+	return decode(path, data)
+}
+
+// readFile reads a configuration file: a regular file of at most
+// MaxFileBytes.
+func readFile(path string) ([]byte, error) {
+	// A FIFO or a device would block or never end: only regular files
+	// are opened.
+	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errors.New("no such file")
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return nil, errors.New("permission denied")
+		}
+		return nil, fmt.Errorf("cannot open: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", err)
+	}
+	return data, nil
 }
 
 // Validate checks the values of a decoded or hand-built configuration. It
@@ -792,6 +880,15 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Upstream) == 0 {
 		add("upstream", "required: the URL of the application to protect, e.g. http://127.0.0.1:3000")
+	}
+	for i, u := range c.Upstream {
+		if u != nil && ownListener(c.Listen, u) {
+			key := "upstream"
+			if len(c.Upstream) > 1 {
+				key = fmt.Sprintf("upstream[%d]", i)
+			}
+			add(key, "%s is Rampart's own listener (listen %q): every request would loop back into the gateway; point upstream at the application", u.Redacted(), c.Listen)
+		}
 	}
 	switch strings.ToLower(c.ClientIPHeader) {
 	case "x-forwarded-for", "forwarded", "x-real-ip":
@@ -870,6 +967,70 @@ func (c *Config) Validate() error {
 		return errs
 	}
 	return nil
+}
+
+// ownListener reports whether the upstream u is the gateway's own listen
+// address: the same port on the same host, or on any local address when the
+// gateway listens on every interface.
+func ownListener(listen string, u *url.URL) bool {
+	lhost, lport, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	uport := u.Port()
+	if uport == "" {
+		switch u.Scheme {
+		case "http", "ws":
+			uport = "80"
+		case "https", "wss":
+			uport = "443"
+		}
+	}
+	if uport != lport {
+		return false
+	}
+	uhost := strings.ToLower(u.Hostname())
+	local := func(h string) (netip.Addr, bool) {
+		if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+			return netip.IPv6Loopback(), true
+		}
+		a, err := netip.ParseAddr(h)
+		return a.Unmap(), err == nil
+	}
+	ua, uok := local(uhost)
+	if lhost == "" {
+		lhost = "::"
+	}
+	la, lok := local(strings.ToLower(lhost))
+	if !uok || !lok {
+		return uhost == strings.ToLower(lhost)
+	}
+	if la.IsUnspecified() {
+		// Listening on every interface: any address of this machine
+		// reaches the gateway.
+		return ua.IsLoopback() || ua.IsUnspecified() || localAddress(ua)
+	}
+	if la.IsLoopback() && ua.IsLoopback() {
+		return true
+	}
+	return la == ua
+}
+
+// localAddress reports whether a is an address of one of this machine's
+// interfaces.
+func localAddress(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, x := range addrs {
+		if n, ok := x.(*net.IPNet); ok {
+			if b, ok := netip.AddrFromSlice(n.IP); ok && b.Unmap() == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func checkListen(addr string) error {

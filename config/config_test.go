@@ -269,3 +269,31 @@ func TestValidateBuiltInCode(t *testing.T) {
 		t.Fatalf("got %v, want valid", err)
 	}
 }
+
+// TestUpstreamLoop refuses an upstream that is Rampart's own listener.
+func TestUpstreamLoop(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		listen, upstream string
+		loop             bool
+	}{
+		{":8080", "http://127.0.0.1:8080", true},
+		{":8080", "http://localhost:8080", true},
+		{":8080", "http://[::1]:8080", true},
+		{"0.0.0.0:80", "http://127.0.0.1", true},
+		{"127.0.0.1:8080", "http://localhost:8080/app", true},
+		{"127.0.0.1:8080", "http://127.0.0.1:3000", false},
+		{":8080", "http://10.1.2.3:8080", false},
+		{":8080", "http://app.internal:8080", false},
+		{"127.0.0.1:8443", "https://127.0.0.1:8443", true},
+	} {
+		c, err := config.Parse("rampart.yaml", []byte("listen: \""+tc.listen+"\"\nupstream: "+tc.upstream+"\n"))
+		switch {
+		case tc.loop && (err == nil || !strings.Contains(err.Error(), "rampart.yaml:2: upstream: ") || !strings.Contains(err.Error(), "loop")):
+			t.Errorf("listen %s upstream %s: got %v, want a loop error at upstream", tc.listen, tc.upstream, err)
+		case !tc.loop && err != nil:
+			t.Errorf("listen %s upstream %s: got %v, want no error", tc.listen, tc.upstream, err)
+		}
+		_ = c
+	}
+}

@@ -43,8 +43,23 @@ func (e *FieldError) Error() string {
 		b.WriteString(e.Key)
 	}
 	b.WriteString(": ")
-	b.WriteString(e.Msg)
+	b.WriteString(oneLine(e.Msg))
 	return b.String()
+}
+
+// oneLine folds a multi-line message into one line, so that every line a
+// user reads starts with a file and a line number.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	var parts []string
+	for l := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Errors is every problem found in one configuration, in file order. It is

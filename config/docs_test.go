@@ -1,42 +1,12 @@
 package config
 
 import (
+	"flag"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 )
-
-// keyPaths lists every configuration key as documented: "limits.max_body_bytes",
-// "routes[].match".
-func keyPaths(t reflect.Type, prefix string) []string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var out []string
-	for _, f := range structFields(t) {
-		key := joinKey(prefix, f.name)
-		out = append(out, key)
-		ft := t.FieldByIndex(f.index).Type
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		if reflect.PointerTo(ft).Implements(nodeDecoderType) {
-			continue
-		}
-		switch ft.Kind() {
-		case reflect.Struct:
-			if ft != prefixType && ft != addrType {
-				out = append(out, keyPaths(ft, key)...)
-			}
-		case reflect.Slice:
-			if et := ft.Elem(); et.Kind() == reflect.Struct && et != prefixType && et != addrType {
-				out = append(out, keyPaths(et, key+"[]")...)
-			}
-		}
-	}
-	return out
-}
 
 // TestEveryKeyIsDocumented fails when a configuration key has no entry in
 // docs/config.md, so the reference cannot drift from the code.
@@ -77,5 +47,33 @@ func TestExampleConfigParses(t *testing.T) {
 	}
 	if _, err := Parse("rampart.example.yaml", data); err != nil {
 		t.Errorf("rampart.example.yaml does not parse:\n%v", err)
+	}
+}
+
+var updateReference = flag.Bool("update-reference", false, "rewrite config/reference.md from docs/config.md")
+
+// TestReferenceIsTheDocs keeps the reference built into the binary (rampart
+// help config) identical to docs/config.md, its source. Run with
+// -update-reference
+// after editing docs/config.md.
+func TestReferenceIsTheDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *updateReference {
+		if err := os.WriteFile("reference.md", doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if string(doc) != Reference {
+		t.Error("config/reference.md differs from docs/config.md: run go test ./config -run TestReferenceIsTheDocs -update-reference")
+	}
+	if got := ReferenceFor("auth.sessions.idle_timeout"); !strings.Contains(got, "idle_timeout") || len(got) >= len(Reference) {
+		t.Errorf("ReferenceFor(auth.sessions.idle_timeout): got %d bytes, want its section only", len(got))
+	}
+	if got := ReferenceFor("no_such_key"); got != "" {
+		t.Errorf("ReferenceFor(no_such_key): got %q, want nothing", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,19 +60,38 @@ func (gen *generation) close() {
 }
 
 // build constructs a generation for c. Errors name the configuration key
-// (and, for a file, its line).
-func (g *Gateway) build(c *config.Config) (*generation, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	if err := g.guard(c); err != nil {
-		return nil, err
-	}
+// (and, for a file, its line). Every stage runs even when an earlier one
+// failed — validation, the production guard, and each policy's constructor —
+// so that one start reports every mistake at once, as config.Errors.
+func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
+	var errs config.Errors
+	fail := func(e error) { errs = appendErrors(errs, c, e) }
+	defer func() {
+		if len(errs) == 0 {
+			return
+		}
+		if gen != nil {
+			gen.close()
+		}
+		gen, err = nil, dedupeErrors(errs)
+	}()
+
+	fail(c.Validate())
+	// The guard's findings come last: a key a policy already refused is
+	// not reported again as a finding.
+	defer func() { errs = appendFindings(errs, g.guard(c)) }()
 	ips, err := clientip.New(clientip.Config{TrustedProxies: c.TrustedProxies, Header: c.ClientIPHeader})
 	if err != nil {
-		return nil, c.Errorf("client_ip_header", "%v", err)
+		key := "client_ip_header"
+		if strings.Contains(err.Error(), "trusted prox") {
+			key = "trusted_proxies"
+		}
+		fail(c.Errorf(key, "%v", err))
+		// Later stages need a resolver to be built and checked; the
+		// default one trusts no proxy.
+		ips, _ = clientip.New(clientip.Config{})
 	}
-	gen := &generation{
+	gen = &generation{
 		cfg:       c,
 		ips:       ips,
 		log:       g.log,
@@ -87,15 +107,17 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		AllowUnusualNames: c.RequestHeaders.AllowUnusualNames,
 	})
 	if err != nil {
-		return nil, c.Errorf("request_headers", "%v", err)
+		fail(c.Errorf("request_headers", "%v", err))
+		edge, _ = reserved.NewFilter(reserved.FilterConfig{})
 	}
 	gen.edge = edge
-	if c.TLS != nil && c.TLS.ACME == nil {
+	if c.TLS != nil && c.TLS.ACME == nil && c.TLS.Cert != "" && c.TLS.Key != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
 		if err != nil {
-			return nil, c.Errorf("tls.cert", "loading certificate and key: %v", err)
+			fail(c.Errorf("tls.cert", "loading certificate and key: %v", err))
+		} else {
+			gen.cert = &cert
 		}
-		gen.cert = &cert
 	}
 	gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs)
 
@@ -106,11 +128,13 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	allowCfg.OnDecision = g.metrics.accessDecision
 	allow, err := access.New(allowCfg)
 	if err != nil {
-		return nil, c.Errorf("allow", "%v", err)
+		fail(c.Errorf("allow", "%v", err))
+		allow, _ = access.New(access.Config{Resolver: ips})
 	}
 	hdr, err := headers.New(c.Headers)
 	if err != nil {
-		return nil, c.Errorf("headers", "%v", err)
+		fail(c.Errorf("headers", "%v", err))
+		hdr, _ = headers.New(headers.Config{})
 	}
 	reportCfg := c.CSPReports
 	reportCfg.Logger = g.log
@@ -118,7 +142,8 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	reportCfg.OnDrop = g.metrics.cspDrop
 	reports, err := headers.NewReportHandler(reportCfg)
 	if err != nil {
-		return nil, c.Errorf("csp_reports", "%v", err)
+		fail(c.Errorf("csp_reports", "%v", err))
+		reports, _ = headers.NewReportHandler(headers.ReportConfig{})
 	}
 	shieldCfg := c.Errors
 	shieldCfg.Logger = g.log
@@ -126,23 +151,22 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	shieldCfg.OnLogDropped = g.metrics.logDrops.Inc
 	sh, err := shield.New(shieldCfg)
 	if err != nil {
-		return nil, c.Errorf("errors", "%v", err)
+		fail(c.Errorf("errors", "%v", err))
+	} else {
+		gen.closers = append(gen.closers, sh)
 	}
-	gen.closers = append(gen.closers, sh)
 
 	recordKey, ns, err := g.stores.recordKey(c)
 	if err != nil {
-		gen.close()
-		return nil, err
-	}
-	if err := g.stores.claim(context.Background(), c, recordKey, ns, g.log); err != nil {
-		gen.close()
-		return nil, err
+		fail(err)
+		ns = config.NamespaceDefault
+	} else if err := g.stores.claim(context.Background(), c, recordKey, ns, g.log); err != nil {
+		fail(err)
 	}
 	bfStore, bfFallback, err := g.stores.bruteforce(c, ns)
 	if err != nil {
-		gen.close()
-		return nil, err
+		fail(err)
+		bfStore, bfFallback = g.stores.bfMem, nil
 	}
 	lp := c.LoginProtection
 	lp.Store, lp.Fallback = bfStore, bfFallback
@@ -150,20 +174,28 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	lp.OnDecision = g.metrics.loginDecision
 	lp.OnStoreFailure = g.metrics.storeFailure("login_protection")
 	if gen.logins, err = bruteforce.New(lp); err != nil {
-		gen.close()
-		return nil, c.Errorf("login_protection", "%v", err)
+		fail(c.Errorf("login_protection", "%v", err))
+		gen.logins, _ = bruteforce.New(bruteforce.Config{Store: g.stores.bfMem})
 	}
-	authn, err := g.buildAuth(context.Background(), c, ips, gen.logins, recordKey, ns)
-	if err != nil {
-		gen.close()
-		return nil, err
+	an, err := g.buildAuth(context.Background(), c, ips, gen.logins, recordKey, ns)
+	authFailed := err != nil
+	if authFailed {
+		fail(err)
+		// The routes are still built, to report their own mistakes; their
+		// authentication rules cannot be checked without the methods.
+		an = &authn{}
 	}
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, namespace: ns, authn: authn}
+	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, namespace: ns, authn: an}
 	routes, err := rb.build()
 	if err != nil {
-		gen.close()
-		return nil, err
+		if authFailed {
+			err = withoutAuthRules(c, err)
+		}
+		fail(err)
+	}
+	if len(errs) > 0 || sh == nil {
+		return gen, nil // the deferred function reports errs
 	}
 	// Outermost first: security headers on every response, Rampart's own
 	// included; panics recovered inside them; then one canonical host and

@@ -38,7 +38,7 @@ func newDeployment(t *testing.T, upstream, redisURL, extra string, roles ...stri
 	signing := filepath.Join(dir, "ed25519.pem")
 	writeEd25519(t, signing)
 	y := fmt.Sprintf(`env: development
-store: {sqlite: %q, redis: %q, key_file: %q, session_cache: 0s}
+store: {sqlite: %q, redis: %q, key_file: %q, session_cache: 0s, redis_timeout: 5s}
 auth:
   sessions: {idle_timeout: 30m, absolute_timeout: 12h}
   tokens: {access_ttl: 5m, refresh_ttl: 24h, signing_key: %q}

@@ -90,7 +90,7 @@ func TestTwoGatewaysShareOneRedisLimit(t *testing.T) {
 	for i := range 2 {
 		listen := testutil.FreeAddr(t)
 		cfg := filepath.Join(dir, fmt.Sprintf("r%d.yaml", i))
-		body := fmt.Sprintf("listen: %q\nadmin: {listen: \"off\"}\nupstream: %q\nstore: {redis: %q}\nlog: {access: false}\nrate_limits:\n  - {name: shared, key: route, limit: 30, per: 1h}\nroutes: [{match: \"GET /x\"}]\n",
+		body := fmt.Sprintf("listen: %q\nadmin: {listen: \"off\"}\nupstream: %q\nstore: {redis: %q, redis_timeout: 5s}\nlog: {access: false}\nrate_limits:\n  - {name: shared, key: route, limit: 30, per: 1h}\nroutes: [{match: \"GET /x\"}]\n",
 			listen, up.URL, rd.URL())
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)

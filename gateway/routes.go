@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -53,8 +54,14 @@ type routeBuilder struct {
 
 func (b *routeBuilder) build() (http.Handler, error) {
 	c := b.c
+	// Mistakes are collected, not returned one at a time: a route's error
+	// does not hide the next route's.
+	var errs []error
 	if err := b.buildShared(); err != nil {
-		return nil, err
+		if b.csrf == nil || b.preflights == nil {
+			return nil, err
+		}
+		errs = append(errs, err)
 	}
 	mux := http.NewServeMux()
 	// Rampart's own endpoints: never proxied, whatever the routes say.
@@ -67,23 +74,29 @@ func (b *routeBuilder) build() (http.Handler, error) {
 
 	entries, err := b.entries()
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(append(errs, err)...)
 	}
 	var patterns []string
 	hasCatchAll := false
 	for i, e := range entries {
 		if reservedPath(e.rc.Match) {
-			return nil, c.Errorf(e.key+".match", "pattern %q covers Rampart's own endpoints under /.rampart/ (or /.well-known/jwks.json), which are never proxied: choose another path", e.rc.Match)
+			errs = append(errs, c.Errorf(e.key+".match", "pattern %q covers Rampart's own endpoints under /.rampart/ (or /.well-known/jwks.json), which are never proxied: choose another path", e.rc.Match))
+			continue
 		}
 		rt, err := b.route(e)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		if err := register(mux, e.rc.Match, rt); err != nil {
-			return nil, b.conflict(entries[:i], e)
+			errs = append(errs, b.conflict(entries[:i], e))
+			continue
 		}
 		patterns = append(patterns, e.rc.Match)
 		hasCatchAll = hasCatchAll || isCatchAll(e.rc.Match)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if !hasCatchAll {
 		var deny http.Handler = &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
@@ -105,39 +118,45 @@ func (b *routeBuilder) build() (http.Handler, error) {
 // buildShared builds the policies every route shares.
 func (b *routeBuilder) buildShared() error {
 	c := b.c
+	// Each shared policy is built even when another failed, so that all
+	// their mistakes are reported together.
+	var errs []error
 	var err error
 	if b.rateStore, b.rateFallback, err = b.stores.rate(c, b.namespace); err != nil {
 		return err
 	}
 	if len(c.RateLimits) > 0 {
 		if b.rate, err = b.newLimiter(c.RateLimits, "global", "rate_limits"); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
 	if c.CORS != nil {
 		p, err := b.newCORS(*c.CORS, "cors")
 		if err != nil {
-			return err
+			errs = append(errs, err)
 		}
 		b.cors = p
 	}
 	key, err := b.loadCSRFKey()
 	if err != nil {
-		return err
+		errs = append(errs, err)
+		key = make([]byte, 32)
 	}
 	b.csrfKey = key
 	b.csrfModes = map[string]*csrf.Protection{}
 	var origins []string
-	if c.CORS != nil {
+	if c.CORS != nil && b.cors != nil {
+		// Only a CORS policy that was built lends its origins to CSRF;
+		// a refused one is reported once, under cors.
 		origins = c.CORS.Origins
 	}
 	p, err := b.csrfFor("", origins)
 	if err != nil {
-		return c.Errorf("csrf", "%v", err)
+		errs = append(errs, c.Errorf("csrf", "%v", err))
 	}
 	b.csrf = p
 	b.preflights = map[string]http.Handler{}
-	return nil
+	return errors.Join(errs...)
 }
 
 // newLimiter builds a rate limiter over the shared stores.
@@ -397,12 +416,14 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	if rc.MaxBodyBytes > 0 {
 		maxBody = rc.MaxBodyBytes
 	}
+	// Every policy of the route is built even when another fails, so
+	// that all of its mistakes are reported together.
+	var errs []error
 	next := b.upstream
 	v, err := b.validator(e, maxBody)
 	if err != nil {
-		return nil, err
-	}
-	if v != nil {
+		errs = append(errs, err)
+	} else if v != nil {
 		next = v.Handler(next)
 	}
 	mode := b.mode(e)
@@ -416,29 +437,32 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 		OnDecision:     b.metrics.authRule,
 	})
 	if err != nil {
-		return nil, c.Errorf(key+".auth", "%v", err)
+		errs = append(errs, c.Errorf(key+".auth", "%v", err))
+	} else {
+		// Always in the chain, whatever the mode: it strips client
+		// copies of the identity headers.
+		next = rule.Handler(next)
 	}
-	// Always in the chain, whatever the mode: it strips client copies of
-	// the identity headers.
-	next = rule.Handler(next)
 
 	corsP := b.cors
 	var corsOrigins []string
-	if c.CORS != nil {
+	if c.CORS != nil && b.cors != nil {
 		corsOrigins = c.CORS.Origins
 	}
 	if rc.CORS != nil {
 		var err error
-		if corsP, err = b.newCORS(*rc.CORS, key+".cors"); err != nil {
-			return nil, err
-		}
 		corsOrigins = rc.CORS.Origins
+		if corsP, err = b.newCORS(*rc.CORS, key+".cors"); err != nil {
+			errs = append(errs, err)
+			corsOrigins = nil // reported once, under cors
+		}
 	}
 	csrfP, err := b.csrfFor(rc.CSRF, corsOrigins)
 	if err != nil {
-		return nil, c.Errorf(key+".csrf", "%v", err)
+		errs = append(errs, c.Errorf(key+".csrf", "%v", err))
+	} else {
+		next = csrfP.Handler(next)
 	}
-	next = csrfP.Handler(next)
 	// preflight answers this route's CORS preflights, behind the same IP
 	// lists and rate limits as the route itself.
 	var preflight http.Handler
@@ -449,14 +473,23 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	var routeRate *ratelimit.Limiter
 	if len(rc.RateLimits) > 0 {
 		if routeRate, err = b.newLimiter(rc.RateLimits, rc.Match, key+".rate_limits"); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
 	}
 	ac := rc.Route
 	ac.AllowIPsFile, ac.DenyIPsFile = c.RelativePath(ac.AllowIPsFile), c.RelativePath(ac.DenyIPsFile)
 	routeAccess, err := b.allow.Route(ac)
 	if err != nil {
-		return nil, c.Errorf(key, "%v", err)
+		errs = append(errs, c.Errorf(key, "%v", err))
+	}
+	var routeHeaders *headers.Policy
+	if rc.Headers != nil {
+		if routeHeaders, err = b.headers.With(*rc.Headers); err != nil {
+			errs = append(errs, c.Errorf(key+".headers", "%v", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	outer := func(h http.Handler, identify bool) http.Handler {
 		if routeRate != nil {
@@ -476,11 +509,7 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 		b.preflights[rc.Match] = &route{pattern: rc.Match, next: outer(preflight, false)}
 	}
 
-	if rc.Headers != nil {
-		routeHeaders, err := b.headers.With(*rc.Headers)
-		if err != nil {
-			return nil, c.Errorf(key+".headers", "%v", err)
-		}
+	if routeHeaders != nil {
 		next = routeHeaders.Handler(next)
 	}
 	return &route{pattern: rc.Match, maxBody: maxBody, encodedDelimiters: rc.AllowEncodedDelimiters, next: next}, nil

@@ -57,6 +57,9 @@ type stores struct {
 	// store.key_file: random, and the process's, not a configuration's,
 	// so a reload does not invalidate every session.
 	processKey []byte
+	// dry replaces every store by an in-memory one, for Check: a check
+	// creates no file and opens no connection (see dryRedis).
+	dry bool
 }
 
 // redisPrefix is where c's keys live in Redis: "rampart:<namespace>:".
@@ -93,7 +96,7 @@ func (s *stores) recordKey(c *config.Config) (key []byte, ns string, err error) 
 // Only deployments with sessions or tokens claim. Redis being unreachable
 // is not a refusal (the stores' own failure policies apply); it is logged.
 func (s *stores) claim(ctx context.Context, c *config.Config, key []byte, ns string, log *slog.Logger) error {
-	if c.Store.Redis == "" || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
+	if c.Store.Redis == "" || s.dry || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
 		return nil
 	}
 	s.mu.Lock()
@@ -158,7 +161,13 @@ func (s *stores) sqlLocked(ctx context.Context, c *config.Config) (*sqldb.DB, er
 	}
 	var db *sqldb.DB
 	var err error
-	if pg {
+	if s.dry {
+		if db, err = sqldb.OpenSQLite(ctx, ":memory:"); err != nil {
+			return nil, c.Errorf("store.sqlite", "%v", err)
+		}
+		// Every connection to ":memory:" is a database of its own.
+		db.SetMaxOpenConns(1)
+	} else if pg {
 		if db, err = sqldb.OpenPostgres(ctx, key); err != nil {
 			return nil, c.Errorf("store.postgres", "%v", err)
 		}
@@ -194,7 +203,10 @@ func (s *stores) users(ctx context.Context, c *config.Config, db *sqldb.DB) (use
 func (s *stores) sessions(ctx context.Context, c *config.Config, ns string) (session.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.Store.Redis != "" {
+	if err := s.dryRedis(c); err != nil {
+		return nil, err
+	}
+	if c.Store.Redis != "" && !s.dry {
 		if st, ok := s.sessionStores["redis:"+redisKey(c, ns)]; ok {
 			return st, nil
 		}
@@ -238,7 +250,10 @@ func (s *stores) sessions(ctx context.Context, c *config.Config, ns string) (ses
 func (s *stores) tokens(ctx context.Context, c *config.Config, ns string) (token.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.Store.Redis != "" {
+	if err := s.dryRedis(c); err != nil {
+		return nil, err
+	}
+	if c.Store.Redis != "" && !s.dry {
 		if st, ok := s.tokenStores["redis:"+redisKey(c, ns)]; ok {
 			return st, nil
 		}
@@ -267,6 +282,21 @@ func (s *stores) tokens(ctx context.Context, c *config.Config, ns string) (token
 	}
 	s.tokenStores[key] = st
 	return st, nil
+}
+
+// dryRedis, for Check, makes the Redis client as serving would — which
+// parses the URL and reports what serve would report — and closes it
+// unused: go-redis connects on first use, so nothing reaches the network.
+// Outside Check, or without Redis, it does nothing. s.mu must be held.
+func (s *stores) dryRedis(c *config.Config) error {
+	if !s.dry || c.Store.Redis == "" {
+		return nil
+	}
+	cl, err := redisconn.Open(c.Store.Redis, c.Store.RedisTimeout)
+	if err != nil {
+		return c.Errorf("store.redis", "%v", err)
+	}
+	return cl.Close()
 }
 
 // client returns the Redis client for c's URL. s.mu must be held.
@@ -299,8 +329,10 @@ func newStores() (*stores, error) {
 
 // rate returns the rate-limit store for c and the local fallback.
 func (s *stores) rate(c *config.Config, ns string) (store, fallback ratelimit.Store, err error) {
-	if c.Store.Redis == "" {
-		return s.rateMem, nil, nil
+	if c.Store.Redis == "" || s.dry {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.rateMem, nil, s.dryRedis(c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -322,8 +354,10 @@ func (s *stores) rate(c *config.Config, ns string) (store, fallback ratelimit.St
 // bruteforce returns the login-protection store for c and the local
 // fallback.
 func (s *stores) bruteforce(c *config.Config, ns string) (store, fallback bruteforce.Store, err error) {
-	if c.Store.Redis == "" {
-		return s.bfMem, nil, nil
+	if c.Store.Redis == "" || s.dry {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.bfMem, nil, s.dryRedis(c)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -50,9 +50,17 @@ type prober struct {
 	tr     *http.Transport
 	client *http.Client
 	used   int
+	// host is the host named on the command line: the only one that gets
+	// more than GET requests, and, unless FollowCrossOrigin, the only one
+	// probed at all.
+	host string
 }
 
 func newProber(c Config) *prober {
+	var host string
+	if u, err := url.Parse(c.URL); err == nil {
+		host = u.Hostname()
+	}
 	tr := &http.Transport{
 		// Direct connections only: what is graded is the site's own answer,
 		// not a proxy's.
@@ -71,7 +79,7 @@ func newProber(c Config) *prober {
 		ForceAttemptHTTP2:      true,
 	}
 	jar, _ := cookiejar.New(nil) // never fails without options
-	return &prober{cfg: c, parent: context.Background(), ctx: context.Background(), tr: tr, client: &http.Client{
+	return &prober{cfg: c, host: host, parent: context.Background(), ctx: context.Background(), tr: tr, client: &http.Client{
 		Transport: tr,
 		Jar:       jar,
 		// Redirects are followed by hand, so that each one is counted and
@@ -97,6 +105,16 @@ func (p *prober) reserve() error {
 	return nil
 }
 
+// errUnnamedHost refuses a request other than GET to a host that is not
+// the scanned URL's.
+var errUnnamedHost = errors.New("scan: not the named host")
+
+// named reports whether u is on the host named on the command line (any
+// scheme or port: the redirect to HTTPS stays on it).
+func (p *prober) named(u *url.URL) bool {
+	return strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), strings.TrimSuffix(p.host, "."))
+}
+
 // left returns how many requests the budget still allows.
 func (p *prober) left() int { return p.cfg.MaxRequests - p.used }
 
@@ -104,6 +122,11 @@ func (p *prober) left() int { return p.cfg.MaxRequests - p.used }
 // that fails or times out after the headers arrived is kept as far as it
 // was read and marked truncated: the headers are what most checks need.
 func (p *prober) do(method string, u *url.URL, hdr http.Header, body []byte) (*response, error) {
+	if !p.named(u) && method != http.MethodGet && method != http.MethodHead {
+		// Fail closed: a login burst or a malformed body is for the site
+		// the user named, never for wherever it redirects.
+		return nil, fmt.Errorf("%w: %s to %s not sent: it is not the host named on the command line", errUnnamedHost, method, u.Redacted())
+	}
 	if err := p.reserve(); err != nil {
 		return nil, err
 	}
@@ -209,6 +232,9 @@ func (p *prober) follow(start *url.URL, stop func(*url.URL) bool) (chain []*resp
 		}
 		if next.Scheme != "http" && next.Scheme != "https" {
 			return chain, route, fmt.Errorf("%w: %s redirects to %q, which is not http or https", ErrRedirects, u.Redacted(), next.Redacted())
+		}
+		if !p.named(next) && !p.cfg.FollowCrossOrigin {
+			return chain, append(route, next), fmt.Errorf("%w: %s redirects to %s", ErrCrossOrigin, u.Redacted(), next.Redacted())
 		}
 		if len(chain) > MaxRedirects {
 			return chain, route, fmt.Errorf("%w: %s", ErrRedirects, describeRedirects(append(route, next)))

@@ -40,7 +40,7 @@ func (r *Report) Summary() Summary {
 }
 
 // MarshalJSON encodes the report with its duration in milliseconds
-// (duration_ms) and its summary.
+// (duration_ms), its summary, and its worst failing check (worst).
 func (r *Report) MarshalJSON() ([]byte, error) {
 	type plain Report
 	checks := r.Checks
@@ -49,11 +49,17 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	}
 	p := plain(*r)
 	p.Checks = checks
+	var worst *Check
+	if w, ok := r.Worst(); ok {
+		worst = &w
+	}
 	return json.Marshal(struct {
 		*plain
 		DurationMS int64   `json:"duration_ms"`
 		Summary    Summary `json:"summary"`
-	}{&p, r.Duration.Milliseconds(), r.Summary()})
+		// Worst is the failing check of the highest severity, or null.
+		Worst *Check `json:"worst"`
+	}{&p, r.Duration.Milliseconds(), r.Summary(), worst})
 }
 
 // WriteJSON writes the report as one indented JSON object.
@@ -71,6 +77,13 @@ func WriteTable(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "rampart scan %s\n", truncate(r.URL, 200))
 	fmt.Fprintf(&b, "graded:   %s (%d), %d of %d requests, %s\n", truncate(r.FinalURL, 200), r.Status, r.Requests, r.MaxRequests, r.Duration.Round(time.Millisecond))
 	fmt.Fprintf(&b, "score:    %d (%s) on the MDN HTTP Observatory's scoring (%s)\n", r.Observatory.Score, r.Observatory.Grade, r.Observatory.Algorithm)
+	// The score grades headers only: a good grade must not hide a failing
+	// check, so the worst one stands beside it.
+	if w, ok := r.Worst(); ok {
+		fmt.Fprintf(&b, "worst:    %s %s %s: %s\n", strings.ToUpper(string(w.Status)), w.Severity, w.ID, truncate(w.Detail, 160))
+	} else {
+		fmt.Fprintf(&b, "worst:    no check fails\n")
+	}
 	item := 0
 	for _, c := range r.Checks {
 		if c.Item != item {
@@ -90,4 +103,20 @@ func WriteTable(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "\n%d pass, %d warn, %d fail, %d skip, %d error\n", s.Pass, s.Warn, s.Fail, s.Skip, s.Error)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Worst returns the failing check of the highest severity (the first of
+// equals, in report order), and false when no check fails.
+func (r *Report) Worst() (Check, bool) {
+	var worst Check
+	found := false
+	for _, c := range r.Checks {
+		if c.Status != Fail {
+			continue
+		}
+		if !found || c.Severity > worst.Severity {
+			worst, found = c, true
+		}
+	}
+	return worst, found
 }

@@ -59,6 +59,9 @@ var (
 	// ErrRedirects means the URL redirects in a loop, more than
 	// MaxRedirects times, or to something that is not http or https.
 	ErrRedirects = errors.New("scan: too many redirects")
+	// ErrCrossOrigin means the URL redirects to another host, which the
+	// scan does not probe unless Config.FollowCrossOrigin is set.
+	ErrCrossOrigin = errors.New("scan: redirect to another host")
 	// ErrBudget means the request budget ran out before the page itself
 	// was fetched (it redirects more often than the budget allows).
 	ErrBudget = errors.New("scan: request budget exhausted")
@@ -105,6 +108,12 @@ type Config struct {
 	// tls-certificate check. Default false: an untrusted certificate stops
 	// the scan with ErrCertificate.
 	InsecureSkipVerify bool `json:"insecure_skip_verify" yaml:"insecure_skip_verify"`
+	// FollowCrossOrigin follows a redirect from the URL's host to another
+	// host and grades the page there. Default false: the scan stops with
+	// ErrCrossOrigin, since a scan must only probe where it was sent. Even
+	// when following, only GET requests reach a host other than the URL's:
+	// the POSTs and OPTIONS of the probe set are never sent there.
+	FollowCrossOrigin bool `json:"follow_cross_origin" yaml:"follow_cross_origin"`
 	// Now is the clock for certificate and cookie lifetimes. Nil means
 	// time.Now.
 	Now func() time.Time `json:"-" yaml:"-"`

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rampartsec/rampart/audit/sarif"
+	"github.com/rampartsec/rampart/internal/printable"
 )
 
 // Summary counts findings by severity.
@@ -68,9 +69,11 @@ func WriteTable(w io.Writer, fs []Finding) error {
 	for _, item := range items {
 		fmt.Fprintf(w, "%d. %s\n", item, Items[item])
 		for _, f := range byItem[item] {
-			where := f.Location()
+			// File names and values come from a file that may be
+			// someone else's (a pull request): printed escaped.
+			where := printable.Escape(f.Location())
 			if f.Detail != "" {
-				where += " (" + f.Detail + ")"
+				where += " (" + printable.Escape(f.Detail) + ")"
 			}
 			fmt.Fprintf(w, "  %-8s  %s  %s\n", strings.ToUpper(f.Severity.String()), f.Rule, where)
 			fmt.Fprintf(w, "            %s\n", f.Title)

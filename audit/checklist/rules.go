@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/csrf"
+	"github.com/rampartsec/rampart/internal/origin"
 )
 
 // rules is the checklist. Append new rules; never rename or reuse an id.
@@ -46,12 +48,27 @@ var rules = []Rule{
 		ID: "trusted-proxies-everything", Item: 10, Severity: Critical,
 		Title:     "trusted_proxies trusts every address",
 		Fix:       "list only the CIDRs of the load balancers in front of Rampart",
-		Rationale: "A trusted proxy's X-Forwarded-For is believed. Trusting 0.0.0.0/0 or ::/0 lets any client choose its own address, defeating IP allow-lists, rate limits and login protection.",
+		Rationale: "A trusted proxy's X-Forwarded-For is believed. Trusting 0.0.0.0/0 or ::/0 — or pieces whose union covers every address, such as 0.0.0.0/1 with 128.0.0.0/1, or 2000::/3 — lets any client choose its own address, defeating IP allow-lists, rate limits and login protection.",
 		check: func(r *Rule, c *config.Config) []Finding {
+			// The union is judged, not each piece: 0.0.0.0/1 and
+			// 128.0.0.0/1 together trust every IPv4 address.
 			var out []Finding
-			for i, p := range c.TrustedProxies {
-				if p.Bits() == 0 {
-					out = append(out, r.finding(c, fmt.Sprintf("trusted_proxies[%d]", i), p.String()))
+			for _, all := range []struct {
+				space netip.Prefix
+				what  string
+			}{
+				{netip.MustParsePrefix("0.0.0.0/0"), "every IPv4 address"},
+				{netip.MustParsePrefix("2000::/3"), "every public IPv6 address"},
+			} {
+				single := false
+				for i, p := range c.TrustedProxies {
+					if covers([]netip.Prefix{p}, all.space) {
+						out = append(out, r.finding(c, fmt.Sprintf("trusted_proxies[%d]", i), p.String()))
+						single = true
+					}
+				}
+				if !single && covers(c.TrustedProxies, all.space) {
+					out = append(out, r.finding(c, "trusted_proxies", "together they cover "+all.what))
 				}
 			}
 			return out
@@ -82,11 +99,7 @@ var rules = []Rule{
 			if c.Admin.Listen == "off" {
 				return nil
 			}
-			host, _, err := net.SplitHostPort(c.Admin.Listen)
-			if err == nil && host == "localhost" {
-				return nil
-			}
-			if a, perr := netip.ParseAddr(host); err == nil && perr == nil && a.IsLoopback() {
+			if loopbackListener(c.Admin.Listen) {
 				return nil
 			}
 			return []Finding{r.finding(c, "admin.listen", c.Admin.Listen)}
@@ -309,7 +322,14 @@ var rules = []Rule{
 		check: func(r *Rule, c *config.Config) []Finding {
 			return corsOrigins(c, func(key, o string) []Finding {
 				if o == "*" {
-					return []Finding{r.finding(c, key, o)}
+					f := r.finding(c, key, o)
+					if corsCredentials(c, key) {
+						// The policy refuses it at start; wherever it is
+						// reported, it is reported as what it is.
+						f.Severity = Critical
+						f.Title = "CORS allows every origin with credentials"
+					}
+					return []Finding{f}
 				}
 				return nil
 			})
@@ -348,26 +368,84 @@ var rules = []Rule{
 		},
 	},
 	{
-		ID: "cors-shared-hosting-pattern", Item: 9, Severity: High,
-		Title:     "a CORS subdomain pattern covers a shared hosting domain",
-		Fix:       "list your exact origin on that platform instead of a pattern",
-		Rationale: "Anyone can publish a site under *.herokuapp.com, *.github.io, *.vercel.app and similar platforms; a pattern over them trusts strangers.",
+		ID: "credentials-insecure-origin", Item: 9, Severity: Critical,
+		Title:     "an origin served over plain HTTP is trusted with credentials",
+		Fix:       "use the https:// origin; plain HTTP is for localhost in development",
+		Rationale: "With credentials, a plain-HTTP origin that anyone on the network path can inject script into reads responses made with the user's cookies, or receives the user after login. In production that is a session hijack waiting to happen.",
 		check: func(r *Rule, c *config.Config) []Finding {
-			return corsOrigins(c, func(key, o string) []Finding {
-				_, rest, ok := strings.Cut(o, "://*.")
+			if c.Env == config.Development {
+				return nil
+			}
+			var out []Finding
+			insecure := func(key, o string) {
+				host, ok := strings.CutPrefix(strings.ToLower(o), "http://")
+				if !ok {
+					return
+				}
+				if h, _, err := net.SplitHostPort(host); err == nil {
+					host = h
+				}
+				host = strings.Trim(host, "[]")
+				// Loopback never crosses a network: no one can inject
+				// into it on the way.
+				if a, err := netip.ParseAddr(host); (err == nil && a.IsLoopback()) || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+					return
+				}
+				out = append(out, r.finding(c, key, o))
+			}
+			if c.CORS != nil && c.CORS.Credentials {
+				for i, o := range c.CORS.Origins {
+					insecure(fmt.Sprintf("cors.origins[%d]", i), o)
+				}
+			}
+			for j, rt := range c.Routes {
+				if rt.CORS != nil && rt.CORS.Credentials {
+					for i, o := range rt.CORS.Origins {
+						insecure(fmt.Sprintf("routes[%d].cors.origins[%d]", j, i), o)
+					}
+				}
+			}
+			if c.Auth.Sessions != nil || len(c.Auth.Issuers) > 0 {
+				for i, o := range c.Auth.Login.RedirectOrigins {
+					insecure(fmt.Sprintf("auth.login.redirect_origins[%d]", i), o)
+				}
+			}
+			return out
+		},
+	},
+	{
+		ID: "cors-shared-hosting-pattern", Item: 9, Severity: High,
+		Title:     "a CORS or CSRF subdomain pattern covers a shared hosting domain",
+		Fix:       "list your exact origin on that platform instead of a pattern",
+		Rationale: "Anyone can publish a site under *.herokuapp.com, *.github.io, *.vercel.app and the other platforms of the Public Suffix List's private section; a pattern over them trusts strangers, and with credentials they act as the signed-in user.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			shared := func(key, o string, credentials bool) []Finding {
+				_, rest, ok := strings.Cut(strings.ToLower(o), "://*.")
 				if !ok {
 					return nil
 				}
 				if h, _, err := net.SplitHostPort(rest); err == nil {
 					rest = h
 				}
-				for _, shared := range sharedHosting {
-					if rest == shared || strings.HasSuffix(rest, "."+shared) {
-						return []Finding{r.finding(c, key, o)}
-					}
+				if !sharedHostingDomain(rest) {
+					return nil
 				}
-				return nil
+				f := r.finding(c, key, o)
+				if credentials {
+					f.Severity = prodCritical(c)
+					f.Title += ", with credentials"
+				}
+				return []Finding{f}
+			}
+			out := corsOrigins(c, func(key, o string) []Finding {
+				return shared(key, o, corsCredentials(c, key))
 			})
+			// CSRF trusts what it lists with the user's cookies: always
+			// credentialed.
+			for i, o := range c.CSRF.TrustedOrigins {
+				out = append(out, shared(fmt.Sprintf("csrf.trusted_origins[%d]", i), o, true)...)
+			}
+			return out
 		},
 	},
 	{
@@ -575,6 +653,37 @@ var rules = []Rule{
 		},
 	},
 	{
+		ID: "admin-pprof-public", Item: 12, Severity: Critical,
+		Title:     "the profiler is served on an admin listener reachable from other machines",
+		Fix:       "bind admin.listen to loopback (127.0.0.1:9090), or turn admin.pprof off",
+		Rationale: "The admin listener has no authentication. With pprof on it, anyone who reaches it can read goroutine stacks and heap profiles — request paths, headers and secrets in memory — and keep the CPU busy with profiles.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if !c.Admin.Pprof || c.Admin.Listen == "off" || loopbackListener(c.Admin.Listen) {
+				return nil
+			}
+			f := r.finding(c, "admin.pprof", c.Admin.Listen)
+			f.Severity = prodCritical(c)
+			return []Finding{f}
+		},
+	},
+	{
+		ID: "secret-file-readable", Item: 2, Severity: Moderate,
+		Title:     "a file holding secrets is readable by other users",
+		Fix:       "chmod 600 the file (Rampart creates its own files that way)",
+		Rationale: "Signing keys, client secrets, TLS keys and the user database (password hashes, session and refresh token hashes) are secrets: any local account or process that can read them can forge tokens, impersonate the gateway or attack the hashes offline.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			var out []Finding
+			for _, s := range secretFiles(c) {
+				info, err := os.Stat(c.RelativePath(s.path))
+				if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o077 == 0 {
+					continue
+				}
+				out = append(out, r.finding(c, s.key, fmt.Sprintf("%s is mode %04o", s.path, info.Mode().Perm())))
+			}
+			return out
+		},
+	},
+	{
 		ID: "admin-pprof", Item: 12, Severity: Low,
 		Title:     "the profiler is served on the admin listener",
 		Fix:       "turn admin.pprof off once the diagnosis is done",
@@ -595,6 +704,106 @@ func prodCritical(c *config.Config) Severity {
 		return High
 	}
 	return Critical
+}
+
+// secretFile is a configured file that holds a secret, with its key.
+type secretFile struct{ key, path string }
+
+// secretFiles lists the files of c that hold secrets.
+func secretFiles(c *config.Config) []secretFile {
+	var out []secretFile
+	add := func(key, path string) {
+		if path != "" {
+			out = append(out, secretFile{key, path})
+		}
+	}
+	add("csrf.key_file", c.CSRF.KeyFile)
+	if c.TLS != nil {
+		add("tls.key", c.TLS.Key)
+	}
+	if c.Auth.Tokens != nil {
+		add("auth.tokens.signing_key", c.Auth.Tokens.SigningKey)
+	}
+	for i, is := range c.Auth.Issuers {
+		if is.Login != nil {
+			add(fmt.Sprintf("auth.issuers[%d].login.client_secret_file", i), is.Login.ClientSecretFile)
+		}
+	}
+	if (c.Auth.Sessions != nil || c.Auth.Tokens != nil) && c.Store.Postgres == "" {
+		add("store.sqlite", c.Store.SQLite)
+	}
+	return out
+}
+
+// loopbackListener reports whether a listen address is on loopback only.
+func loopbackListener(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// corsCredentials reports whether the CORS origin at key belongs to a
+// policy that allows credentials.
+func corsCredentials(c *config.Config, key string) bool {
+	if strings.HasPrefix(key, "cors.") {
+		return c.CORS != nil && c.CORS.Credentials
+	}
+	var j int
+	if _, err := fmt.Sscanf(key, "routes[%d]", &j); err == nil && j >= 0 && j < len(c.Routes) && c.Routes[j].CORS != nil {
+		return c.Routes[j].CORS.Credentials
+	}
+	return false
+}
+
+// sharedHostingDomain reports whether a pattern's domain is a platform that
+// hands out subdomains to anyone: the Public Suffix List's private section,
+// or one of the platforms listed below.
+func sharedHostingDomain(domain string) bool {
+	if origin.SharedHosting(domain) {
+		return true
+	}
+	for _, shared := range sharedHosting {
+		if domain == shared || strings.HasSuffix(domain, "."+shared) {
+			return true
+		}
+	}
+	return false
+}
+
+// covers reports whether the union of prefixes covers all of target.
+func covers(prefixes []netip.Prefix, target netip.Prefix) bool {
+	var inside []netip.Prefix
+	for _, p := range prefixes {
+		p = p.Masked()
+		if p.Addr().Is4() != target.Addr().Is4() {
+			continue
+		}
+		if p.Bits() <= target.Bits() && p.Contains(target.Addr()) {
+			return true
+		}
+		if p.Bits() > target.Bits() && target.Contains(p.Addr()) {
+			inside = append(inside, p)
+		}
+	}
+	if len(inside) == 0 || target.Bits() >= target.Addr().BitLen() {
+		return false
+	}
+	// Split the target in halves; each must be covered. Only halves that
+	// hold a listed prefix are explored, so the work is bounded by the
+	// number of prefixes times the address length.
+	lo := netip.PrefixFrom(target.Addr(), target.Bits()+1)
+	hiAddr := target.Addr().AsSlice()
+	bit := target.Bits()
+	hiAddr[bit/8] |= 0x80 >> (bit % 8)
+	ha, _ := netip.AddrFromSlice(hiAddr)
+	hi := netip.PrefixFrom(ha, target.Bits()+1)
+	return covers(inside, lo) && covers(inside, hi)
 }
 
 // loginLike reports whether a route pattern looks like it checks

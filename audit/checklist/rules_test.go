@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,13 @@ rate_limits: [{key: ip, limit: 100, per: 1m}]
 routes:
   - match: "GET /{$}"
 `
+
+// readableKey and privateKey are key files made by TestMain: mode 0644
+// and 0600.
+var (
+	readableKey = filepath.Join(os.TempDir(), "rampart-checklist-"+strconv.Itoa(os.Getpid())+"-readable.key")
+	privateKey  = filepath.Join(os.TempDir(), "rampart-checklist-"+strconv.Itoa(os.Getpid())+"-private.key")
+)
 
 // ruleCases holds, for every rule, a configuration that triggers it and one
 // that does not. TestEveryRuleIsTested keeps it complete.
@@ -180,6 +188,18 @@ var ruleCases = map[string]struct {
 		trigger: base + "admin: {pprof: true}\n",
 		clean:   base + "admin: {pprof: false}\n", key: "admin.pprof",
 	},
+	"admin-pprof-public": {
+		trigger: base + "admin: {listen: \"0.0.0.0:9090\", pprof: true}\n",
+		clean:   base + "admin: {listen: \"127.0.0.1:9090\", pprof: true}\n", key: "admin.pprof",
+	},
+	"credentials-insecure-origin": {
+		trigger: base + "cors: {origins: [\"http://app.example.com\"], credentials: true}\n",
+		clean:   base + "cors: {origins: [\"https://app.example.com\"], credentials: true}\n", key: "cors.origins[0]",
+	},
+	"secret-file-readable": {
+		trigger: base + "csrf: {key_file: " + readableKey + "}\n",
+		clean:   base + "csrf: {key_file: " + privateKey + "}\n", key: "csrf.key_file",
+	},
 	"access-log-off": {
 		trigger: base + "log: {access: false}\n",
 		clean:   base + "log: {access: true}\n", key: "log.access",
@@ -302,9 +322,73 @@ func TestBlockingOnlyInProduction(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if err := os.WriteFile(readableKey, key, 0o600); err != nil {
+		panic(err)
+	}
+	if err := os.Chmod(readableKey, 0o644); err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(privateKey, key, 0o600); err != nil {
+		panic(err)
+	}
 	code := m.Run()
+	_ = os.Remove(readableKey)
+	_ = os.Remove(privateKey)
 	if keyPath != "" {
 		_ = os.RemoveAll(filepath.Dir(keyPath))
 	}
 	os.Exit(code)
+}
+
+// TestGuardHoles holds the production guard to the union of what is
+// configured, not to each piece: every case must be critical (the start is
+// refused) under the named rule.
+func TestGuardHoles(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct{ yaml, rule string }{
+		"IPv4 halves":             {base + "trusted_proxies: [0.0.0.0/1, 128.0.0.0/1]\n", "trusted-proxies-everything"},
+		"IPv4 quarters":           {base + "trusted_proxies: [0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/2, 192.0.0.0/2]\n", "trusted-proxies-everything"},
+		"IPv4 uneven pieces":      {base + "trusted_proxies: [0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/3, 224.0.0.0/3]\n", "trusted-proxies-everything"},
+		"IPv6 global unicast":     {base + "trusted_proxies: [\"2000::/3\"]\n", "trusted-proxies-everything"},
+		"IPv6 halves of 2000::/3": {base + "trusted_proxies: [\"2000::/4\", \"3000::/4\"]\n", "trusted-proxies-everything"},
+		"pprof on all interfaces": {base + "admin: {listen: \":9090\", pprof: true}\n", "admin-pprof-public"},
+		"http origin credentials": {base + "  - match: \"GET /api\"\n    cors: {origins: [\"http://a.example.com\"], credentials: true}\n", "credentials-insecure-origin"},
+		"http login redirect":     {base + "auth:\n  sessions: {idle_timeout: 30m, absolute_timeout: 8h}\n  login: {redirect_origins: [\"http://app.example.com\"]}\n", "credentials-insecure-origin"},
+		"any origin credentials":  {base + "cors: {origins: [\"*\"], credentials: true}\n", "cors-any-origin"},
+		"github.io credentials":   {base + "cors: {origins: [\"https://*.github.io\"], credentials: true}\n", "cors-shared-hosting-pattern"},
+		"PSL private section":     {base + "cors: {origins: [\"https://*.blogspot.com\"], credentials: true}\n", "cors-shared-hosting-pattern"},
+		"CSRF trusted shared":     {base + "csrf: {trusted_origins: [\"https://*.vercel.app\"]}\n", "cors-shared-hosting-pattern"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := parse(t, tc.yaml)
+			var got []string
+			for _, f := range checklist.Blocking(c, checklist.Run(c)) {
+				got = append(got, f.Rule)
+				if f.Rule == tc.rule {
+					return
+				}
+			}
+			t.Errorf("blocking rules: got %v, want %s", got, tc.rule)
+		})
+	}
+	clean := map[string]string{
+		"IPv4 three quarters":   base + "trusted_proxies: [0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/2]\n",
+		"private ranges":        base + "trusted_proxies: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, \"fd00::/8\"]\n",
+		"pprof on loopback":     base + "admin: {listen: \"127.0.0.1:9090\", pprof: true}\n",
+		"own domain pattern":    base + "cors: {origins: [\"https://*.example.co.uk\"], credentials: true}\n",
+		"one github.io site":    base + "cors: {origins: [\"https://me.github.io\"], credentials: true}\n",
+		"github.io, no cookies": base + "cors: {origins: [\"https://*.github.io\"]}\n",
+	}
+	for name, y := range clean {
+		t.Run("clean/"+name, func(t *testing.T) {
+			t.Parallel()
+			c := parse(t, y)
+			if b := checklist.Blocking(c, checklist.Run(c)); len(b) != 0 {
+				t.Errorf("got blocking %v, want none", b[0].Rule)
+			}
+		})
+	}
 }

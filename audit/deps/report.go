@@ -58,6 +58,9 @@ func fixVersion(ecosystem, current string, fs []Finding) string {
 // and package with the version that fixes them, then signals, gaps and a
 // summary line.
 func WriteTable(w io.Writer, r *Report, allPackages bool) error {
+	// Everything below came from files an attacker may write: no control
+	// character reaches the terminal or the CI log.
+	r = printableReport(r)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if allPackages {
 		fmt.Fprintln(tw, "PACKAGE\tVERSION\tECOSYSTEM\tGROUPS\tORIGIN\tSOURCE")

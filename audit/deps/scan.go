@@ -202,8 +202,15 @@ func Scan(ctx context.Context, c Config) (*Report, error) {
 	for _, g := range c.Omit {
 		omit[g] = true
 	}
-	var pkgs []scannedPackage
-	seen := map[string]bool{}
+	// Sized once: on a lockfile of hundreds of thousands of packages,
+	// growing these by appending would allocate them several times over.
+	total := 0
+	for _, f := range files {
+		total += len(f.Packages)
+	}
+	pkgs := make([]scannedPackage, 0, total)
+	r.Packages = make([]PackageEntry, 0, total)
+	seen := make(map[string]bool, total)
 	for _, f := range files {
 		r.Lockfiles = append(r.Lockfiles, LockfileSummary{Path: f.Path, Kind: string(f.Kind), Packages: len(f.Packages), Gaps: len(f.Problems)})
 		for _, pr := range f.Problems {
@@ -303,8 +310,8 @@ func omitted(groups []string, omit map[string]bool) bool {
 // buildQueries returns the distinct queries for pkgs and the packages
 // behind each.
 func buildQueries(pkgs []scannedPackage, goVersion string) ([]Query, map[Query][]scannedPackage) {
-	by := map[Query][]scannedPackage{}
-	var qs []Query
+	by := make(map[Query][]scannedPackage, len(pkgs))
+	qs := make([]Query, 0, len(pkgs))
 	for _, p := range pkgs {
 		q, ok := queryOf(p.Package)
 		if !ok {

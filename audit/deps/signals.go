@@ -7,6 +7,7 @@ import (
 
 	"github.com/rampartsec/rampart/audit/deps/lockfile"
 	"github.com/rampartsec/rampart/audit/deps/osv"
+	"github.com/rampartsec/rampart/internal/printable"
 )
 
 // SignalKind names a supply-chain risk signal.
@@ -38,6 +39,11 @@ const (
 	SignalGoMinimum SignalKind = "go-minimum"
 	// SignalReplaced: a Go module is replaced by another module.
 	SignalReplaced SignalKind = "replaced"
+	// SignalUnprintableName: the package's name or version holds control,
+	// format or invalid characters — terminal escapes, line breaks,
+	// bidirectional overrides — that no registry allows and that only an
+	// attempt to forge output or hide a name would put there.
+	SignalUnprintableName SignalKind = "unprintable-name"
 )
 
 // Signal is a supply-chain risk that is not a known vulnerability.
@@ -62,6 +68,9 @@ func supplyChainSignals(pkgs []scannedPackage, registries []string) []Signal {
 		out = append(out, Signal{Kind: kind, Severity: sev, Package: p.Name, Version: p.Version, Source: p.source, Line: p.Line, Detail: detail})
 	}
 	for _, p := range pkgs {
+		if !printable.Safe(p.Name) || !printable.Safe(p.Version) {
+			add(p, SignalUnprintableName, osv.SeverityHigh, "the name or version holds control or invisible characters (shown escaped); no registry publishes such names: the lockfile was edited to forge output or hide a package")
+		}
 		if p.InstallScript {
 			add(p, SignalInstallScript, osv.SeverityModerate, "runs install scripts (preinstall, install or postinstall) with the installing user's rights")
 		}

@@ -25,5 +25,5 @@ func runAudit(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stdout, "  db update  download the advisory database for offline audits")
 		return exitOK
 	}
-	return c.usageError(fmt.Sprintf("unknown audit subcommand %q", args[0]), "run 'rampart audit --help' to list the subcommands")
+	return c.usageError(fmt.Sprintf("unknown audit subcommand %q", args[0]), didYouMean(args[0], []string{"deps", "config", "db"})+"run 'rampart audit --help' to list the subcommands")
 }

@@ -6,13 +6,14 @@ import (
 
 	"github.com/rampartsec/rampart/audit/checklist"
 	"github.com/rampartsec/rampart/audit/severity"
-	"github.com/rampartsec/rampart/config"
 )
 
 const auditConfigHelp = `Check a Rampart configuration against the security checklist: every rule
-in docs/checklist.md, with its severity, where it is in the file and how to
-fix it. rampart serve runs the same rules at every start; in production a
-critical finding stops the start.
+of the checklist, with its severity, where it is in the file and how to
+fix it. It loads the file as rampart serve does: everything serve would
+refuse to start with — a missing file it names, a value a policy rejects,
+a critical finding in production — is an error here, with the same words.
+'rampart help config' describes every key.
 
 Exit status: 0 no finding at or above --fail-on; 1 findings at or above
 --fail-on; 2 usage error or an invalid configuration.`
@@ -37,7 +38,9 @@ func runAuditConfig(ctx context.Context, c *cli, args []string) int {
 	default:
 		return c.usageError(fmt.Sprintf("unknown format %q", *format), "use --format table, json or sarif")
 	}
-	cfg, err := config.Load(pos[0])
+	// The loader serve uses: whatever serve would refuse is an error
+	// here, with the same words.
+	cfg, err := loadConfig(pos[0], nil)
 	if err != nil {
 		return c.configError(err)
 	}

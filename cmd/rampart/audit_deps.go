@@ -19,6 +19,7 @@ import (
 	"github.com/rampartsec/rampart/audit/deps/npmaudit"
 	"github.com/rampartsec/rampart/audit/deps/osv"
 	"github.com/rampartsec/rampart/audit/deps/osvdb"
+	"github.com/rampartsec/rampart/config"
 )
 
 // staleAfter is the database age past which audits warn.
@@ -40,8 +41,15 @@ Advisories can be accepted for a while in rampart-audit.yaml beside PATH
 (or --ignore-file): each entry needs a reason and an until date at most a
 year ahead.
 
+Lockfiles are read only when they are regular files: symbolic links are
+not followed (a link could point at the runner's secrets), pipes and
+devices are refused, and no line of a file is ever repeated in the output
+— a line number and a short reason only. Names are printed with control
+characters escaped.
+
 Exit status: 0 clean; 1 findings at or above --fail-on; 2 usage or input
-error; 3 nothing scanned, or entries that could not be checked.`
+error; 3 nothing scanned, entries that could not be checked, or an advisory
+database older than --max-db-age.`
 
 // defaultDBDir returns $RAMPART_OSV_DB, or rampart/osv under the user's
 // cache directory.
@@ -73,6 +81,7 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 	allPackages := flags.Bool("all-packages", false, "also list every package scanned")
 	goVersion := flags.String("go-version", "", "Go toolchain `version` that builds the module (e.g. $(go env GOVERSION)); standard library advisories are matched against it")
 	ignoreFile := flags.String("ignore-file", "", "ignores `file` (default: "+ignore.FileName+" beside PATH, when present)")
+	maxDBAge := flags.String("max-db-age", "", "oldest advisory database `age` accepted (e.g. 7d, 36h); older ends the audit with exit 3; 0 accepts any age (default 7d when $CI is set, otherwise only a warning)")
 	positional, done, code := c.parseInterspersed(flags, args)
 	if done {
 		return code
@@ -117,6 +126,10 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 	if *goVersion != "" && !goVersionRE.MatchString(*goVersion) {
 		return c.usageError(fmt.Sprintf("--go-version %q is not a Go version", *goVersion), "pass a version such as 1.23.4 or go1.23.4, e.g. --go-version \"$(go env GOVERSION)\"")
 	}
+	dbAgeLimit, ok := c.dbAgeLimit(*maxDBAge)
+	if !ok {
+		return c.usageError(fmt.Sprintf("--max-db-age %q is not a duration", *maxDBAge), "use a unit: 7d, 36h, or 0 to accept any age")
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -133,6 +146,7 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 
 	cfg := deps.Config{Paths: []string{path}, Omit: groups, Ignores: ignores, GoVersion: strings.TrimPrefix(*goVersion, "go"), Now: func() time.Time { return now }}
 	var dbInfo *osvdb.Info
+	var stale string // why the database is too old to trust, when it is
 	switch *source {
 	case "osv":
 		db, di, err := osvdb.Open(*dbDir)
@@ -145,7 +159,9 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		}
 		dbInfo = &di
 		cfg.Source = deps.OSVSource{DB: db}
-		if age := di.Age(now); age > staleAfter {
+		if age := di.Age(now); dbAgeLimit > 0 && age > dbAgeLimit {
+			stale = fmt.Sprintf("the advisory database is %s old (updated %s), older than --max-db-age %s: advisories published since are missing, so the result is incomplete", days(age), di.Updated.Format(time.DateOnly), days(dbAgeLimit))
+		} else if age > staleAfter {
 			fmt.Fprintf(c.stderr, "rampart: warning: the advisory database is %d days old (updated %s); advisories published since are missing\n", int(age.Hours()/24), di.Updated.Format(time.DateOnly))
 			c.hintf("run 'rampart audit db update --db %s'", *dbDir)
 		}
@@ -159,11 +175,17 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		cfg.Source = &npmaudit.Source{Registry: *registry}
 	}
 
-	report, err := deps.Scan(ctx, cfg)
+	report, err := scanUntilDone(ctx, cfg)
+	if ctx.Err() != nil {
+		return c.errorf(exitNothing, "audit interrupted: nothing was reported")
+	}
 	if err != nil {
 		var se *lockfile.SyntaxError
 		if errors.As(err, &se) {
 			return c.errorfHint(exitUsage, "fix or regenerate the lockfile with its package manager", "%s", strings.TrimPrefix(err.Error(), "deps: "))
+		}
+		if errors.Is(err, lockfile.ErrNotRegular) {
+			return c.errorfHint(exitUsage, "rampart reads only regular files: links are not followed, pipes and devices are refused; name the real lockfile", "%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "deps: "), "lockfile: "))
 		}
 		if errors.Is(err, lockfile.ErrUnknownFormat) {
 			return c.errorfHint(exitUsage, "rampart reads package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml and go.mod", "%s", strings.TrimPrefix(err.Error(), "deps: "))
@@ -187,6 +209,11 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintf(c.stdout, "Advisories: npm registry %s\n\n", *registry)
 		}
 		err = deps.WriteTable(c.stdout, report, *allPackages)
+		if err == nil && stale != "" {
+			// The summary above counts what was checked; this says why
+			// it cannot be trusted.
+			_, err = fmt.Fprintf(c.stdout, "incomplete: %s\n", stale)
+		}
 	}
 	if err != nil {
 		return c.errorf(exitUsage, "writing the report: %v", err)
@@ -204,6 +231,8 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 	switch {
 	case failing > 0:
 		return c.errorf(exitFindings, "%d %s at or above %s", failing, pluralize(failing, "finding", "findings"), threshold)
+	case stale != "":
+		return c.errorfHint(exitNothing, fmt.Sprintf("run 'rampart audit db update --db %s', or raise --max-db-age", *dbDir), "%s", stale)
 	case len(report.Gaps) > 0:
 		return c.errorfHint(exitNothing, "the result is incomplete: see the entries listed as not checked", "%d %s could not be checked", len(report.Gaps), pluralize(len(report.Gaps), "entry", "entries"))
 	case report.Scanned == 0:
@@ -213,6 +242,53 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		return c.errorfHint(exitNothing, "check that the lockfile is complete, or that --omit does not leave everything out", "nothing scanned: the lockfiles hold no package to check")
 	}
 	return exitOK
+}
+
+// dbAgeLimit returns the oldest database age the audit accepts: the flag's
+// value, else 7 days on a CI runner ($CI set, as every major CI service
+// does) and none elsewhere, where staleness is only a warning. 0 means no
+// limit.
+func (c *cli) dbAgeLimit(flagValue string) (time.Duration, bool) {
+	if flagValue == "" {
+		if ci := c.getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+			return staleAfter, true
+		}
+		return 0, true
+	}
+	d, err := config.ParseDuration(flagValue)
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
+}
+
+// days formats a duration of days for people: "9 days", "36h0m0s".
+func days(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	return d.Round(time.Minute).String()
+}
+
+// scanUntilDone runs the scan until it ends or ctx does (SIGINT, SIGTERM):
+// parsing a very large lockfile does not look at ctx, and an audit must
+// stop when told to. The abandoned scan ends with the process.
+func scanUntilDone(ctx context.Context, cfg deps.Config) (*deps.Report, error) {
+	type result struct {
+		r   *deps.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := deps.Scan(ctx, cfg)
+		done <- result{r, err}
+	}()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // ago formats a database age for people.
@@ -253,13 +329,15 @@ func (c *cli) loadIgnores(path string, isDir bool, named string, now time.Time) 
 			dir = filepath.Dir(path)
 		}
 		file = filepath.Join(dir, ignore.FileName)
-		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Lstat(file); errors.Is(err, fs.ErrNotExist) {
 			return nil, exitOK, true
 		}
 	}
-	data, err := os.ReadFile(file)
+	// The ignores file sits in the scanned tree: read like a lockfile
+	// (no links, no FIFOs, bounded).
+	data, err := lockfile.ReadRegular(file)
 	if err != nil {
-		return nil, c.errorf(exitUsage, "reading the ignores file: %v", err), false
+		return nil, c.errorf(exitUsage, "reading the ignores file: %s", strings.TrimPrefix(err.Error(), "lockfile: ")), false
 	}
 	l, err := ignore.Parse(file, data, now)
 	if err != nil {
@@ -270,9 +348,9 @@ func (c *cli) loadIgnores(path string, isDir bool, named string, now time.Time) 
 
 func runAuditDB(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "update" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprintln(c.stdout, "Usage: rampart audit db update [PATH] [flags]")
-			return exitOK
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
+			fmt.Fprint(c.stdout, "Usage: rampart audit db <subcommand> [flags]\n\nSubcommands:\n  update  download the OSV advisory archives for offline audits\n\n")
+			return runAuditDB(ctx, c, []string{"update", "--help"})
 		}
 		hint := "run 'rampart audit db update' to download the advisory database"
 		if len(args) == 0 {
@@ -283,12 +361,16 @@ func runAuditDB(ctx context.Context, c *cli, args []string) int {
 	flags := c.newFlagSet("audit db update", "audit db update [PATH] [flags]",
 		`Download OSV's advisory archives for offline audits, replacing the local
 copy atomically: an interrupted download leaves the previous copy in place.
+A download cut short is retried (--retries), resuming where it stopped when
+the server accepts ranges. Progress goes to standard error: a bar with
+bytes, rate and time left on a terminal, a line every 5 seconds otherwise.
 
 The ecosystems are those of the lockfiles under PATH (default "."), or npm
 and Go when there are none.`)
 	dbDir := flags.String("db", c.defaultDBDir(), "database `directory` to update")
 	mirror := flags.String("mirror", osvdb.DefaultBaseURL, "base `URL` of the archives (<URL>/<ecosystem>/all.zip)")
 	ecoFlag := flags.String("ecosystems", "", "`ecosystems` to fetch, comma-separated (npm, Go); default: those of PATH's lockfiles")
+	retries := flags.Int("retries", 3, "retry a download cut short this many `times`, resuming where it stopped when the server allows")
 	positional, done, code := c.parseInterspersed(flags, args[1:])
 	if done {
 		return code
@@ -315,8 +397,13 @@ and Go when there are none.`)
 		}
 		ecosystems = ecosystemsOf(path)
 	}
-	u := &osvdb.Updater{Dir: *dbDir, BaseURL: *mirror}
+	progress := newProgressPrinter(c.stderr)
+	u := &osvdb.Updater{Dir: *dbDir, BaseURL: *mirror, Retries: *retries, Progress: progress.update}
+	if *retries == 0 {
+		u.Retries = -1 // the flag's 0 means none; the Updater's 0 means its default
+	}
 	results, err := u.Update(ctx, slices.Compact(ecosystems))
+	progress.finish()
 	for _, r := range results {
 		state := fmt.Sprintf("%d records", r.Meta.Records)
 		if r.Unchanged {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/internal/printable"
 )
 
 const healthcheckHelp = `Probe the admin listener's /healthz and exit 0 when it answers 200, 1
@@ -34,7 +35,7 @@ func runHealthcheck(ctx context.Context, c *cli, args []string) int {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" {
-		return c.usageError(fmt.Sprintf("--admin %q is not host:port", printable(addr)), "use the admin listener's address, e.g. --admin 127.0.0.1:9090")
+		return c.usageError(fmt.Sprintf("--admin %q is not host:port", printable.Escape(addr)), "use the admin listener's address, e.g. --admin 127.0.0.1:9090")
 	}
 	if *timeout <= 0 {
 		return c.usageError(fmt.Sprintf("--timeout %s must be positive", *timeout), "use a duration such as 3s")

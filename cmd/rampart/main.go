@@ -16,6 +16,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/internal/printable"
+	"github.com/rampartsec/rampart/internal/suggest"
 )
 
 // exit codes shared by every command, as documented in the README.
@@ -92,7 +96,38 @@ func (c *cli) main(ctx context.Context, args []string) int {
 			return cmd.run(ctx, c, args[1:])
 		}
 	}
-	return c.usageError(fmt.Sprintf("unknown command %q", name), "run 'rampart help' to list the commands")
+	return c.usageError(fmt.Sprintf("unknown command %q", name), didYouMean(name, commandNames())+"run 'rampart help' to list the commands")
+}
+
+// commandNames lists the visible commands.
+func commandNames() []string {
+	var names []string
+	for _, cmd := range commands() {
+		if !cmd.hidden {
+			names = append(names, cmd.name)
+		}
+	}
+	return names
+}
+
+// didYouMean returns "did you mean "x"? " for the candidate nearest to
+// name, or "" when none is near.
+func didYouMean(name string, candidates []string) string {
+	maxDist := 2
+	if len(name) <= 3 {
+		maxDist = 1
+	}
+	for _, cand := range candidates {
+		// A prefix of a longer name ("serv", "comp") is what the user
+		// started to type.
+		if len(name) >= 3 && strings.HasPrefix(cand, name) {
+			return fmt.Sprintf("did you mean %q? ", cand)
+		}
+	}
+	if s := suggest.Closest(name, candidates, maxDist); s != "" {
+		return fmt.Sprintf("did you mean %q? ", s)
+	}
+	return ""
 }
 
 func (c *cli) usage(w io.Writer) {
@@ -109,14 +144,16 @@ func (c *cli) usage(w io.Writer) {
 }
 
 // errorf prints "rampart: error: …" and returns code.
+// The message is escaped: it may quote file names or values an attacker
+// chose, and must stay one inert line on a terminal or in a CI log.
 func (c *cli) errorf(code int, format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "rampart: error: %s\n", fmt.Sprintf(format, args...))
+	fmt.Fprintf(c.stderr, "rampart: error: %s\n", printable.Escape(fmt.Sprintf(format, args...)))
 	return code
 }
 
-// hintf prints "rampart: hint: …".
+// hintf prints "rampart: hint: …", escaped as errorf is.
 func (c *cli) hintf(format string, args ...any) {
-	fmt.Fprintf(c.stderr, "rampart: hint: %s\n", fmt.Sprintf(format, args...))
+	fmt.Fprintf(c.stderr, "rampart: hint: %s\n", printable.Escape(fmt.Sprintf(format, args...)))
 }
 
 // usageError reports a usage mistake with its hint and returns exitUsage.
@@ -164,10 +201,39 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (done bool, code int) 
 		return true, exitOK
 	}
 	msg := err.Error()
+	hint := "run '" + fs.Name() + " --help' to see its flags"
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		msg = "unknown flag " + name
+		msg = "unknown flag --" + strings.TrimLeft(name, "-")
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if s := didYouMean(strings.TrimLeft(name, "-"), names); s != "" {
+			hint = strings.Replace(s, `"`, `"--`, 1) + hint
+		}
+		return true, c.usageError(msg, hint)
 	}
-	return true, c.usageError(msg, "run '"+fs.Name()+" --help' to see its flags")
+	// "invalid value "5" for flag -timeout: parse error": say what a
+	// valid value looks like.
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		if _, after, ok := strings.Cut(rest, " for flag -"); ok {
+			name, _, _ := strings.Cut(after, ":")
+			if f := fs.Lookup(name); f != nil {
+				value, _, _ := strings.Cut(rest, " for flag -")
+				msg = fmt.Sprintf("invalid value %s for --%s", value, name)
+				switch fmt.Sprintf("%T", f.Value) {
+				case "*flag.durationValue":
+					hint = "use a unit: 5s, 2m, 1h"
+					if n := strings.Trim(value, `"`); n != "" && strings.Trim(n, "0123456789") == "" {
+						hint = fmt.Sprintf("use a unit: %ss (or %sm, %sh)", n, n, n)
+					}
+				case "*flag.intValue", "*flag.int64Value", "*flag.uintValue":
+					hint = "use a whole number"
+				case "*flag.boolValue":
+					hint = "use --" + name + " alone, or --" + name + "=false"
+				}
+			}
+		}
+	}
+	return true, c.usageError(msg, hint)
 }
 
 // parseInterspersed parses args with fs, allowing flags before and after
@@ -205,10 +271,39 @@ func runHelp(ctx context.Context, c *cli, args []string) int {
 		c.usage(c.stdout)
 		return exitOK
 	}
+	if args[0] == "config" {
+		return runHelpConfig(c, args[1:])
+	}
 	for _, cmd := range commands() {
 		if cmd.name == args[0] && cmd.name != "help" {
 			return cmd.run(ctx, c, append(append([]string(nil), args[1:]...), "--help"))
 		}
 	}
 	return c.usageError(fmt.Sprintf("unknown command %q", args[0]), "run 'rampart help' to list the commands")
+}
+
+// runHelpConfig prints the configuration reference built into the binary,
+// or the sections of it that document one key.
+func runHelpConfig(c *cli, args []string) int {
+	switch len(args) {
+	case 0:
+		fmt.Fprint(c.stdout, config.Reference)
+		return exitOK
+	case 1:
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+			fmt.Fprintln(c.stdout, "Usage: rampart help config [KEY]\n\nPrint the configuration reference: every key, its default and its meaning.\nWith KEY (e.g. auth.sessions or limits.max_body_bytes), print only the\nsections that document it.")
+			return exitOK
+		}
+		ref := config.ReferenceFor(args[0])
+		if ref == "" {
+			hint := "run 'rampart help config' for the whole reference"
+			if s := suggest.Closest(args[0], config.Keys(), 3); s != "" {
+				hint = fmt.Sprintf("did you mean %q? ", s) + hint
+			}
+			return c.usageError(fmt.Sprintf("no configuration key %q", args[0]), hint)
+		}
+		fmt.Fprint(c.stdout, ref)
+		return exitOK
+	}
+	return c.usageError(fmt.Sprintf("unexpected argument %q", args[1]), "run 'rampart help config KEY' for one key")
 }

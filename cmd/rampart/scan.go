@@ -24,7 +24,13 @@ The scan is polite: requests are sent one at a time, at most --max-requests
 Exit status: 0 no check failing at or above --fail-on; 1 checks at or above
 --fail-on, or a probe that got no answer; 2 usage error, or nothing to grade:
 a malformed URL, an unreachable site, an untrusted certificate (without
---insecure), a TLS failure or a redirect loop.`
+--insecure), a TLS failure, a redirect loop, or a redirect to another host
+(without --follow-cross-origin).
+
+The scan probes only the host named in URL: a redirect elsewhere stops it.
+With --follow-cross-origin the page there is graded, but its POSTs, the
+login burst and OPTIONS requests are never sent to a host you did not
+name.`
 
 func runScan(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("scan", "scan URL [--format table|json] [--max-requests N] [--login PATH] [--timeout D] [--fail-on SEVERITY] [--insecure] [--ca-file FILE]", scanHelp)
@@ -35,6 +41,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 	failOn := fs.String("fail-on", "low", "exit 1 on checks of this `severity` or worse: low, moderate, high or critical")
 	insecure := fs.Bool("insecure", false, "scan a site whose certificate is not trusted; the certificate then fails the tls-certificate check")
 	caFile := fs.String("ca-file", "", "PEM `file` of CA certificates to trust besides the system's")
+	followCross := fs.Bool("follow-cross-origin", false, "follow a redirect to another host and grade the page there (only GET requests are sent to it); by default such a redirect ends the scan with exit 2")
 	httpPort := fs.Int("http-port", 80, "`port` of the plain-HTTP site checked for a redirect to HTTPS, for https URLs")
 	pos, done, code := c.parseInterspersed(fs, args)
 	if done {
@@ -47,7 +54,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 		return c.usageError(fmt.Sprintf("unexpected argument %q", pos[1]), "scan takes one URL; run it once per site")
 	}
 	if _, err := scan.ParseURL(pos[0]); err != nil {
-		return c.usageError(printable(strings.TrimPrefix(err.Error(), "scan: ")), "give a full URL such as https://app.example.com/")
+		return c.usageError(strings.TrimPrefix(err.Error(), "scan: "), "give a full URL such as https://app.example.com/")
 	}
 	switch *format {
 	case "table", "json":
@@ -75,9 +82,10 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 		RequestTimeout:     min(*timeout, scan.DefaultRequestTimeout),
 		HTTPPort:           *httpPort,
 		InsecureSkipVerify: *insecure,
+		FollowCrossOrigin:  *followCross,
 	}
 	if err := cfg.Validate(); err != nil {
-		return c.usageError(printable(strings.TrimPrefix(err.Error(), "scan: ")), "run 'rampart scan --help' to see its flags")
+		return c.usageError(strings.TrimPrefix(err.Error(), "scan: "), "run 'rampart scan --help' to see its flags")
 	}
 	if *caFile != "" {
 		pool, err := loadCAFile(*caFile)
@@ -108,7 +116,7 @@ func runScan(ctx context.Context, c *cli, args []string) int {
 // scanError reports why there was nothing to grade, with a hint for each
 // cause, and returns the usage exit code.
 func (c *cli) scanError(err error, cfg scan.Config) int {
-	msg := printable(err.Error())
+	msg := err.Error()
 	switch {
 	case errors.Is(err, context.Canceled):
 		return c.errorf(exitUsage, "scan interrupted")
@@ -116,6 +124,8 @@ func (c *cli) scanError(err error, cfg scan.Config) int {
 		return c.errorfHint(exitUsage, "pass the CA that signed it with --ca-file FILE, or scan anyway with --insecure (tls-certificate then fails)", "%s", msg)
 	case errors.Is(err, scan.ErrTLS):
 		return c.errorfHint(exitUsage, "check the scheme and the port: does the site serve HTTPS there?", "%s", msg)
+	case errors.Is(err, scan.ErrCrossOrigin):
+		return c.errorfHint(exitUsage, "rampart scans only the host it is given: scan the target URL itself, or pass --follow-cross-origin to grade it from here (only GET requests go to another host)", "%s", msg)
 	case errors.Is(err, scan.ErrRedirects):
 		return c.errorfHint(exitUsage, "fix the redirect, or scan the page it should end at", "%s", msg)
 	case errors.Is(err, scan.ErrBudget):
@@ -142,16 +152,4 @@ func loadCAFile(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", file)
 	}
 	return pool, nil
-}
-
-// printable replaces control characters in text that may quote a remote
-// site (a certificate's names, a redirect target), so that it cannot drive
-// the terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
 }

@@ -72,21 +72,27 @@ SIGTERM shut down gracefully.`)
 	return c.serveWatch(ctx, cfg, f.load, f.configFile != "", nil, watch)
 }
 
-// load builds the configuration from the file (if any) and the flags.
+// load builds the configuration from the file (if any) and the flags,
+// through the loader `rampart audit config` uses too.
 func (f *serveFlags) load() (*config.Config, error) {
-	cfg := config.Default()
-	if f.configFile != "" {
-		var err error
-		if cfg, err = config.DecodeFile(f.configFile); err != nil {
-			return nil, err
-		}
-	}
+	return loadConfig(f.configFile, f.apply)
+}
+
+// apply overrides the configuration with the flags given.
+func (f *serveFlags) apply(cfg *config.Config) config.Errors {
+	var errs config.Errors
 	if len(f.upstreams) > 0 {
 		cfg.Upstream = nil
 		for _, s := range f.upstreams {
+			if !strings.Contains(s, "://") {
+				errs = append(errs, &config.FieldError{File: "command line", Key: "--upstream",
+					Msg: fmt.Sprintf("%q has no scheme: add http:// (or https://), as in --upstream http://%s", s, s)})
+				continue
+			}
 			u, err := config.ParseUpstream(s)
 			if err != nil {
-				return nil, config.Errors{{File: "command line", Key: "--upstream", Msg: err.Error()}}
+				errs = append(errs, &config.FieldError{File: "command line", Key: "--upstream", Msg: err.Error()})
+				continue
 			}
 			cfg.Upstream = append(cfg.Upstream, u)
 		}
@@ -97,10 +103,7 @@ func (f *serveFlags) load() (*config.Config, error) {
 	if f.admin != "" {
 		cfg.Admin.Listen = f.admin
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return errs
 }
 
 // configError prints every configuration error on its own line and returns
@@ -111,7 +114,7 @@ func (c *cli) configError(err error) int {
 		for _, e := range errs {
 			c.errorf(exitUsage, "%s", e.Error())
 		}
-		c.hintf("fix the %s above; 'docs/config.md' describes every key", plural(len(errs), "problem", "problems"))
+		c.hintf("fix the %s above; 'rampart help config' describes every key", plural(len(errs), "problem", "problems"))
 		return exitUsage
 	}
 	return c.errorf(exitUsage, "%v", err)
@@ -216,11 +219,17 @@ func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() 
 	// The ports are bound and the configuration is built: tell systemd
 	// (Type=notify), and that we are stopping once ctx is done.
 	sdNotify(c.getenv, "READY=1")
+	stopping := make(chan struct{})
 	go func() {
+		defer close(stopping)
 		<-ctx.Done()
 		sdNotify(c.getenv, "STOPPING=1")
 	}()
-	if err := g.ServeListeners(ctx, ls); err != nil {
+	err = g.ServeListeners(ctx, ls)
+	if ctx.Err() != nil {
+		<-stopping // the process must not exit before systemd is told
+	}
+	if err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
 		return c.errorf(exitFindings, "%v", err)

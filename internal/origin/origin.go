@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // Origin is a parsed origin. Its fields are substrings of the parsed text.
@@ -276,12 +278,37 @@ func ParseEntry(s string) (Entry, error) {
 	if strings.Count(host, ".") < 1 {
 		return fail(`a pattern must name a registrable domain such as "*.example.com", not "*.` + host + `"`)
 	}
+	if PublicSuffix(host) {
+		return fail(`"*.` + truncate(host, 60) + `" covers a public suffix, under which anyone can register a domain; name your own domain, as in "*.example.` + truncate(host, 60) + `"`)
+	}
 	e.Origin = scheme + "://*." + host
 	if port != "" {
 		e.Origin += ":" + port
 	}
 	e.Pattern, e.scheme, e.suffix, e.port = true, scheme, "."+host, port
 	return e, nil
+}
+
+// PublicSuffix reports whether domain is itself a public suffix of the
+// ICANN section of the Public Suffix List ("com", "co.uk", "com.au"):
+// anyone can register a domain directly under it, so a subdomain pattern
+// over it trusts strangers.
+func PublicSuffix(domain string) bool {
+	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
+	ps, icann := publicsuffix.PublicSuffix(domain)
+	return icann && ps == domain
+}
+
+// SharedHosting reports whether domain is a suffix of the Public Suffix
+// List's private section ("github.io", "vercel.app", "herokuapp.com"):
+// platforms that hand out subdomains to anyone, so a subdomain pattern over
+// one trusts every other customer of the platform.
+func SharedHosting(domain string) bool {
+	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
+	ps, icann := publicsuffix.PublicSuffix(domain)
+	// The list's default rule ("*": an unlisted top-level domain such as
+	// "internal") is reported as not ICANN too; it has a single label.
+	return !icann && ps == domain && strings.Contains(ps, ".")
 }
 
 func isIPv4(h string) bool {

@@ -111,6 +111,13 @@ func TestParseEntry(t *testing.T) {
 		{"suffix wildcard", "https://*example.com", "", false, "wildcard"},
 		{"deep wildcard", "https://a.*.example.com", "", false, "wildcard"},
 		{"tld pattern", "https://*.com", "", false, "registrable domain"},
+		{"public suffix co.uk", "https://*.co.uk", "", false, "public suffix"},
+		{"public suffix com.au", "https://*.com.au", "", false, "public suffix"},
+		{"public suffix mixed case", "https://*.CO.JP", "", false, "public suffix"},
+		{"public suffix with port", "https://*.co.uk:8443", "", false, "public suffix"},
+		{"own domain under co.uk", "https://*.example.co.uk", "https://*.example.co.uk", true, ""},
+		{"shared hosting is not refused here", "https://*.github.io", "https://*.github.io", true, ""},
+		{"unlisted top-level domain", "https://*.corp.internal", "https://*.corp.internal", true, ""},
 		{"ip pattern", "https://*.127.0.0.1", "", false, "IP address"},
 		{"non-http pattern", "chrome-extension://*.abc.def", "", false, "http and https"},
 		{"non-ascii", "https://bücher.example", "", false, "punycode"},
@@ -203,5 +210,31 @@ func TestNilSet(t *testing.T) {
 	var s *origin.Set
 	if s.Contains("https://a.com") || s.Len() != 0 || s.Entries() != nil {
 		t.Error("nil set matched or had entries")
+	}
+}
+
+func TestSuffixes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		domain         string
+		public, shared bool
+	}{
+		{"co.uk", true, false},
+		{"com", true, false},
+		{"com.au", true, false},
+		{"example.co.uk", false, false},
+		{"github.io", false, true},
+		{"vercel.app", false, true},
+		{"herokuapp.com", false, true},
+		{"me.github.io", false, false},
+		{"internal", false, false},
+		{"corp.internal", false, false},
+	} {
+		if got := origin.PublicSuffix(tc.domain); got != tc.public {
+			t.Errorf("PublicSuffix(%q): got %v, want %v", tc.domain, got, tc.public)
+		}
+		if got := origin.SharedHosting(tc.domain); got != tc.shared {
+			t.Errorf("SharedHosting(%q): got %v, want %v", tc.domain, got, tc.shared)
+		}
 	}
 }

@@ -17,7 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -50,7 +53,15 @@ type DB struct {
 // OpenSQLite opens (creating if needed) the SQLite database at path with
 // settings for a concurrent server: WAL journal, a busy timeout, foreign
 // keys on, and synchronous=NORMAL (durable across process crashes).
+//
+// A database file that does not exist yet is created mode 0600, in a
+// directory created mode 0700 when that is missing too: it holds password
+// hashes and session and token hashes. An existing file keeps its mode
+// (the configuration audit warns about one readable by others).
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
+	}
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -194,4 +205,29 @@ func lockKey(s string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("rampart:" + s))
 	return int64(h.Sum64())
+}
+
+// createPrivate creates the file at path, empty and mode 0600, unless it
+// exists; missing parent directories are created mode 0700. In-memory
+// databases (":memory:", "file::memory:…") are left alone.
+func createPrivate(path string) error {
+	if path == "" || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // created meanwhile by another process
+		}
+		return err
+	}
+	return f.Close()
 }

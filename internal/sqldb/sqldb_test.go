@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -105,5 +106,30 @@ func TestRebind(t *testing.T) {
 	}
 	if got := sqldb.SQLite.Rebind("x = ?"); got != "x = ?" {
 		t.Errorf("sqlite: got %q", got)
+	}
+}
+
+// TestOpenSQLiteCreatesPrivateFiles: a new database is mode 0600 in a new
+// directory of mode 0700.
+func TestOpenSQLiteCreatesPrivateFiles(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "state")
+	path := filepath.Join(dir, "rampart.db")
+	db, err := sqldb.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.Mode().Perm(); got != want {
+			t.Errorf("%s: got mode %04o, want %04o", p, got, want)
+		}
 	}
 }

@@ -69,3 +69,17 @@ func BenchmarkParsePnpm2000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseNPM100000 measures a very large lockfile: bytes allocated
+// per op are the parse's share of the audit's memory bound (see
+// docs/audit-deps.md, "Memory").
+func BenchmarkParseNPM100000(b *testing.B) {
+	data := syntheticNPMLock(100000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lockfile.ParseNPM("package-lock.json", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

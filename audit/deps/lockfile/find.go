@@ -83,18 +83,87 @@ func ReadFile(path string) (*File, error) {
 	return ParseKind(kind, path, data, goSum)
 }
 
+// ErrNotRegular is returned for a lockfile path that is not a regular
+// file: a symbolic link (never followed — it could point at the runner's
+// secrets outside the scanned tree), a FIFO (which would block the audit
+// forever), a device or a socket.
+var ErrNotRegular = errors.New("lockfile: not a regular file")
+
+// ReadRegular reads the file at path as lockfiles are read: only when it
+// is a regular file (a symbolic link, FIFO, device or socket is
+// ErrNotRegular), without blocking, and at most MaxFileSize bytes. It is
+// for other files an audit reads from an untrusted tree, such as its
+// ignores file.
+func ReadRegular(path string) ([]byte, error) { return readLimited(path) }
+
+// readLimited reads the regular file at path, at most MaxFileSize bytes.
+// The file is checked with Lstat before it is opened, opened without
+// following links and without blocking, and checked again once open, so
+// that swapping it for a link or a FIFO in between is caught too.
 func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	info, err := os.Lstat(path)
+	if err != nil {
+		return nil, fmt.Errorf("lockfile: %w", err)
+	}
+	if err := regular(path, info); err != nil {
+		return nil, err
+	}
+	if info.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
+	}
+	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("lockfile: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	opened, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("lockfile: %s: %w", path, err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
+	if err := regular(path, opened); err != nil {
+		return nil, err
 	}
-	return data, nil
+	if !os.SameFile(info, opened) {
+		return nil, fmt.Errorf("%w: %s changed while it was opened", ErrNotRegular, path)
+	}
+	// One allocation of the size fstat reported (plus one byte, to see a
+	// file that grew): io.ReadAll's doubling would allocate about twice
+	// the file on the way.
+	data := make([]byte, 0, min(opened.Size(), MaxFileSize)+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grew meanwhile: let append size it
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > MaxFileSize {
+			return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lockfile: %s: %w", path, err)
+		}
+	}
+}
+
+// regular returns ErrNotRegular, saying what path is instead, unless info
+// is a regular file's.
+func regular(path string, info fs.FileInfo) error {
+	m := info.Mode()
+	switch {
+	case m.IsRegular():
+		return nil
+	case m&fs.ModeSymlink != 0:
+		return fmt.Errorf("%w: %s is a symbolic link, which is not followed", ErrNotRegular, path)
+	case m&fs.ModeNamedPipe != 0:
+		return fmt.Errorf("%w: %s is a named pipe", ErrNotRegular, path)
+	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
+		return fmt.Errorf("%w: %s is a device", ErrNotRegular, path)
+	case m.IsDir():
+		return fmt.Errorf("%w: %s is a directory", ErrNotRegular, path)
+	default:
+		return fmt.Errorf("%w: %s is a %s", ErrNotRegular, path, m.Type())
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -158,12 +159,42 @@ type SyntaxError struct {
 	Err error
 }
 
-// Error formats the error with the file and line.
+// Error formats the error with the file and line. The parser's message is
+// shortened to its reason: the input it quotes is left out.
 func (e *SyntaxError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("lockfile: %s:%d: cannot read as %s: %v", e.Path, e.Line, e.Kind, e.Err)
+		return fmt.Sprintf("lockfile: %s:%d: cannot read as %s: %s", e.Path, e.Line, e.Kind, shortReason(e.Err.Error()))
 	}
-	return fmt.Sprintf("lockfile: %s: cannot read as %s: %v", e.Path, e.Kind, e.Err)
+	return fmt.Sprintf("lockfile: %s: cannot read as %s: %s", e.Path, e.Kind, shortReason(e.Err.Error()))
+}
+
+// quoted matches what parsers quote of their input: "…", '…', `…`.
+var quoted = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|'[^']*'|`[^`]*`")
+
+// shortReason reduces a parser's message to a short reason that repeats
+// nothing of the input: quoted input is replaced by "…", and what follows
+// the reason ("unknown directive: <word>") is dropped. A file that is not
+// a lockfile at all — a link to the runner's credentials — must not leak
+// through an error message into a CI log.
+func shortReason(msg string) string {
+	msg = quoted.ReplaceAllString(msg, "…")
+	if !strings.HasPrefix(msg, "usage: ") {
+		if i := strings.Index(msg, ": "); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	var b strings.Builder
+	for _, r := range msg {
+		if b.Len() >= 100 {
+			b.WriteString("…")
+			break
+		}
+		if r < 0x20 || r == 0x7f {
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Unwrap returns the underlying error.
@@ -302,7 +333,8 @@ func mergeGroups(a, b []string) []string {
 type lineIndex []int
 
 func newLineIndex(data []byte) lineIndex {
-	idx := lineIndex{}
+	// Counted first, so that the index is allocated once at its size.
+	idx := make(lineIndex, 0, bytes.Count(data, []byte{'\n'}))
 	for i, c := range data {
 		if c == '\n' {
 			idx = append(idx, i)

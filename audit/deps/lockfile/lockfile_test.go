@@ -92,7 +92,7 @@ func TestProblemsAreReported(t *testing.T) {
 		{"yarn missing version", lockfile.KindYarn, "a@^1:\n  resolved \"https://registry.yarnpkg.com/a/-/a-1.0.0.tgz\"\n",
 			[]string{"lock:1: a: no version"}},
 		{"yarn bad header", lockfile.KindYarn, "a@^1\n  version \"1.0.0\"\n",
-			[]string{"lock:1: a@^1: entry header does not end with ':'"}},
+			[]string{"lock:1: entry header does not end with ':'"}},
 		{"pnpm invalid path", lockfile.KindPnpm, "lockfileVersion: 5.4\npackages:\n  nonsense:\n    resolution: {integrity: sha512-x}\n",
 			[]string{"lock:3: nonsense: invalid dependency path: nonsense"}},
 		{"go excluded", lockfile.KindGo, "module x\nrequire a.example/m v1.0.0\nexclude a.example/m v1.0.0\n",

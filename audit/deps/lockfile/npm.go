@@ -52,8 +52,17 @@ var errNullJSON = errors.New("decoded null JSON value")
 // reported once per name and version (or commit); the groups of several
 // copies are merged so that a package any production copy needs is a
 // production package.
+//
+// Memory: version 2 and 3 files are read in one streaming pass over data,
+// each package decoded on its own, so that what is held besides data is
+// the packages found and an index of line starts — not a map of every
+// entry's JSON as well. Version 1 files, and files that do not decode,
+// take the whole-document path.
 func ParseNPM(filePath string, data []byte) (*File, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if f, ok := streamNPMPackages(filePath, data); ok {
+		return f, nil
+	}
 	var lock *npmLock
 	if err := json.Unmarshal(data, &lock); err != nil {
 		return nil, jsonError(filePath, data, err)
@@ -90,14 +99,95 @@ func jsonError(filePath string, data []byte, err error) error {
 	return &SyntaxError{Path: filePath, Kind: KindNPM, Line: line, Err: err}
 }
 
+// npmEntry is one entry of the "packages" object with its line.
+type npmEntry struct {
+	key  string
+	line int
+	p    *npmPackage
+}
+
+// streamNPMPackages reads a version 2 or 3 file's "packages" object entry
+// by entry. ok is false when the file must take the whole-document path:
+// it is not valid JSON or not an object (for the error messages of that
+// path), an entry does not decode, or the file is a version 1 file.
+func streamNPMPackages(filePath string, data []byte) (f *File, ok bool) {
+	if !json.Valid(data) {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	idx := newLineIndex(data)
+	var (
+		version      int
+		havePackages bool
+		depCount     int
+		entries      []npmEntry
+	)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		switch tok {
+		case "lockfileVersion":
+			if err := dec.Decode(&version); err != nil {
+				return nil, false
+			}
+		case "packages":
+			if bytes.HasPrefix(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n:"), []byte("null")) {
+				if err := skipValue(dec); err != nil {
+					return nil, false
+				}
+				continue
+			}
+			havePackages = true
+			err = walkObject(dec, func(key string, off int64) error {
+				var p *npmPackage
+				if err := dec.Decode(&p); err != nil {
+					return err
+				}
+				entries = append(entries, npmEntry{key: key, line: idx.line(int(off)), p: p})
+				return nil
+			})
+		case "dependencies":
+			// Version 1's tree; a version 2 file repeats "packages" in
+			// it. Only counted here.
+			err = walkObject(dec, func(string, int64) error { depCount++; return skipValue(dec) })
+		default:
+			err = skipValue(dec)
+		}
+		if err != nil {
+			return nil, false
+		}
+	}
+	if !havePackages || (version < 2 && depCount > 0) {
+		return nil, false
+	}
+	f = &File{Path: filePath, Kind: KindNPM}
+	readNPMEntries(f, entries)
+	f.Packages = dedupe(f.Packages)
+	return f, true
+}
+
 func readNPMPackages(f *File, pkgs map[string]*npmPackage, lines map[string]int) {
+	entries := make([]npmEntry, 0, len(pkgs))
 	for key, p := range pkgs {
+		entries = append(entries, npmEntry{key: key, line: lines["p\x00"+key], p: p})
+	}
+	readNPMEntries(f, entries)
+}
+
+func readNPMEntries(f *File, entries []npmEntry) {
+	f.Packages = slices.Grow(f.Packages, len(entries))
+	for _, e := range entries {
+		key, p, line := e.key, e.p, e.line
 		if key == "" || p == nil || p.Link {
 			// The root project is not a dependency; a link entry only
 			// points at the folder entry that describes the package.
 			continue
 		}
-		line := lines["p\x00"+key]
 		name := p.Name
 		if name == "" {
 			name = npmNameFromPath(key)
@@ -160,6 +250,10 @@ func readNPMDependencies(f *File, deps map[string]*npmDependency, prefix string,
 			readNPMDependencies(f, d.Dependencies, linesKey, lines)
 		}
 		name, version := key, d.Version
+		if name == "" {
+			f.Problems = append(f.Problems, Problem{Path: f.Path, Line: line, Reason: "cannot tell the package name"})
+			continue
+		}
 		resolved := d.Resolved
 		if alias, ok := strings.CutPrefix(version, "npm:"); ok {
 			// "npm:<real name>@<version>": an alias of another package.

@@ -105,7 +105,7 @@ func readPnpmPackage(f *File, version float64, k, v *yaml.Node) {
 	var p pnpmPackage
 	if v.Kind == yaml.MappingNode {
 		if err := v.Decode(&p); err != nil {
-			f.Problems = append(f.Problems, Problem{Path: f.Path, Line: k.Line, Entry: key, Reason: "cannot read entry: " + yamlError(f.Path, err).(*SyntaxError).Err.Error()})
+			f.Problems = append(f.Problems, Problem{Path: f.Path, Line: k.Line, Entry: key, Reason: "cannot read entry: " + shortReason(yamlError(f.Path, err).(*SyntaxError).Err.Error())})
 			return
 		}
 	}

@@ -37,7 +37,7 @@ func ParseYarn(filePath string, data []byte) (*File, error) {
 		}
 		if line[0] != ' ' && line[0] != '\t' {
 			if !strings.HasSuffix(t, ":") {
-				f.Problems = append(f.Problems, Problem{Path: filePath, Line: n, Entry: clip(t), Reason: "entry header does not end with ':'"})
+				f.Problems = append(f.Problems, Problem{Path: filePath, Line: n, Reason: "entry header does not end with ':'"})
 				cur = &yarnBlock{line: n, props: map[string]string{}} // swallow its fields
 				continue
 			}
@@ -99,7 +99,7 @@ func readYarnBlock(f *File, b *yarnBlock) {
 	first = strings.Trim(strings.TrimSpace(first), `"'`)
 	name, spec := splitDescriptor(first)
 	if name == "" {
-		f.Problems = append(f.Problems, Problem{Path: f.Path, Line: b.line, Entry: clip(b.header), Reason: "cannot tell the package name"})
+		f.Problems = append(f.Problems, Problem{Path: f.Path, Line: b.line, Reason: "cannot tell the package name"})
 		return
 	}
 	resolution, berry := b.props["resolution"]

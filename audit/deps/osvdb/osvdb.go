@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"net/http"
@@ -56,6 +57,32 @@ type Updater struct {
 	Client *http.Client
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Progress, when not nil, is called as an archive downloads: after
+	// every chunk written, and once more when it is complete. It runs on
+	// the downloading goroutine and must return quickly.
+	Progress func(Progress)
+	// Retries is how many times a download cut short is retried, resuming
+	// where it stopped when the server allows ranges. Zero means 3; a
+	// negative value means none.
+	Retries int
+	// RetryWait is the pause before the first retry, doubled for each
+	// next one. Zero means one second.
+	RetryWait time.Duration
+}
+
+// Progress describes a download in progress.
+type Progress struct {
+	Ecosystem string
+	// Done is how many bytes of the archive are on disk.
+	Done int64
+	// Total is the archive's size, or -1 when the server did not say.
+	Total int64
+	// Elapsed is the time since the download started, retries included.
+	Elapsed time.Duration
+	// Retry counts the retries so far.
+	Retry int
+	// Complete is set on the last call for an archive.
+	Complete bool
 }
 
 // ErrNoDatabase is returned by Open for a directory holding no advisories.
@@ -90,7 +117,9 @@ func (u *Updater) updateOne(ctx context.Context, eco string) (Result, error) {
 	}
 	src := strings.TrimSuffix(base, "/") + "/" + url.PathEscape(eco) + "/all.zip"
 	dir := filepath.Join(u.Dir, eco)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// 0700: the cache is the user's own; archives are written 0600
+	// (os.CreateTemp) and renamed into place.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Result{}, fmt.Errorf("osvdb: %w", err)
 	}
 	now := time.Now
@@ -113,7 +142,7 @@ func (u *Updater) updateOne(ctx context.Context, eco string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("osvdb: %s: %w", eco, err)
 	}
-	defer resp.Body.Close()
+	defer func() { resp.Body.Close() }()
 	if resp.StatusCode == http.StatusNotModified {
 		old.Downloaded = now().UTC()
 		if err := writeMeta(dir, old); err != nil {
@@ -135,14 +164,16 @@ func (u *Updater) updateOne(ctx context.Context, eco string) (Result, error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, MaxArchiveSize+1))
-	if err != nil {
-		return Result{}, fmt.Errorf("osvdb: %s: download interrupted: %w", eco, err)
+	d := &download{u: u, eco: eco, src: src, client: client, ctx: ctx, tmp: tmp, h: sha256.New(), start: time.Now(),
+		total: resp.ContentLength, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"),
+		ranges: resp.Header.Get("Accept-Ranges") == "bytes"}
+	if d.total <= 0 {
+		d.total = -1
 	}
-	if n > MaxArchiveSize {
-		return Result{}, fmt.Errorf("osvdb: %s: archive larger than %d bytes", eco, int64(MaxArchiveSize))
+	if err := d.run(resp, &resp); err != nil {
+		return Result{}, err
 	}
+	n, h := d.n, d.h
 	if err := tmp.Sync(); err != nil {
 		return Result{}, fmt.Errorf("osvdb: %w", err)
 	}
@@ -163,11 +194,156 @@ func (u *Updater) updateOne(ctx context.Context, eco string) (Result, error) {
 	committed = true
 	syncDir(dir)
 	m := Meta{URL: src, Downloaded: now().UTC(), Records: check.Records(), SHA256: hex.EncodeToString(h.Sum(nil)),
-		ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+		ETag: d.etag, LastModified: d.lastModified}
 	if err := writeMeta(dir, m); err != nil {
 		return Result{}, err
 	}
 	return Result{Ecosystem: eco, Meta: m}, nil
+}
+
+// download is one archive being written to tmp, across retries.
+type download struct {
+	u                  *Updater
+	eco, src           string
+	client             *http.Client
+	ctx                context.Context
+	tmp                *os.File
+	h                  hash.Hash
+	n                  int64 // bytes written to tmp and hashed
+	total              int64 // the archive's size, -1 when unknown
+	start              time.Time
+	etag, lastModified string
+	ranges             bool // the server accepts Range requests
+	retry              int
+}
+
+// run copies resp's body to tmp; when the body is cut short it retries,
+// asking for the rest (Range, with If-Range so that a changed archive is
+// sent whole) when the server accepts ranges, or for all of it again. cur
+// is updated to the response being read, so the caller closes the last.
+func (d *download) run(resp *http.Response, cur **http.Response) error {
+	retries := d.u.Retries
+	if retries == 0 {
+		retries = 3
+	}
+	wait := d.u.RetryWait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	for {
+		err := d.copy(resp.Body)
+		if err == nil {
+			d.report(true)
+			return nil
+		}
+		if errors.Is(err, errTooLarge) || d.ctx.Err() != nil || d.retry >= retries || retries < 0 {
+			if errors.Is(err, errTooLarge) {
+				return fmt.Errorf("osvdb: %s: archive larger than %d bytes", d.eco, int64(MaxArchiveSize))
+			}
+			return fmt.Errorf("osvdb: %s: download interrupted after %d bytes (%d retries): %w", d.eco, d.n, d.retry, err)
+		}
+		d.retry++
+		select {
+		case <-d.ctx.Done():
+			return fmt.Errorf("osvdb: %s: %w", d.eco, d.ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+		next, err := d.resume()
+		if err != nil {
+			if d.retry >= retries {
+				return err
+			}
+			continue
+		}
+		resp.Body.Close()
+		resp, *cur = next, next
+	}
+}
+
+// errTooLarge stops a download past MaxArchiveSize.
+var errTooLarge = errors.New("archive too large")
+
+// copy appends body to tmp and the hash, reporting progress.
+func (d *download) copy(body io.Reader) error {
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := body.Read(buf)
+		if k > 0 {
+			if d.n+int64(k) > MaxArchiveSize {
+				return errTooLarge
+			}
+			if _, werr := d.tmp.Write(buf[:k]); werr != nil {
+				return werr
+			}
+			d.h.Write(buf[:k])
+			d.n += int64(k)
+			d.report(false)
+		}
+		if err == io.EOF {
+			if d.total > 0 && d.n < d.total {
+				return io.ErrUnexpectedEOF
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// resume asks for the rest of the archive, or for all of it when the
+// server cannot send a part; a restart empties tmp and the hash.
+func (d *download) resume() (*http.Response, error) {
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.src, nil)
+	if err != nil {
+		return nil, fmt.Errorf("osvdb: %w", err)
+	}
+	validator := d.etag
+	if validator == "" {
+		validator = d.lastModified
+	}
+	partial := d.ranges && validator != "" && d.n > 0
+	if partial {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", d.n))
+		req.Header.Set("If-Range", validator)
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("osvdb: %s: %w", d.eco, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && partial && strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", d.n)):
+		return resp, nil
+	case resp.StatusCode == http.StatusOK:
+		// Whole again (no range support, or the archive changed).
+		if _, err := d.tmp.Seek(0, io.SeekStart); err != nil {
+			resp.Body.Close()
+			return nil, fmt.Errorf("osvdb: %w", err)
+		}
+		if err := d.tmp.Truncate(0); err != nil {
+			resp.Body.Close()
+			return nil, fmt.Errorf("osvdb: %w", err)
+		}
+		d.h.Reset()
+		d.n = 0
+		d.total = resp.ContentLength
+		if d.total <= 0 {
+			d.total = -1
+		}
+		d.etag, d.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+		d.ranges = resp.Header.Get("Accept-Ranges") == "bytes"
+		return resp, nil
+	default:
+		resp.Body.Close()
+		return nil, fmt.Errorf("osvdb: %s: %s answered %s to a retry", d.eco, d.src, resp.Status)
+	}
+}
+
+func (d *download) report(complete bool) {
+	if d.u.Progress != nil {
+		d.u.Progress(Progress{Ecosystem: d.eco, Done: d.n, Total: d.total, Elapsed: time.Since(d.start), Retry: d.retry, Complete: complete})
+	}
 }
 
 // syncDir flushes a directory entry change; failures only weaken

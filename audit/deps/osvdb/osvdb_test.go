@@ -139,3 +139,107 @@ func TestUpdateRejectsBadInput(t *testing.T) {
 		t.Error("got nil error for a path-like ecosystem, want one")
 	}
 }
+
+// cutServer serves body, but the first answer stops halfway and drops the
+// connection. Later answers honour Range and If-Range when ranges is set.
+func cutServer(t *testing.T, body []byte, ranges bool, requests *[]string) *httptest.Server {
+	t.Helper()
+	var calls atomic.Int32
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*requests = append(*requests, r.Header.Get("Range"))
+		w.Header().Set("ETag", `"v1"`)
+		if ranges {
+			w.Header().Set("Accept-Ranges", "bytes")
+		}
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.WriteHeader(http.StatusOK)
+			w.Write(body[:len(body)/2])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // cut the connection mid-body
+		}
+		if rg := r.Header.Get("Range"); ranges && rg != "" && r.Header.Get("If-Range") == `"v1"` {
+			var from int
+			fmt.Sscanf(rg, "bytes=%d-", &from)
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(body)-1, len(body)))
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)-from))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(body[from:])
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.Write(body)
+	}))
+}
+
+// TestUpdateResumesCutDownload: a download cut halfway is resumed with a
+// Range request where the server allows it, restarted where it does not,
+// and either way the archive on disk is whole and verified.
+func TestUpdateResumesCutDownload(t *testing.T) {
+	t.Parallel()
+	records := map[string]string{}
+	for i := range 200 {
+		id := fmt.Sprintf("GHSA-%04d", i)
+		records[id+".json"] = record(id, fmt.Sprintf("1.0.%d", i))
+	}
+	body := archive(t, records)
+	for _, ranges := range []bool{true, false} {
+		t.Run(fmt.Sprint("ranges=", ranges), func(t *testing.T) {
+			var requests []string
+			srv := cutServer(t, body, ranges, &requests)
+			defer srv.Close()
+			dir := t.TempDir()
+			var last osvdb.Progress
+			u := &osvdb.Updater{Dir: dir, BaseURL: srv.URL, RetryWait: time.Millisecond, Progress: func(p osvdb.Progress) { last = p }}
+			res, err := u.Update(context.Background(), []string{"npm"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Meta.Records != 200 {
+				t.Errorf("records: got %d, want 200", res[0].Meta.Records)
+			}
+			if len(requests) != 2 {
+				t.Fatalf("requests: got %q, want two", requests)
+			}
+			wantRange := ""
+			if ranges {
+				wantRange = fmt.Sprintf("bytes=%d-", len(body)/2)
+			}
+			if requests[1] != wantRange {
+				t.Errorf("retry Range: got %q, want %q", requests[1], wantRange)
+			}
+			if !last.Complete || last.Done != int64(len(body)) || last.Total != int64(len(body)) || last.Retry != 1 {
+				t.Errorf("last progress: got %+v, want complete %d of %d after 1 retry", last, len(body), len(body))
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "npm", "all.zip"))
+			if err != nil || !bytes.Equal(got, body) {
+				t.Errorf("archive on disk differs from the served one (err %v)", err)
+			}
+		})
+	}
+}
+
+// TestUpdateGivesUpAfterRetries: a server that always cuts the download
+// fails the update after the retries, leaving no partial archive.
+func TestUpdateGivesUpAfterRetries(t *testing.T) {
+	t.Parallel()
+	body := archive(t, map[string]string{"GHSA-1.json": record("GHSA-1", "1.0.0")})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	u := &osvdb.Updater{Dir: dir, BaseURL: srv.URL, Retries: 2, RetryWait: time.Millisecond}
+	_, err := u.Update(context.Background(), []string{"npm"})
+	if err == nil || !strings.Contains(err.Error(), "2 retries") {
+		t.Fatalf("got %v, want an interrupted download after 2 retries", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "npm", "*"))
+	if len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
