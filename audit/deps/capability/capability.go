@@ -171,17 +171,17 @@ func set(names ...string) map[string]bool {
 // into the source buffer; identifiers are placed by finding their next
 // occurrence after the cursor.
 type walker struct {
-	src       []byte
-	base      uintptr
-	cursor    int
-	lines     []int // offsets of line starts
-	findings  []Finding
-	modules   []string
-	seen      map[string]bool
-	tainted   map[*js.Var]string // variables holding decoded or encoded payloads
-	obfNames  int
-	obfLine   int
-	idents    map[string][]int
+	src      []byte
+	base     uintptr
+	cursor   int
+	lines    []int // offsets of line starts
+	findings []Finding
+	modules  []string
+	seen     map[string]bool
+	tainted  map[*js.Var]string // variables holding decoded or encoded payloads
+	obfNames int
+	obfLine  int
+	idents   map[string][]int
 }
 
 func newWalker(src []byte) *walker {
