@@ -15,7 +15,7 @@ import (
 
 // Integrity errors.
 var (
-	ErrNoIntegrity      = errors.New("registry: no usable integrity hash")
+	ErrNoIntegrity       = errors.New("registry: no usable integrity hash")
 	ErrIntegrityMismatch = errors.New("registry: content does not match its integrity hash")
 )
 
