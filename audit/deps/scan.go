@@ -115,13 +115,15 @@ type ExpiredIgnore struct {
 
 // Report is the result of a scan.
 type Report struct {
-	Findings  []Finding         `json:"findings"`
-	Packages  []PackageEntry    `json:"packages,omitempty"`
-	Signals   []Signal          `json:"signals"`
-	Gaps      []Gap             `json:"gaps"`
-	Ignored   []IgnoredFinding  `json:"ignored"`
-	Expired   []ExpiredIgnore   `json:"expired_ignores"`
-	Lockfiles []LockfileSummary `json:"lockfiles"`
+	Findings []Finding        `json:"findings"`
+	Packages []PackageEntry   `json:"packages,omitempty"`
+	Signals  []Signal         `json:"signals"`
+	Gaps     []Gap            `json:"gaps"`
+	Ignored  []IgnoredFinding `json:"ignored"`
+	// IgnoredSignals are signals silenced by a signal ignore.
+	IgnoredSignals []IgnoredSignal   `json:"ignored_signals,omitempty"`
+	Expired        []ExpiredIgnore   `json:"expired_ignores"`
+	Lockfiles      []LockfileSummary `json:"lockfiles"`
 	// Scanned counts the packages matched against the source.
 	Scanned int `json:"scanned"`
 	// Omitted counts the packages left out by Config.Omit.

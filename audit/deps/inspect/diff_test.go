@@ -11,7 +11,7 @@ import (
 
 	"github.com/rampartsec/rampart/audit/deps"
 	"github.com/rampartsec/rampart/audit/deps/inspect"
-	"github.com/rampartsec/rampart/audit/deps/internal/npmregistrytest"
+	"github.com/rampartsec/rampart/internal/npmregistrytest"
 )
 
 // upgradeFixture publishes an upgrade that adds install-time network

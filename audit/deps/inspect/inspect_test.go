@@ -11,10 +11,10 @@ import (
 
 	"github.com/rampartsec/rampart/audit/deps"
 	"github.com/rampartsec/rampart/audit/deps/inspect"
-	"github.com/rampartsec/rampart/audit/deps/internal/npmregistrytest"
 	"github.com/rampartsec/rampart/audit/deps/lockfile"
 	"github.com/rampartsec/rampart/audit/deps/osv"
 	"github.com/rampartsec/rampart/audit/deps/registry"
+	"github.com/rampartsec/rampart/internal/npmregistrytest"
 )
 
 var now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rampartsec/rampart/audit/deps/internal/npmregistrytest"
 	"github.com/rampartsec/rampart/audit/deps/registry"
+	"github.com/rampartsec/rampart/internal/npmregistrytest"
 )
 
 func TestSignaturesAndAttestations(t *testing.T) {

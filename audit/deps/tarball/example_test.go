@@ -3,8 +3,8 @@ package tarball_test
 import (
 	"fmt"
 
-	"github.com/rampartsec/rampart/audit/deps/internal/npmregistrytest"
 	"github.com/rampartsec/rampart/audit/deps/tarball"
+	"github.com/rampartsec/rampart/internal/npmregistrytest"
 )
 
 func ExampleRead() {

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampartsec/rampart/audit/deps/internal/npmregistrytest"
 	"github.com/rampartsec/rampart/audit/deps/tarball"
+	"github.com/rampartsec/rampart/internal/npmregistrytest"
 )
 
 func FuzzRead(f *testing.F) {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rampartsec/rampart/audit/deps/internal/npmregistrytest"
 	"github.com/rampartsec/rampart/audit/deps/tarball"
+	"github.com/rampartsec/rampart/internal/npmregistrytest"
 )
 
 func TestReadPlain(t *testing.T) {

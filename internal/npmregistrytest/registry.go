@@ -76,28 +76,40 @@ type published struct {
 // New starts a registry on loopback; it stops when the test ends.
 func New(t testing.TB) *Registry {
 	t.Helper()
+	r, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// Close stops the registry.
+func (r *Registry) Close() { r.srv.Close() }
+
+// Start starts a registry on loopback; Close stops it.
+func Start() (*Registry, error) {
 	r := &Registry{versions: map[string]map[string]*published{}, requests: map[string]int{}}
 	var err error
 	if r.key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&r.key.PublicKey)
 	sum := sha256.Sum256(der)
 	r.keyID = "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 	if r.caKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test sigstore root"},
 		NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &r.caKey.PublicKey, r.caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	r.caCert, _ = x509.ParseCertificate(caDER)
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
-	return r
+	return r, nil
 }
 
 // URL returns the registry's base URL.
