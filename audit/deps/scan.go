@@ -115,15 +115,17 @@ type ExpiredIgnore struct {
 
 // Report is the result of a scan.
 type Report struct {
-	Findings []Finding        `json:"findings"`
-	Packages []PackageEntry   `json:"packages,omitempty"`
-	Signals  []Signal         `json:"signals"`
-	Gaps     []Gap            `json:"gaps"`
-	Ignored  []IgnoredFinding `json:"ignored"`
+	Findings  []Finding         `json:"findings"`
+	Packages  []PackageEntry    `json:"packages,omitempty"`
+	Signals   []Signal          `json:"signals"`
+	Gaps      []Gap             `json:"gaps"`
+	Ignored   []IgnoredFinding  `json:"ignored"`
+	Expired   []ExpiredIgnore   `json:"expired_ignores"`
+	Lockfiles []LockfileSummary `json:"lockfiles"`
+
 	// IgnoredSignals are signals silenced by a signal ignore.
-	IgnoredSignals []IgnoredSignal   `json:"ignored_signals,omitempty"`
-	Expired        []ExpiredIgnore   `json:"expired_ignores"`
-	Lockfiles      []LockfileSummary `json:"lockfiles"`
+	IgnoredSignals []IgnoredSignal `json:"ignored_signals,omitempty"`
+
 	// Scanned counts the packages matched against the source.
 	Scanned int `json:"scanned"`
 	// Omitted counts the packages left out by Config.Omit.
