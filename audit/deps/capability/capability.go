@@ -182,6 +182,7 @@ type walker struct {
 	obfNames int
 	obfLine  int
 	idents   map[string][]int
+	pending  [][]byte // identifiers passed since the last anchor
 }
 
 func newWalker(src []byte) *walker {
@@ -213,7 +214,25 @@ func (w *walker) offset(b []byte) (int, bool) {
 func (w *walker) anchor(b []byte) {
 	if off, ok := w.offset(b); ok {
 		w.cursor = off
+		w.pending = w.pending[:0]
 	}
+}
+
+// passName notes an identifier the walk passed. Placing it is deferred
+// until a line is needed, so files without findings are never lexed.
+func (w *walker) passName(name []byte) {
+	w.pending = append(w.pending, name)
+	if len(w.pending) >= 4096 {
+		w.settle()
+	}
+}
+
+// settle places the identifiers passed since the last anchor, in order.
+func (w *walker) settle() {
+	for _, n := range w.pending {
+		w.placeName(n)
+	}
+	w.pending = w.pending[:0]
 }
 
 // placeName moves the cursor to the next occurrence of the identifier
@@ -296,6 +315,7 @@ func identByte(c byte) bool {
 }
 
 func (w *walker) line() int {
+	w.settle()
 	i, found := slices.BinarySearch(w.lines, w.cursor)
 	if found {
 		return i + 1
@@ -327,7 +347,7 @@ func (w *walker) Enter(n js.INode) js.IVisitor {
 		if n == nil {
 			return nil
 		}
-		w.placeName(n.Data)
+		w.passName(n.Data)
 		if n.Decl == js.NoDecl && string(n.Data) != "" {
 			w.globalRef(n)
 		}
