@@ -486,7 +486,7 @@ func maintainerDelta(prev, cur registry.Version) string {
 // jsFile reports whether a path is JavaScript to parse.
 func jsFile(p string) bool {
 	switch path.Ext(p) {
-	case ".js", ".cjs", ".mjs", ".jsx":
+	case ".js", ".cjs", ".mjs":
 		return true
 	}
 	return false
