@@ -215,11 +215,34 @@ type pkgRun struct {
 
 func (pr *pkgRun) signal(kind deps.SignalKind, sev osv.Severity, file string, line int, detail string) {
 	pr.signals = append(pr.signals, deps.Signal{Kind: kind, Severity: sev, Package: pr.p.Name, Version: pr.p.Version,
-		Source: pr.p.Source, Line: pr.p.Line, Detail: detail, File: file, FileLine: line})
+		Source: pr.p.Source, Line: pr.p.Line, Detail: safeText(detail), File: safeText(file), FileLine: line})
+}
+
+// safeText escapes the control and bidirectional-formatting characters
+// that package contents (file names, module names, script lines) could
+// carry into a terminal or a review tool.
+func safeText(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) ||
+		(r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0xfeff || r == 0xfffd
 }
 
 func (pr *pkgRun) gap(reason string) {
-	pr.gaps = append(pr.gaps, deps.Gap{Source: pr.p.Source, Line: pr.p.Line, Entry: pr.p.Name + "@" + pr.p.Version, Reason: reason})
+	pr.gaps = append(pr.gaps, deps.Gap{Source: pr.p.Source, Line: pr.p.Line, Entry: pr.p.Name + "@" + pr.p.Version, Reason: safeText(reason)})
 }
 
 func (r *run) inspect(ctx context.Context, p Package) {

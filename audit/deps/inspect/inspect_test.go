@@ -231,3 +231,27 @@ func TestForeignArchiveNotFetched(t *testing.T) {
 		t.Fatalf("got %+v, want a gap for the foreign archive", res.Gaps)
 	}
 }
+
+func TestHostileNamesEscaped(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	tgz := npmregistrytest.RawTarball([]npmregistrytest.Entry{
+		{Name: "package/package.json", Body: `{"name":"esc","version":"1.0.0"}`},
+		{Name: "package/\x1b[2J\u202eevil.js", Body: "require('\x1b]0;pwned\x07http')\n"},
+		{Name: "package/../\x1b[31m", Body: "x"},
+	})
+	integ := reg.Publish(npmregistrytest.Package{Name: "esc", Version: "1.0.0", Tarball: tgz})
+	res, err := inspect.Run(context.Background(), config(reg, t.TempDir()), []inspect.Package{{Source: "l", Package: lockfile.Package{
+		Name: "esc", Version: "1.0.0", Ecosystem: lockfile.EcosystemNPM, Integrity: integ}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Signals) == 0 {
+		t.Fatal("got no signals")
+	}
+	for _, s := range res.Signals {
+		if strings.ContainsAny(s.Detail+s.File, "\x1b\x07\u202e") {
+			t.Fatalf("got raw control characters in %q / %q", s.Detail, s.File)
+		}
+	}
+}

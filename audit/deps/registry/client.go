@@ -105,7 +105,20 @@ func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: c.timeout()}
+	return &http.Client{Timeout: c.timeout(), CheckRedirect: checkRedirect}
+}
+
+// checkRedirect follows at most five redirects and never from https to
+// plain http: content is verified by its hash either way, but metadata and
+// keys are not, and a downgrade would hand them to the network.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("registry: more than 5 redirects")
+	}
+	if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
+		return fmt.Errorf("registry: redirect from https to %s refused", req.URL.Scheme)
+	}
+	return nil
 }
 
 func (c *Client) timeout() time.Duration {
