@@ -540,6 +540,12 @@ func globalName(e js.IExpr) string {
 		if g := globalName(x.X); g == "globalThis" || g == "global" || g == "window" || g == "self" {
 			return propName(x.Y)
 		}
+	case *js.IndexExpr:
+		if g := globalName(x.X); g == "globalThis" || g == "global" || g == "window" || g == "self" {
+			if name, ok := stringValue(x.Y); ok {
+				return name
+			}
+		}
 	case *js.GroupExpr:
 		return globalName(x.X)
 	case *js.CommaExpr:
@@ -636,6 +642,11 @@ func (w *walker) call(callee js.IExpr, args []js.Arg) {
 		return
 	}
 	g := globalName(callee)
+	if d, ok := callee.(*js.DotExpr); ok && propName(d.Y) == "require" {
+		// module.require, process.mainModule.require: require by another
+		// name, a way round tools that look for require( only.
+		g = "require"
+	}
 	switch g {
 	case "require":
 		if len(args) == 0 {

@@ -40,6 +40,13 @@ func TestAnalyze(t *testing.T) {
 		{"string timer", "setTimeout('alert(1)', 10)\n", []string{"dynamic-code:1"}},
 		{"websocket", "\nnew WebSocket(u)\n", []string{"network:2"}},
 		{"for order", "for (let i = 0; i < n; i++) {\n  x()\n}\nif (a) {\n  b()\n} else {\n  eval(c)\n}\n", []string{"dynamic-code:7"}},
+		{"indexed global eval", "globalThis['eval'](code)\n", []string{"dynamic-code:1"}},
+		{"mainModule require", "\nprocess.mainModule.require('child_process').exec(c)\n", []string{"child-process:2"}},
+		{"computed require", "require('child' + '_process')\n", []string{"dynamic-code:1"}},
+		{"fromCharCode eval", "eval(String.fromCharCode(114, 101, 113))\n", []string{"dynamic-code:1", "obfuscated:1"}},
+		{"vm base64", "const vm = require('node:vm')\nvm.runInThisContext(Buffer.from(p, 'base64').toString('utf8'))\n", []string{"dynamic-code:1", "dynamic-code:2", "obfuscated:2"}},
+		{"process env index", "const k = process['env']\n", []string{"env-access:1"}},
+		{"eval in string is not eval", "const s = 'eval(x)'\n// eval(y)\n", nil},
 		{"call order", "a(b(), c())\nfoo(\n  1,\n  eval(x)\n)\n", []string{"dynamic-code:4"}},
 	}
 	for _, tc := range tests {

@@ -255,3 +255,21 @@ func TestHostileNamesEscaped(t *testing.T) {
 		}
 	}
 }
+
+func TestBombIsASignalAndAGap(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	zeros := strings.Repeat("\x00", 8<<20)
+	integ := reg.Publish(npmregistrytest.Package{Name: "bomb", Version: "1.0.0", Files: map[string]string{"index.js": "module.exports = 1\n", "zeros.bin": zeros}})
+	res, err := inspect.Run(context.Background(), config(reg, t.TempDir()), []inspect.Package{{Source: "l", Package: lockfile.Package{
+		Name: "bomb", Version: "1.0.0", Ecosystem: lockfile.EcosystemNPM, Integrity: integ}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(res.Signals, deps.SignalHostileArchive, osv.SeverityHigh, "", 0, "compression bomb") {
+		t.Fatalf("got %+v, want a bomb signal", res.Signals)
+	}
+	if len(res.Gaps) != 1 || !strings.Contains(res.Gaps[0].Reason, "only partly read") {
+		t.Fatalf("got gaps %+v, want the partial read reported", res.Gaps)
+	}
+}
