@@ -214,6 +214,12 @@ func TestInstalledTampered(t *testing.T) {
 	if len(res.Signals) != 0 {
 		t.Fatalf("got %+v, want none", res.Signals)
 	}
+	// Code added after install, by a package with no install script.
+	write("backdoor.js", "require('child_process').exec(process.argv[2])\n")
+	res, _ = inspect.Run(context.Background(), cfg, []inspect.Package{pkgs["clean-utils"]})
+	if !has(res.Signals, deps.SignalInstalledModified, osv.SeverityHigh, "backdoor.js", 0, "the archive does not hold") {
+		t.Fatalf("got %+v, want the added file reported", res.Signals)
+	}
 }
 
 func TestForeignArchiveNotFetched(t *testing.T) {

@@ -199,6 +199,15 @@ func (r *run) checkInstalled(pr *pkgRun, a *tarball.Archive) {
 			pr.signal(deps.SignalInstalledModified, osv.SeverityCritical, c, 0,
 				fmt.Sprintf("%s differs from the archive the lockfile pins (integrity verified): changed after install", path.Join(filepath.ToSlash(rel), c)))
 		}
+		if len(pr.profile.Scripts) == 0 {
+			// Without install scripts nothing legitimately adds code to an
+			// installed package; with them, build output would.
+			if extra := extraCode(dir, a); len(extra) > 0 {
+				pr.signal(deps.SignalInstalledModified, osv.SeverityHigh, extra[0], 0,
+					fmt.Sprintf("%d code %s in %s that the archive does not hold (first: %s); the package has no install script that would make them",
+						len(extra), pluralWord(len(extra), "file", "files"), filepath.ToSlash(rel), extra[0]))
+			}
+		}
 		if len(missing) > 0 {
 			pr.signal(deps.SignalInstalledModified, osv.SeverityModerate, missing[0], 0,
 				fmt.Sprintf("%d files of the archive are missing from %s (first: %s)", len(missing), filepath.ToSlash(rel), missing[0]))
@@ -223,4 +232,49 @@ func samePackageJSON(a, b []byte) bool {
 	ja, _ := json.Marshal(ma)
 	jb, _ := json.Marshal(mb)
 	return bytes.Equal(ja, jb)
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// extraCode lists the JavaScript and native files under dir (outside
+// nested node_modules) that the archive does not hold.
+func extraCode(dir string, a *tarball.Archive) []string {
+	have := make(map[string]bool, len(a.Files))
+	for _, f := range a.Files {
+		have[f.Path] = true
+	}
+	var extra []string
+	n := 0
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if n++; n > 20000 {
+			return fs.SkipAll
+		}
+		if d.IsDir() && d.Name() == "node_modules" && p != dir {
+			return fs.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		switch path.Ext(rel) {
+		case ".js", ".cjs", ".mjs", ".node":
+			if !have[rel] {
+				extra = append(extra, rel)
+			}
+		}
+		return nil
+	})
+	return extra
 }
