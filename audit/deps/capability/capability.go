@@ -686,6 +686,10 @@ func (w *walker) call(callee js.IExpr, args []js.Arg) {
 			w.add(NativeCode, "compiles WebAssembly", false)
 		case obj == "navigator" && prop == "sendBeacon":
 			w.add(Network, "calls navigator.sendBeacon", false)
+		case writeCalls[prop] && len(args) > 0:
+			if where := w.outsidePath(args[0].Value); where != "" {
+				w.add(Filesystem, "writes outside the package: "+prop+"("+where+")", true)
+			}
 		case strings.HasPrefix(prop, "runIn") || prop == "compileFunction":
 			if w.modulesSeen("vm") {
 				w.add(DynamicCode, "calls vm."+prop, false)
@@ -693,6 +697,66 @@ func (w *walker) call(callee js.IExpr, args []js.Arg) {
 			}
 		}
 	}
+}
+
+// writeCalls are the fs functions that write, move or delete what their
+// first argument names.
+var writeCalls = set("writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream", "copyFile", "copyFileSync",
+	"cp", "cpSync", "rename", "renameSync", "symlink", "symlinkSync", "chmod", "chmodSync", "rm", "rmSync", "unlink", "unlinkSync",
+	"mkdir", "mkdirSync", "outputFile", "outputFileSync", "copy", "copySync", "move", "moveSync")
+
+// outsidePath reports where a path expression points outside the package:
+// an absolute or home-relative literal, "../", the home or temporary
+// directory, or a home variable of the environment. It returns "".
+func (w *walker) outsidePath(e js.IExpr) string {
+	where := ""
+	depth := 0
+	var visit func(e js.IExpr)
+	visit = func(e js.IExpr) {
+		if e == nil || where != "" || depth > 32 {
+			return
+		}
+		depth++
+		defer func() { depth-- }()
+		switch x := e.(type) {
+		case *js.LiteralExpr:
+			if x.TokenType == js.StringToken {
+				v := unquote(x.Data)
+				if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "~") || strings.HasPrefix(v, "../") || strings.HasPrefix(v, "..\\") {
+					where = fmt.Sprintf("%q", v)
+				}
+			}
+		case *js.CallExpr:
+			if d, ok := x.X.(*js.DotExpr); ok {
+				switch propName(d.Y) {
+				case "homedir", "tmpdir":
+					where = propName(d.Y) + "()"
+					return
+				}
+			}
+			for _, a := range x.Args.List {
+				visit(a.Value)
+			}
+		case *js.DotExpr:
+			if inner, ok := x.X.(*js.DotExpr); ok && globalName(inner.X) == "process" && propName(inner.Y) == "env" {
+				switch propName(x.Y) {
+				case "HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "TMPDIR", "XDG_CONFIG_HOME":
+					where = "process.env." + propName(x.Y)
+				}
+			}
+		case *js.BinaryExpr:
+			visit(x.X)
+			visit(x.Y)
+		case *js.GroupExpr:
+			visit(x.X)
+		case *js.TemplateExpr:
+			for _, p := range x.List {
+				visit(p.Expr)
+			}
+		}
+	}
+	visit(e)
+	return where
 }
 
 func (w *walker) modulesSeen(name string) bool {

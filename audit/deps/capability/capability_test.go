@@ -47,6 +47,9 @@ func TestAnalyze(t *testing.T) {
 		{"vm base64", "const vm = require('node:vm')\nvm.runInThisContext(Buffer.from(p, 'base64').toString('utf8'))\n", []string{"dynamic-code:1", "dynamic-code:2", "obfuscated:2"}},
 		{"process env index", "const k = process['env']\n", []string{"env-access:1"}},
 		{"eval in string is not eval", "const s = 'eval(x)'\n// eval(y)\n", nil},
+		{"write home", "const fs = require('fs')\nfs.writeFileSync(require('path').join(require('os').homedir(), '.bashrc'), x)\n", []string{"filesystem:1", "filesystem:2", "env-access:2"}},
+		{"write absolute", "fs.appendFileSync('/etc/profile', line)\n", []string{"filesystem:1"}},
+		{"write relative", "fs.writeFileSync('./out.txt', data)\n", nil},
 		{"call order", "a(b(), c())\nfoo(\n  1,\n  eval(x)\n)\n", []string{"dynamic-code:4"}},
 	}
 	for _, tc := range tests {

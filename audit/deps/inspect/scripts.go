@@ -181,6 +181,9 @@ func installSeverity(f capability.Finding) (osv.Severity, string) {
 		}
 		return osv.SeverityModerate, "reads the environment"
 	case capability.Filesystem:
+		if strings.HasPrefix(f.Detail, "writes outside") {
+			return osv.SeverityHigh, "writes outside the package"
+		}
 		if f.Sensitive {
 			return osv.SeverityCritical, "reads credential files"
 		}
