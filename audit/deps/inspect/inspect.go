@@ -267,6 +267,9 @@ func (r *run) inspect(ctx context.Context, p Package) {
 			meta = nil
 		}
 	}
+	if r.installed != nil {
+		r.checkInstalledVersion(pr)
+	}
 	data, verified := r.archive(ctx, pr, meta)
 	if meta != nil {
 		r.checkMetadata(ctx, pr, meta, data)

@@ -214,6 +214,16 @@ func TestInstalledTampered(t *testing.T) {
 	if len(res.Signals) != 0 {
 		t.Fatalf("got %+v, want none", res.Signals)
 	}
+	// Another version installed than the lockfile pins.
+	other := pkgs["clean-utils"]
+	other.Version = "1.2.4"
+	reg.Publish(npmregistrytest.Package{Name: "clean-utils", Version: "1.2.4", Files: map[string]string{"index.js": "module.exports = 2\n"}})
+	other.Integrity = ""
+	other.Resolved = reg.TarballURL("clean-utils", "1.2.4")
+	res, _ = inspect.Run(context.Background(), cfg, []inspect.Package{other})
+	if !has(res.Signals, deps.SignalInstalledModified, osv.SeverityModerate, "", 0, "the lockfile pins 1.2.4") {
+		t.Fatalf("got %+v, want the version mismatch", res.Signals)
+	}
 	// Code added after install, by a package with no install script.
 	write("backdoor.js", "require('child_process').exec(process.argv[2])\n")
 	res, _ = inspect.Run(context.Background(), cfg, []inspect.Package{pkgs["clean-utils"]})

@@ -27,8 +27,9 @@ const (
 // installedIndex maps "name@version" to the directories holding that
 // package in an installed tree.
 type installedIndex struct {
-	root string
-	dirs map[string][]string
+	root     string
+	dirs     map[string][]string
+	versions map[string][]string // name → versions installed
 }
 
 // indexInstalled walks a node_modules tree (dir itself, or dir/node_modules)
@@ -45,7 +46,7 @@ func indexInstalled(dir string) (*installedIndex, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("installed tree: %s is not a directory", root)
 	}
-	idx := &installedIndex{root: root, dirs: map[string][]string{}}
+	idx := &installedIndex{root: root, dirs: map[string][]string{}, versions: map[string][]string{}}
 	n := 0
 	var walk func(nm string, depth int) error
 	walk = func(nm string, depth int) error {
@@ -76,6 +77,9 @@ func indexInstalled(dir string) (*installedIndex, error) {
 				}
 				if pj, err := readPackageJSON(filepath.Join(pd, "package.json")); err == nil && pj.Name != "" {
 					k := pj.Name + "@" + pj.Version
+					if len(idx.dirs[k]) == 0 {
+						idx.versions[pj.Name] = append(idx.versions[pj.Name], pj.Version)
+					}
 					idx.dirs[k] = append(idx.dirs[k], pd)
 				}
 				if err := walk(filepath.Join(pd, "node_modules"), depth+1); err != nil {
@@ -170,6 +174,16 @@ func (r *run) installedFiles(pr *pkgRun) []tarball.File {
 	}
 	pr.gap("analysed the installed copy in " + dir + ": the archive could not be had, so its integrity is not verified")
 	return files
+}
+
+// checkInstalledVersion reports a package installed at other versions
+// than the lockfile pins.
+func (r *run) checkInstalledVersion(pr *pkgRun) {
+	if len(r.installed.dirs[pr.p.Name+"@"+pr.p.Version]) == 0 && len(r.installed.versions[pr.p.Name]) > 0 {
+		pr.signal(deps.SignalInstalledModified, osv.SeverityModerate, "", 0,
+			fmt.Sprintf("the lockfile pins %s but %s holds %s: the installed tree does not match the lockfile",
+				pr.p.Version, filepath.ToSlash(r.installed.root), strings.Join(r.installed.versions[pr.p.Name], ", ")))
+	}
 }
 
 // checkInstalled compares the installed copies of a package with its
