@@ -50,6 +50,9 @@ type Package struct {
 	BadProvenance bool
 	// Tarball, when set, is served instead of one made from Files.
 	Tarball []byte
+	// DistIntegrity, when set, is the integrity the packument states
+	// instead of the archive's own.
+	DistIntegrity string
 }
 
 // Registry is a running test registry.
@@ -171,7 +174,11 @@ func (r *Registry) Publish(p Package) string {
 	for _, m := range p.Maintainers {
 		maint = append(maint, map[string]string{"name": m, "email": m + "@example.test"})
 	}
-	dist := map[string]any{"integrity": integ, "tarball": r.TarballURL(p.Name, p.Version)}
+	distInteg := integ
+	if p.DistIntegrity != "" {
+		distInteg = p.DistIntegrity
+	}
+	dist := map[string]any{"integrity": distInteg, "tarball": r.TarballURL(p.Name, p.Version)}
 	if !p.Unsigned {
 		dist["signatures"] = []map[string]string{{"keyid": r.keyID, "sig": r.sign([]byte(sigMsg))}}
 	}

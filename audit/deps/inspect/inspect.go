@@ -365,11 +365,24 @@ func (r *run) archive(ctx context.Context, pr *pkgRun, meta *registry.Packument)
 		pr.gap("no integrity hash to check the archive against")
 		return data, false
 	}
-	if algo, err := registry.VerifyIntegrity(want, data); err != nil {
+	algo, err := registry.VerifyIntegrity(want, data)
+	if err != nil {
 		pr.signal(deps.SignalIntegrityMismatch, osv.SeverityCritical, "", 0,
 			fmt.Sprintf("the archive served at %s does not match %s %s hash: it is not the code the lockfile pins; not analysed", u, from, algo))
 		pr.gap("archive does not match its integrity hash")
 		return nil, false
+	}
+	// A lockfile that pins only SHA-1 is checked against the registry's
+	// stronger hash too: SHA-1 collisions can be made.
+	if meta != nil && algo == "sha1" {
+		if reg := meta.Versions[p.Version].Dist.Integrity; reg != "" {
+			if ralgo, err := registry.VerifyIntegrity(reg, data); err != nil && ralgo != "sha1" {
+				pr.signal(deps.SignalIntegrityMismatch, osv.SeverityCritical, "", 0,
+					fmt.Sprintf("the archive matches the lockfile's sha1 hash but not the registry's %s hash: a sha1 collision or a replaced archive; not analysed", ralgo))
+				pr.gap("archive does not match the registry's integrity hash")
+				return nil, false
+			}
+		}
 	}
 	if err := r.cfg.Cache.Put(want, data); err != nil {
 		pr.gap("archive cache: " + err.Error())

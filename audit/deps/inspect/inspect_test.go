@@ -2,6 +2,8 @@ package inspect_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -287,5 +289,23 @@ func TestBombIsASignalAndAGap(t *testing.T) {
 	}
 	if len(res.Gaps) != 1 || !strings.Contains(res.Gaps[0].Reason, "only partly read") {
 		t.Fatalf("got gaps %+v, want the partial read reported", res.Gaps)
+	}
+}
+
+func TestSHA1LockfileCheckedAgainstRegistry(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	files := map[string]string{"index.js": "module.exports = 1\n"}
+	tgz := npmregistrytest.Tarball(map[string]string{"index.js": files["index.js"], "package.json": `{"name":"old-lock","version":"1.0.0"}`})
+	sum := sha1.Sum(tgz)
+	sha1Integ := "sha1-" + base64.StdEncoding.EncodeToString(sum[:])
+	reg.Publish(npmregistrytest.Package{Name: "old-lock", Version: "1.0.0", Tarball: tgz, DistIntegrity: npmregistrytest.Integrity([]byte("the published archive"))})
+	res, err := inspect.Run(context.Background(), config(reg, t.TempDir()), []inspect.Package{{Source: "l", Package: lockfile.Package{
+		Name: "old-lock", Version: "1.0.0", Ecosystem: lockfile.EcosystemNPM, Integrity: sha1Integ}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(res.Signals, deps.SignalIntegrityMismatch, osv.SeverityCritical, "", 0, "matches the lockfile's sha1 hash but not the registry's sha512") {
+		t.Fatalf("got %+v, want the registry's hash to catch it", res.Signals)
 	}
 }
