@@ -188,7 +188,7 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 			return code
 		}
 	}
-	applySignalIgnores(report, ignores, now)
+	inspectNote = applySignalIgnores(report, ignores, now, inspectNote)
 
 	switch *format {
 	case "json":

@@ -291,7 +291,17 @@ func (f *inspectFlags) runAuditDiff(ctx context.Context, c *cli, positional []st
 	return exitOK
 }
 
-// applySignalIgnores moves the signals an ignore covers out of the report.
-func applySignalIgnores(report *deps.Report, ignores *ignore.List, now time.Time) {
-	report.IgnoredSignals = append(report.IgnoredSignals, report.IgnoreSignals(ignores, now)...)
+// applySignalIgnores moves the signals an ignore covers out of the report
+// and returns note with a line counting them added, for the table.
+func applySignalIgnores(report *deps.Report, ignores *ignore.List, now time.Time, note string) string {
+	silenced := report.IgnoreSignals(ignores, now)
+	report.IgnoredSignals = append(report.IgnoredSignals, silenced...)
+	if len(silenced) == 0 {
+		return note
+	}
+	line := fmt.Sprintf("%d %s silenced by %s until they expire", len(silenced), pluralize(len(silenced), "signal", "signals"), ignores.Path)
+	if note == "" {
+		return line
+	}
+	return note + "\n" + line
 }

@@ -94,5 +94,10 @@ func cmdInspectRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	write("roots.pem", reg.RootsPEM())
 	write("ignores.yaml", []byte("ignore:\n  - signal: install-script-behaviour\n    package: colour-pal\n    reason: the ping is documented and opt-out\n    until: "+
 		time.Now().AddDate(0, 1, 0).Format(time.DateOnly)+"\n"))
+	until := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	write("app-ignores.yaml", []byte("ignore:\n"+
+		"  - signal: obfuscated\n    package: b64-eval\n    reason: vendored test fixture\n    until: "+until+"\n"+
+		"  - signal: bad-signature\n    package: forged-sig\n    reason: re-signed by our mirror\n    until: "+until+"\n"+
+		"  - signal: hostile-archive\n    reason: reviewed\n    until: "+until+"\n"))
 	ts.Setenv("INSPECT_REGISTRY", reg.URL())
 }
