@@ -172,3 +172,19 @@ func FuzzVerifyAttestations(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkVerifySignatures(b *testing.B) {
+	reg := npmregistrytest.New(b)
+	reg.Publish(npmregistrytest.Package{Name: "p", Version: "1.0.0"})
+	ctx := context.Background()
+	c := &registry.Client{BaseURL: reg.URL()}
+	keys, _ := c.Keys(ctx)
+	p, _ := c.Packument(ctx, "p")
+	v := p.Versions["1.0.0"]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := registry.VerifySignatures(keys, "p", "1.0.0", v.Dist.Integrity, v.Dist.Signatures, p.Published("1.0.0")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
