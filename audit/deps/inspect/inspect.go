@@ -610,6 +610,7 @@ func runtimeSeverity(f capability.Finding) osv.Severity {
 
 // addCap records a capability in the profile.
 func (pr *pkgRun) addCap(c Capability) {
+	c.What, c.File = safeText(c.What), safeText(c.File)
 	pr.profile.Capabilities = append(pr.profile.Capabilities, c)
 }
 

@@ -53,7 +53,7 @@ func (r *run) installScripts(pr *pkgRun, pj packageJSON, byPath map[string]*tarb
 		if pr.profile.Scripts == nil {
 			pr.profile.Scripts = map[string]string{}
 		}
-		pr.profile.Scripts[phase] = cmd
+		pr.profile.Scripts[phase] = safeText(cmd)
 		r.shellBehaviour(pr, phase, "package.json", cmd)
 		for _, m := range scriptRunRE.FindAllStringSubmatch(cmd, -1) {
 			runner, file := m[1], m[3]
