@@ -36,6 +36,10 @@ func TestCheck(t *testing.T) {
 		{"l0dash", names.Confusable, "lodash"},
 		{"expreѕѕ", names.Confusable, "express"},
 		{"rеact", names.Confusable, "react"},
+		{"electorn", names.Typosquat, "electron"},
+		{"discrd.js", names.Typosquat, "discord.js"},
+		{"loadsh", names.Typosquat, "lodash"},
+		{"axois", names.Typosquat, "axios"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
