@@ -37,13 +37,18 @@ type inspectFlags struct {
 }
 
 const inspectHelp = `
+
 With --inspect, each npm package's archive is fetched from --registry (or
 the package cache, or the tree named by --installed), checked against the
 lockfile's integrity hash and the registry's signature and attestations,
 and read: what its install scripts run, and what its code can do (network,
 processes, files, environment, native and dynamic code, obfuscation), with
 file:line. --diff OLD_LOCK NEW_LOCK reports what an upgrade changes.
---fail-on-signal KINDS exits 1 on signals of those kinds.`
+--fail-on-signal KINDS exits 1 on signals of those kinds; with --inspect
+or --diff, a package that is not what the lockfile and the registry vouch
+for (integrity-mismatch, installed-modified, bad-signature,
+bad-attestation, hostile-archive) exits 1 whatever --fail-on-signal says.
+--diff also takes --format markdown, for a pull-request comment.`
 
 func addInspectFlags(flags *flag.FlagSet, c *cli) *inspectFlags {
 	return &inspectFlags{
