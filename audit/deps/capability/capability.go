@@ -91,6 +91,17 @@ func Analyze(src []byte, lim Limits) Result {
 	copy(buf, src)
 	ast, err := parseJS(buf)
 	if err != nil {
+		// CommonJS runs a file inside a function, so a top-level return
+		// is valid there: parse it the way Node does, wrapped. The
+		// wrapper adds no line, so lines stay true.
+		const head, tail = "(function(){", "\n})"
+		wrapped := make([]byte, 0, len(head)+len(src)+len(tail)+1)
+		wrapped = append(append(append(wrapped, head...), blankShebang(src)...), tail...)
+		if ast2, err2 := parseJS(wrapped); err2 == nil {
+			ast, err, buf = ast2, nil, wrapped
+		}
+	}
+	if err != nil {
 		r.ParseError = cleanParseError(err)
 		return r
 	}
@@ -113,6 +124,19 @@ func dropShadowed(fs []Finding) []Finding {
 		}
 	}
 	return slices.DeleteFunc(fs, func(f Finding) bool { return f.Kind == EnvAccess && !f.Sensitive && secret[f.Line] })
+}
+
+// blankShebang returns src with a leading "#!" line replaced by spaces,
+// keeping every offset and line.
+func blankShebang(src []byte) []byte {
+	if !bytes.HasPrefix(src, []byte("#!")) {
+		return src
+	}
+	out := bytes.Clone(src)
+	for i := 0; i < len(out) && out[i] != '\n'; i++ {
+		out[i] = ' '
+	}
+	return out
 }
 
 // parseJS parses buf, recovering from a parser panic so hostile input can
@@ -149,14 +173,31 @@ var (
 	processModules = set("child_process", "execa", "cross-spawn", "shelljs", "cluster", "worker_threads")
 	fsModules      = set("fs", "fs/promises", "graceful-fs", "fs-extra")
 	nativeModules  = set("bindings", "node-gyp-build", "ffi-napi", "node-ffi", "prebuild-install", "node-pre-gyp", "@mapbox/node-pre-gyp")
-	dynamicModules = set("vm", "module")
+	dynamicModules = set("vm")
 	envModules     = set("os")
 	// credentialHints are strings whose presence in code means it refers to
 	// stored secrets.
 	credentialHints = []string{".npmrc", ".yarnrc", ".ssh/", "id_rsa", "id_ed25519", ".aws/credentials", ".docker/config.json",
 		".gitconfig", ".git-credentials", ".netrc", "/etc/passwd", "/etc/shadow", ".bash_history", ".kube/config", "Login Data", "wallet.dat"}
-	secretEnvHints = []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "AUTH", "CREDENTIAL", "SESSION", "COOKIE"}
+	secretEnvWords = set("TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PASS", "PWD", "KEY", "KEYS", "APIKEY", "AUTH",
+		"CREDENTIAL", "CREDENTIALS", "SESSION", "COOKIE", "PRIVATE")
 )
+
+// secretName reports an environment variable whose name says it holds a
+// secret: one of its _-separated words is TOKEN, SECRET, PASSWORD, KEY,
+// AUTH, … (so NPM_TOKEN and AWS_SECRET_ACCESS_KEY, not
+// NODE_TLS_REJECT_UNAUTHORIZED).
+func secretName(name string) bool {
+	if name == "PWD" {
+		return false // the working directory
+	}
+	for w := range strings.SplitSeq(strings.ToUpper(name), "_") {
+		if secretEnvWords[w] {
+			return true
+		}
+	}
+	return false
+}
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -684,6 +725,8 @@ func (w *walker) call(callee js.IExpr, args []js.Arg) {
 			w.add(NativeCode, "calls process."+prop, false)
 		case obj == "WebAssembly" && (prop == "compile" || prop == "instantiate" || prop == "Module" || prop == "instantiateStreaming"):
 			w.add(NativeCode, "compiles WebAssembly", false)
+		case prop == "_compile":
+			w.add(DynamicCode, "compiles a module from a string (Module._compile)", false)
 		case obj == "navigator" && prop == "sendBeacon":
 			w.add(Network, "calls navigator.sendBeacon", false)
 		case writeCalls[prop] && len(args) > 0:
@@ -783,12 +826,8 @@ func (w *walker) member(obj js.IExpr, prop string) {
 		return
 	}
 	if d, ok := obj.(*js.DotExpr); ok && globalName(d.X) == "process" && propName(d.Y) == "env" {
-		up := strings.ToUpper(prop)
-		for _, h := range secretEnvHints {
-			if strings.Contains(up, h) {
-				w.add(EnvAccess, "reads the secret environment variable "+prop, true)
-				return
-			}
+		if secretName(prop) {
+			w.add(EnvAccess, "reads the secret environment variable "+prop, true)
 		}
 	}
 }

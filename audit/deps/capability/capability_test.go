@@ -50,6 +50,11 @@ func TestAnalyze(t *testing.T) {
 		{"write home", "const fs = require('fs')\nfs.writeFileSync(require('path').join(require('os').homedir(), '.bashrc'), x)\n", []string{"filesystem:1", "filesystem:2", "env-access:2"}},
 		{"write absolute", "fs.appendFileSync('/etc/profile', line)\n", []string{"filesystem:1"}},
 		{"write relative", "fs.writeFileSync('./out.txt', data)\n", nil},
+		{"top-level return", "#!/usr/bin/env node\nif (!x) {\n  return\n}\neval(y)\n", []string{"dynamic-code:5"}},
+		{"not a secret", "if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {}\n", []string{"env-access:1"}},
+		{"aws secret", "\nconst k = process.env.AWS_SECRET_ACCESS_KEY\n", []string{"env-access:2"}},
+		{"module builtin", "const { createRequire } = require('module')\n", nil},
+		{"module compile", "const M = require('module')\nconst m = new M()\nm._compile(src, 'x.js')\n", []string{"dynamic-code:3"}},
 		{"call order", "a(b(), c())\nfoo(\n  1,\n  eval(x)\n)\n", []string{"dynamic-code:4"}},
 	}
 	for _, tc := range tests {
