@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/tdewolff/parse/v2"
@@ -55,6 +56,9 @@ type Result struct {
 	ParseError string
 	// Minified reports code written as a few very long lines.
 	Minified bool
+	// Truncated reports that Limits.MaxTime stopped the walk: Findings
+	// is then incomplete.
+	Truncated bool
 }
 
 // Has reports whether the result holds a finding of kind k.
@@ -65,8 +69,14 @@ func (r *Result) Has(k Kind) bool {
 // Limits bounds the work of Analyze. A zero field takes its default.
 type Limits struct {
 	// MaxSize is the largest source parsed, in bytes. Default 4 MiB:
-	// larger files are reported with ParseError and not parsed.
+	// larger files are reported with ParseError and not parsed. Parsing is
+	// linear in the size, so this bounds the parse time.
 	MaxSize int
+	// MaxTime bounds the analysis of one file after parsing: a walk still
+	// running then stops, and Result.Truncated is set. Default 2 seconds.
+	MaxTime time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
 // ErrTooLarge is the ParseError cause for a source over Limits.MaxSize.
@@ -77,6 +87,12 @@ var ErrTooLarge = errors.New("source larger than the parse bound")
 func Analyze(src []byte, lim Limits) Result {
 	if lim.MaxSize <= 0 {
 		lim.MaxSize = 4 << 20
+	}
+	if lim.MaxTime <= 0 {
+		lim.MaxTime = 2 * time.Second
+	}
+	if lim.Now == nil {
+		lim.Now = time.Now
 	}
 	var r Result
 	r.Minified = minified(src)
@@ -106,7 +122,9 @@ func Analyze(src []byte, lim Limits) Result {
 		return r
 	}
 	w := newWalker(buf)
+	w.now, w.deadline = lim.Now, lim.Now().Add(lim.MaxTime)
 	js.Walk(w, ast)
+	r.Truncated = w.stopped
 	w.obfuscatorNames()
 	r.Findings = dropShadowed(w.findings)
 	r.Modules = w.modules
@@ -224,6 +242,10 @@ type walker struct {
 	obfLine  int
 	idents   map[string][]int
 	pending  [][]byte // identifiers passed since the last anchor
+	now      func() time.Time
+	deadline time.Time
+	visits   int
+	stopped  bool
 }
 
 func newWalker(src []byte) *walker {
@@ -377,6 +399,13 @@ func (w *walker) add(k Kind, detail string, sensitive bool) {
 // Enter implements js.IVisitor. Nodes whose children the parser's Walk
 // visits out of source order are walked here in source order.
 func (w *walker) Enter(n js.INode) js.IVisitor {
+	if w.stopped {
+		return nil
+	}
+	if w.visits++; w.visits&1023 == 0 && w.now != nil && w.now().After(w.deadline) {
+		w.stopped = true
+		return nil
+	}
 	switch n := n.(type) {
 	case *js.LiteralExpr:
 		w.anchor(n.Data)

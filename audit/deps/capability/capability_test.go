@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampartsec/rampart/audit/deps/capability"
 )
@@ -106,5 +107,21 @@ func TestObfuscatorNames(t *testing.T) {
 	r := capability.Analyze([]byte(b.String()), capability.Limits{})
 	if !r.Has(capability.Obfuscated) {
 		t.Fatalf("got %+v, want obfuscated", r.Findings)
+	}
+}
+
+func TestWalkDeadline(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "f%d(a, b, c)\n", i)
+	}
+	b.WriteString("eval(x)\n")
+	calls := 0
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { calls++; return t0.Add(time.Duration(calls) * time.Second) }
+	r := capability.Analyze([]byte(b.String()), capability.Limits{MaxTime: 3 * time.Second, Now: clock})
+	if !r.Truncated || r.Has(capability.DynamicCode) {
+		t.Fatalf("got truncated=%v findings=%v, want the walk stopped before the end", r.Truncated, r.Findings)
 	}
 }

@@ -52,6 +52,10 @@ type Config struct {
 	MaxParsedFiles int
 	// Concurrency is the number of packages inspected at once. Default 4.
 	Concurrency int
+	// PackageTime bounds the reading of one package's code: files not
+	// reached by then are left unread and the package is a gap. Default
+	// 2 minutes.
+	PackageTime time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -112,6 +116,9 @@ func Run(ctx context.Context, c Config, pkgs []Package) (*Result, error) {
 	}
 	if r.cfg.Concurrency <= 0 {
 		r.cfg.Concurrency = 4
+	}
+	if r.cfg.PackageTime <= 0 {
+		r.cfg.PackageTime = 2 * time.Minute
 	}
 	if r.cfg.Now == nil {
 		r.cfg.Now = time.Now
@@ -556,6 +563,8 @@ func (r *run) analyse(pr *pkgRun, files []tarball.File, fromArchive bool) {
 	}
 	results := map[string]capability.Result{}
 	parsed := 0
+	deadline := time.Now().Add(r.cfg.PackageTime)
+	timedOut := 0
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		paths = append(paths, f.Path)
@@ -568,13 +577,23 @@ func (r *run) analyse(pr *pkgRun, files []tarball.File, fromArchive bool) {
 			if parsed >= r.cfg.MaxParsedFiles {
 				continue
 			}
+			if time.Now().After(deadline) {
+				timedOut++
+				continue
+			}
 			parsed++
 			results[p] = capability.Analyze(f.Data, r.cfg.Parse)
+			if results[p].Truncated {
+				pr.gap(p + ": analysis stopped at the time bound for one file")
+			}
 		case path.Ext(p) == ".node":
 			pr.addCap(Capability{Kind: deps.SignalNativeCode, What: "ships a compiled native addon", File: p, Severity: osv.SeverityLow})
 		case path.Base(p) == "binding.gyp":
 			pr.addCap(Capability{Kind: deps.SignalNativeCode, What: "builds a native addon with node-gyp at install", File: p, Severity: osv.SeverityLow})
 		}
+	}
+	if timedOut > 0 {
+		pr.gap(fmt.Sprintf("the time bound for one package (%s) was reached: %d JavaScript files not read", r.cfg.PackageTime, timedOut))
 	}
 	if parsed >= r.cfg.MaxParsedFiles {
 		pr.gap(fmt.Sprintf("more than %d JavaScript files: only the first %d were read", r.cfg.MaxParsedFiles, r.cfg.MaxParsedFiles))

@@ -355,3 +355,23 @@ func TestInstallScriptVariants(t *testing.T) {
 		})
 	}
 }
+
+func TestPackageTimeBound(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	files := map[string]string{}
+	for i := range 50 {
+		files[fmt.Sprintf("lib/f%02d.js", i)] = fmt.Sprintf("exports.a%d = require('./f%02d')\n", i, (i+1)%50)
+	}
+	integ := reg.Publish(npmregistrytest.Package{Name: "slow", Version: "1.0.0", Files: files})
+	cfg := config(reg, t.TempDir())
+	cfg.PackageTime = time.Nanosecond
+	res, err := inspect.Run(context.Background(), cfg, []inspect.Package{{Source: "l", Package: lockfile.Package{
+		Name: "slow", Version: "1.0.0", Ecosystem: lockfile.EcosystemNPM, Integrity: integ}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) != 1 || !strings.Contains(res.Gaps[0].Reason, "time bound") {
+		t.Fatalf("got gaps %+v, want the time bound reported", res.Gaps)
+	}
+}
