@@ -187,7 +187,11 @@ func (f *inspectFlags) inspectReport(ctx context.Context, c *cli, report *deps.R
 	if cfg.Registry == nil {
 		from = "the package cache only (--offline)"
 	}
-	return fmt.Sprintf("Inspected %d npm %s: archives from %s, cached in %s", res.Inspected, pluralize(res.Inspected, "package", "packages"), from, *f.cache), exitOK, true
+	note := fmt.Sprintf("Inspected %d npm %s: archives from %s, cached in %s", res.Inspected, pluralize(res.Inspected, "package", "packages"), from, *f.cache)
+	for _, n := range res.Notes {
+		note += "\nnote: " + n
+	}
+	return note, exitOK, true
 }
 
 // failing returns the signals that gate: those of the --fail-on-signal

@@ -46,6 +46,8 @@ type DiffReport struct {
 	Signals []deps.Signal `json:"signals"`
 	// Gaps are packages that could not be inspected.
 	Gaps []deps.Gap `json:"gaps"`
+	// Notes are remarks about the inspection as a whole.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Diff reads two lockfiles and reports the packages added, removed and
@@ -143,6 +145,7 @@ func Diff(ctx context.Context, c Config, oldPath, newPath string) (*DiffReport, 
 		return nil, err
 	}
 	rep.Gaps = append(rep.Gaps, res.Gaps...)
+	rep.Notes = res.Notes
 	sigsOf := map[string][]deps.Signal{}
 	for _, s := range res.Signals {
 		k := s.Package + "@" + s.Version

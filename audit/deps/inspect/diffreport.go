@@ -97,6 +97,9 @@ func WriteDiffTable(w io.Writer, r *DiffReport) error {
 	for _, g := range r.Gaps {
 		fmt.Fprintf(w, "not checked: %s\n", g)
 	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	fmt.Fprintln(w, r.Summary())
 	return nil
 }

@@ -72,6 +72,9 @@ type Result struct {
 	Gaps    []deps.Gap    `json:"gaps"`
 	// Inspected counts the packages whose code was read.
 	Inspected int `json:"inspected"`
+	// Notes are remarks about the run as a whole, e.g. a registry that
+	// signs nothing.
+	Notes []string `json:"notes,omitempty"`
 	// Profiles holds what each package version can do, by "name@version".
 	Profiles map[string]*Profile `json:"-"`
 }
@@ -208,8 +211,22 @@ func (r *run) packument(ctx context.Context, name string) (*registry.Packument, 
 }
 
 func (r *run) registryKeys(ctx context.Context) ([]registry.Key, error) {
-	r.keysOnce.Do(func() { r.keys, r.keysErr = r.cfg.Registry.Keys(ctx) })
+	r.keysOnce.Do(func() {
+		r.keys, r.keysErr = r.cfg.Registry.Keys(ctx)
+		if errors.Is(r.keysErr, registry.ErrNotFound) {
+			r.keys, r.keysErr = nil, nil // no keys endpoint: no keys
+		}
+	})
 	return r.keys, r.keysErr
+}
+
+// note records a remark about the whole run, once.
+func (r *run) note(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Contains(r.res.Notes, s) {
+		r.res.Notes = append(r.res.Notes, s)
+	}
 }
 
 // pkgRun collects one package's signals.
@@ -430,7 +447,10 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 	case err != nil:
 		pr.gap("registry signing keys: " + err.Error())
 	case len(keys) == 0:
-		pr.gap("the registry publishes no signing keys: signature not checked")
+		// A registry that signs nothing (many private ones) has nothing
+		// to verify: said once, not a gap per package, as npm audit
+		// signatures does.
+		r.note("the registry publishes no signing keys: registry signatures were not checked")
 	default:
 		if _, err := registry.VerifySignatures(keys, p.Name, p.Version, integrity, v.Dist.Signatures, published); err != nil {
 			sev := osv.SeverityCritical
@@ -454,6 +474,10 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 		pr.signal(deps.SignalBadAttestation, osv.SeverityHigh, "", 0, "the registry lists a provenance attestation it does not serve")
 	}
 	for _, c := range registry.VerifyAttestations(atts, keys, r.cfg.ProvenanceRoots, p.Name, p.Version, registry.SHA512Hex(data)) {
+		if c.Err != nil && len(keys) == 0 && errors.Is(c.Err, registry.ErrUnknownKey) {
+			r.note("the registry publishes no signing keys: attestations signed by the registry were not checked")
+			continue
+		}
 		if c.Err != nil {
 			pr.signal(deps.SignalBadAttestation, osv.SeverityCritical, "", 0, shortPredicate(c.PredicateType)+": "+flat(c.Err))
 		}

@@ -5,6 +5,10 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -373,5 +377,31 @@ func TestPackageTimeBound(t *testing.T) {
 	}
 	if len(res.Gaps) != 1 || !strings.Contains(res.Gaps[0].Reason, "time bound") {
 		t.Fatalf("got gaps %+v, want the time bound reported", res.Gaps)
+	}
+}
+
+func TestRegistryWithoutKeys(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	integ := reg.Publish(npmregistrytest.Package{Name: "private-lib", Version: "1.0.0", Files: map[string]string{"index.js": "module.exports = 1\n"}})
+	// A registry that answers everything but the keys endpoint.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/-/npm/v1/keys" {
+			http.NotFound(w, r)
+			return
+		}
+		u, _ := url.Parse(reg.URL())
+		httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := config(reg, t.TempDir())
+	cfg.Registry = &registry.Client{BaseURL: srv.URL}
+	res, err := inspect.Run(context.Background(), cfg, []inspect.Package{{Source: "l", Package: lockfile.Package{
+		Name: "private-lib", Version: "1.0.0", Ecosystem: lockfile.EcosystemNPM, Integrity: integ}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) != 0 || len(res.Signals) != 0 || len(res.Notes) != 2 || !strings.Contains(res.Notes[0], "no signing keys") {
+		t.Fatalf("got gaps %v signals %v notes %v, want two notes, no gap and no signal", res.Gaps, res.Signals, res.Notes)
 	}
 }

@@ -147,7 +147,7 @@ func verifyOne(c *AttestationCheck, a Attestation, keys []Key, roots *x509.CertP
 			}
 		}
 		if pub == nil {
-			return fail("signed with key %q, which the registry does not publish", vm.PublicKey.Hint)
+			return fmt.Errorf("%w: %w: %q", ErrAttestation, ErrUnknownKey, vm.PublicKey.Hint)
 		}
 	case vm.X509CertificateChain != nil || vm.Certificate != nil:
 		var raws []string
