@@ -125,6 +125,8 @@ type Report struct {
 
 	// IgnoredSignals are signals silenced by a signal ignore.
 	IgnoredSignals []IgnoredSignal `json:"ignored_signals,omitempty"`
+	// Notes are remarks about the inspection as a whole (--inspect).
+	Notes []string `json:"notes,omitempty"`
 
 	// Scanned counts the packages matched against the source.
 	Scanned int `json:"scanned"`

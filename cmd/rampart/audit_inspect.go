@@ -183,6 +183,7 @@ func (f *inspectFlags) inspectReport(ctx context.Context, c *cli, report *deps.R
 	}
 	report.AddSignals(res.Signals)
 	report.Gaps = append(report.Gaps, res.Gaps...)
+	report.Notes = append(report.Notes, res.Notes...)
 	from := "the registry " + registryURL
 	if cfg.Registry == nil {
 		from = "the package cache only (--offline)"
