@@ -585,6 +585,19 @@ func unquote(b []byte) string {
 	return s
 }
 
+// propIs reports whether e names the property name, without allocating.
+func propIs(e js.IExpr, name string) bool {
+	switch y := e.(type) {
+	case js.LiteralExpr:
+		return string(y.Data) == name
+	case *js.LiteralExpr:
+		return string(y.Data) == name
+	case *js.Var:
+		return string(y.Data) == name
+	}
+	return false
+}
+
 func propName(e js.IExpr) string {
 	switch y := e.(type) {
 	case js.LiteralExpr:
@@ -712,7 +725,7 @@ func (w *walker) call(callee js.IExpr, args []js.Arg) {
 		return
 	}
 	g := globalName(callee)
-	if d, ok := callee.(*js.DotExpr); ok && propName(d.Y) == "require" {
+	if d, ok := callee.(*js.DotExpr); ok && propIs(d.Y, "require") {
 		// module.require, process.mainModule.require: require by another
 		// name, a way round tools that look for require( only.
 		g = "require"
