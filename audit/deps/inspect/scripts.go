@@ -26,6 +26,7 @@ type shellRule struct {
 
 var shellRules = []shellRule{
 	{regexp.MustCompile(`(?i)\b(curl|wget|iwr|invoke-webrequest)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b|\b(curl|wget)\b[^|;&]*\|\s*(node|python3?|perl)\b|(\$\(|` + "`" + `)\s*(curl|wget)\b|\b(iex|invoke-expression)\b.*\b(iwr|invoke-webrequest|downloadstring)\b`), "pipes a download into an interpreter (curl … | sh)", osv.SeverityCritical},
+	{regexp.MustCompile(`(?i)\b(curl|wget)\b[^|]*(&&|;|\|\|)\s*(sudo\s+)?((ba|z|da)?sh|node|python3?|perl|chmod\s+\+?[0-7x]+|\.\/|/tmp/)`), "downloads a file and runs it", osv.SeverityCritical},
 	{regexp.MustCompile(`(?i)\b(curl|wget|iwr|invoke-webrequest|certutil\s+-urlcache|bitsadmin)\b`), "downloads from the network", osv.SeverityHigh},
 	{regexp.MustCompile(`(?i)\b(nc|ncat|netcat|telnet|ssh|scp)\s`), "opens a network connection", osv.SeverityHigh},
 	{regexp.MustCompile(`(?i)\bnode\s+(-e|--eval|-p|--print)\b`), "runs inline JavaScript (node -e)", osv.SeverityHigh},
@@ -254,7 +255,7 @@ func (r *run) shellBehaviour(pr *pkgRun, phase, file, text string) {
 			}
 			pr.addCap(Capability{Kind: deps.SignalInstallBehaviour, InstallTime: true, Severity: rule.severity, File: file, Line: ln,
 				What: phase + ": " + rule.what + " (" + clipCmd(line) + ")"})
-			if rule.severity == osv.SeverityCritical && strings.HasPrefix(rule.what, "pipes") {
+			if rule.severity == osv.SeverityCritical && (strings.HasPrefix(rule.what, "pipes") || strings.HasPrefix(rule.what, "downloads a file")) {
 				// The pipe implies the download; do not report it twice.
 				found = append(found, "downloads from the network")
 			}
