@@ -206,7 +206,7 @@ func TestInstalledTampered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !has(res.Signals, deps.SignalInstalledModified, osv.SeverityCritical, "index.js", 0, "node_modules/clean-utils/index.js differs") {
+	if !has(res.Signals, deps.SignalInstalledModified, osv.SeverityCritical, "index.js", 3, "node_modules/clean-utils/index.js:3 differs") {
 		t.Fatalf("got %+v, want index.js reported as modified", res.Signals)
 	}
 	for _, s := range res.Signals {

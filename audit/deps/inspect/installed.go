@@ -192,26 +192,38 @@ func (r *run) checkInstalled(pr *pkgRun, a *tarball.Archive) {
 	dirs := r.installed.dirs[pr.p.Name+"@"+pr.p.Version]
 	for _, dir := range dirs {
 		rel, _ := filepath.Rel(filepath.Dir(r.installed.root), dir)
-		var changed, missing []string
+		type change struct {
+			path string
+			line int
+			why  string
+		}
+		var changed []change
+		var missing []string
 		for _, f := range a.Files {
 			p := filepath.Join(dir, filepath.FromSlash(f.Path))
-			limit := int64(len(f.Data))
-			if f.Path == "package.json" {
-				limit = max(limit, 1<<20) // old npm versions add fields at install
-			}
+			// Read a little past the archive's size so a grown file can be
+			// compared line by line, and old npm's additions to
+			// package.json fit.
+			limit := min(max(2*int64(len(f.Data)), 1<<20), 64<<20)
 			got, err := readRegular(p, limit)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				missing = append(missing, f.Path)
+			case errors.Is(err, errNotRegular):
+				changed = append(changed, change{f.Path, 0, "is no longer a regular file (a link or a directory)"})
 			case err != nil:
-				changed = append(changed, f.Path)
+				changed = append(changed, change{f.Path, 0, "differs in size"})
 			case !bytes.Equal(got, f.Data) && !(f.Path == "package.json" && samePackageJSON(got, f.Data)):
-				changed = append(changed, f.Path)
+				changed = append(changed, change{f.Path, firstDiffLine(got, f.Data), "differs"})
 			}
 		}
 		for _, c := range changed {
-			pr.signal(deps.SignalInstalledModified, osv.SeverityCritical, c, 0,
-				fmt.Sprintf("%s differs from the archive the lockfile pins (integrity verified): changed after install", path.Join(filepath.ToSlash(rel), c)))
+			where := path.Join(filepath.ToSlash(rel), c.path)
+			if c.line > 0 {
+				where = fmt.Sprintf("%s:%d", where, c.line)
+			}
+			pr.signal(deps.SignalInstalledModified, osv.SeverityCritical, c.path, c.line,
+				fmt.Sprintf("%s %s from the archive the lockfile pins (integrity verified): changed after install", where, c.why))
 		}
 		if len(pr.profile.Scripts) == 0 {
 			// Without install scripts nothing legitimately adds code to an
@@ -291,4 +303,15 @@ func extraCode(dir string, a *tarball.Archive) []string {
 		return nil
 	})
 	return extra
+}
+
+// firstDiffLine returns the 1-based line of the first byte where a and b
+// differ.
+func firstDiffLine(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return bytes.Count(a[:i], []byte("\n")) + 1
 }
