@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/problem"
@@ -33,6 +34,10 @@ type Config struct {
 	// A request for another host gets 421, a missing or malformed Host 400.
 	// Default: empty, which allows any host.
 	Hosts []string `yaml:"hosts"`
+	// DefaultHost is the host assumed for a request that names none (an
+	// HTTP/1.0 request without Host, an HTTP/2 request without
+	// :authority). Default: empty, and such requests get 400.
+	DefaultHost string `yaml:"default_host"`
 
 	// Resolver finds the client address from the TCP peer and the
 	// forwarding headers of trusted proxies. Default nil: the TCP peer.
@@ -134,6 +139,7 @@ func (e *DeniedError) Error() string {
 type Policy struct {
 	allow, deny *IPSet   // nil: no such list
 	hosts       *hostSet // nil: any host
+	defaultHost string   // canonical; "" refuses requests without a host
 	res         *clientip.Resolver
 	onDecision  func(*http.Request, Reason)
 }
@@ -154,6 +160,19 @@ func New(c Config) (*Policy, error) {
 		if p.hosts, err = newHostSet(c.Hosts); err != nil {
 			return nil, err
 		}
+	}
+	if c.DefaultHost != "" {
+		d, err := CanonicalHost(c.DefaultHost)
+		if err != nil {
+			return nil, fmt.Errorf("access: default_host: %w", err)
+		}
+		if p.hosts != nil {
+			rh, _ := parseHost(d)
+			if !p.hosts.contains(rh) {
+				return nil, fmt.Errorf("access: default_host %q is not in hosts", truncate(c.DefaultHost, 80))
+			}
+		}
+		p.defaultHost = d
 	}
 	return p, nil
 }
@@ -304,4 +323,84 @@ func CanonicalHost(h string) (string, error) {
 		return h, nil
 	}
 	return rh.canonical(), nil
+}
+
+// XForwardedHost is the header a trusted proxy names the client's host in.
+const XForwardedHost = "X-Forwarded-Host"
+
+// HostHandler returns a handler that makes the host of every request
+// unambiguous before calling h, whatever the protocol (HTTP/1.x Host,
+// HTTP/2 and HTTP/3 :authority): a missing host becomes DefaultHost or is
+// refused with 400; a malformed one (userinfo, quotes, commas, spaces,
+// slashes, non-ASCII, a bad port, an over-long name) is refused with 400;
+// a valid one is rewritten to its canonical form (lower case, no trailing
+// dot, standard IP spelling, port kept), so routing by host and the
+// application see the same name. The X-Forwarded-Host of a trusted proxy
+// gets the same treatment and, like Host, must be in the Host allow-list
+// when there is one (421 otherwise); from anyone else it is left for the
+// proxy stage to remove. Refusals are counted through OnDecision as
+// HostInvalid or HostNotAllowed.
+func (p *Policy) HostHandler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reason := p.host(r); reason != Allowed {
+			if p.onDecision != nil {
+				p.onDecision(r, reason)
+			}
+			problem.Write(w, r, problem.Problem{Status: reason.Status(), Policy: "access"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// host canonicalises r.Host and a trusted X-Forwarded-Host in place.
+func (p *Policy) host(r *http.Request) Reason {
+	if r.Host == "" {
+		if p.defaultHost == "" {
+			return HostInvalid
+		}
+		r.Host = p.defaultHost
+	}
+	rh, err := parseHost(r.Host)
+	if err != nil {
+		return HostInvalid
+	}
+	if !rh.raw {
+		r.Host = rh.canonical()
+	}
+	vs := r.Header[XForwardedHost]
+	if len(vs) == 0 || !p.res.Trusted(clientip.Peer(r)) {
+		return Allowed
+	}
+	// Every element a trusted proxy passes must be a valid host and,
+	// with an allow-list, a listed one; the first (the host the client
+	// asked the outermost proxy for) is what the application is told.
+	first := ""
+	for _, v := range vs {
+		for v != "" {
+			var e string
+			e, v, _ = strings.Cut(v, ",")
+			e = strings.TrimSpace(e)
+			fh, err := parseHost(e)
+			if err != nil {
+				return HostInvalid
+			}
+			if p.hosts != nil && !p.hosts.contains(fh) {
+				return HostNotAllowed
+			}
+			if first == "" {
+				first = e
+				if !fh.raw {
+					first = fh.canonical()
+				}
+			}
+		}
+	}
+	if first == "" {
+		return HostInvalid
+	}
+	if len(vs) != 1 || vs[0] != first {
+		r.Header[XForwardedHost] = []string{first}
+	}
+	return Allowed
 }

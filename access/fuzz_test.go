@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -57,6 +58,51 @@ func FuzzHost(f *testing.F) {
 		want := name == "app.example.com" || strings.HasSuffix(name, ".example.net") && len(name) > len(".example.net")
 		if got := checkErr == nil; got != want {
 			t.Fatalf("host %q (canonical %q): allowed %v, want %v (%v)", h, canon, got, want, checkErr)
+		}
+	})
+}
+
+// FuzzHostHandler sends arbitrary Host and X-Forwarded-Host values, from a
+// trusted peer, through HostHandler: no panic; whatever reaches the next
+// handler is a canonical host (a fixed point of CanonicalHost) with none of
+// the characters that could break a header, a quoted string or a URL.
+func FuzzHostHandler(f *testing.F) {
+	for _, s := range []string{
+		"app.example.com", "APP.example.com.:443", `x",for=6.6.6.6;proto=https;host="good.example`, "a b", "a/b",
+		"user@host", "", "[::1]:8080", "app.example.com, evil.test", strings.Repeat("a.", 200),
+	} {
+		f.Add(s, s)
+	}
+	p, err := access.New(access.Config{Resolver: resolver(f, "127.0.0.0/8")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, host, xfh string) {
+		var got, gotX string
+		reached := false
+		h := p.HostHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reached, got, gotX = true, r.Host, r.Header.Get(access.XForwardedHost)
+		}))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "127.0.0.1:1234"
+		r.Host = host
+		if xfh != "" {
+			r.Header[access.XForwardedHost] = []string{xfh}
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if !reached {
+			return
+		}
+		for _, v := range []string{got, gotX} {
+			if v == "" && v == gotX {
+				continue
+			}
+			if c, err := access.CanonicalHost(v); err != nil || c != v {
+				t.Fatalf("host %q / %q reached the application as %q, not canonical (%q, %v)", host, xfh, v, c, err)
+			}
+			if strings.ContainsAny(v, "\"',; /\\@\t\r\n%") {
+				t.Fatalf("host %q reached the application with a delimiter: %q", host, v)
+			}
 		}
 	})
 }

@@ -95,13 +95,18 @@ func parseHost(h string) (requestHost, error) {
 		c := host[i]
 		switch {
 		case c == '.':
-			if labelLen == 0 {
+			if labelLen == 0 || host[i-1] == '-' {
+				// Empty labels, and labels ending in '-' (RFC 1123).
 				return rh, errHostSyntax
 			}
 			labelLen = 0
 			lastLabel = i + 1
 			continue
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		case c == '-':
+			if labelLen == 0 {
+				return rh, errHostSyntax // a label never starts with '-'
+			}
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
 		case 'A' <= c && c <= 'Z':
 			rh.lower = false
 		default:
@@ -115,7 +120,7 @@ func parseHost(h string) (requestHost, error) {
 			return rh, errHostSyntax
 		}
 	}
-	if labelLen == 0 {
+	if labelLen == 0 || host[len(host)-1] == '-' {
 		return rh, errHostSyntax
 	}
 	if c := host[lastLabel]; '0' <= c && c <= '9' {

@@ -78,9 +78,7 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-func fold(s string) string {
-	return strings.ReplaceAll(strings.ToLower(s), "_", "-")
-}
+func fold(s string) string { return reserved.Fold(s) }
 
 // strip removes every client-supplied identity header from h.
 func (s *headerSet) strip(h http.Header) { s.reserved.Strip(h) }

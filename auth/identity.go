@@ -31,6 +31,22 @@ type Identity struct {
 	Expires time.Time
 }
 
+// Principal names the user uniquely across identity sources: Subject for
+// a local user (no Issuer), and Issuer, a space and Subject for a user an
+// external identity provider vouched for (an issuer URL has no space, so
+// the form cannot be forged by a subject). Two providers' "admin", or a
+// provider's "admin" and the local one, are different principals: per-user
+// rate limits, session lists and "log out everywhere" use it.
+func (id *Identity) Principal() string {
+	if id == nil {
+		return ""
+	}
+	if id.Issuer == "" {
+		return id.Subject
+	}
+	return id.Issuer + " " + id.Subject
+}
+
 // HasRole reports whether the identity has role.
 func (id *Identity) HasRole(role string) bool {
 	return id != nil && slices.Contains(id.Roles, role)

@@ -301,7 +301,7 @@ func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, id *Identity, er
 		problem.Write(w, r, problem.Problem{Status: http.StatusUnauthorized, Policy: "auth"})
 	case errors.Is(err, ErrForbidden):
 		p.onDecision(DecisionForbidden)
-		if len(p.scopes) > 0 && id != nil && id.Method != "session" {
+		if len(p.scopes) > 0 && id != nil && id.Method != "session" && id.Method != "oidc" {
 			w.Header()["Www-Authenticate"] = p.scopeError
 		}
 		problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth"})

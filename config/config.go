@@ -2,6 +2,10 @@ package config
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,10 +29,12 @@ import (
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/token"
+	"github.com/rampartsec/rampart/autotls"
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/internal/reserved"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/shield"
 	"github.com/rampartsec/rampart/validate"
@@ -53,6 +60,10 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// TLS, when set, makes the gateway serve HTTPS (and HTTP/2).
 	TLS *TLS `yaml:"tls"`
+	// ListenHTTP, when set, is a plain-HTTP address that answers ACME
+	// HTTP-01 challenges and redirects every other request to HTTPS.
+	// Requires tls. Default: none.
+	ListenHTTP string `yaml:"listen_http"`
 	// Upstream is the application behind the gateway: one URL or a list,
 	// used round-robin. Required.
 	Upstream Upstreams `yaml:"upstream"`
@@ -64,6 +75,9 @@ type Config struct {
 	// ClientIPHeader names the header a trusted proxy uses to pass the
 	// client address: X-Forwarded-For (default), Forwarded or X-Real-IP.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// RequestHeaders says which request headers a client or a proxy may
+	// pass to the upstream beyond the ordinary ones.
+	RequestHeaders RequestHeaders `yaml:"request_headers"`
 	// Store says where state lives: embedded by default, Redis and
 	// PostgreSQL for replicas.
 	Store Store `yaml:"store"`
@@ -110,11 +124,76 @@ type Config struct {
 	src *source
 }
 
-// TLS names the certificate and key the gateway serves. Both are PEM files,
-// read at start and again on reload.
+// TLS names the certificate and key the gateway serves — PEM files, read at
+// start and again on reload — or, with ACME, the domains whose certificates
+// are obtained and renewed automatically.
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	// CipherSuites are the TLS 1.2 suites offered, by Go's names (TLS 1.3
+	// suites are not configurable). Default: only AEAD suites with
+	// forward secrecy (ECDHE with AES-GCM or ChaCha20-Poly1305).
+	CipherSuites []string `yaml:"cipher_suites"`
+	// ACME obtains and renews certificates from an ACME CA instead of
+	// cert and key. Default: not set.
+	ACME *autotls.Config `yaml:"acme"`
+}
+
+// DefaultCipherSuites are the TLS 1.2 suites offered by default: ECDHE key
+// exchange (forward secrecy) with an AEAD cipher only. Go's own default
+// also offers two CBC-SHA1 suites.
+var DefaultCipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// CipherSuiteID returns the id of the TLS 1.2 cipher suite Go calls name.
+func CipherSuiteID(name string) (uint16, bool) {
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, cs := range list {
+			if cs.Name == name && slices.Contains(cs.SupportedVersions, tls.VersionTLS12) {
+				return cs.ID, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// CipherSuiteIDs returns the suites t offers: its cipher_suites, or
+// DefaultCipherSuites.
+func (t *TLS) CipherSuiteIDs() []uint16 {
+	if t == nil || len(t.CipherSuites) == 0 {
+		return DefaultCipherSuites
+	}
+	ids := make([]uint16, 0, len(t.CipherSuites))
+	for _, n := range t.CipherSuites {
+		if id, ok := CipherSuiteID(n); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// RequestHeaders relaxes the removal of request headers a client must not
+// choose. Whatever it says, client copies of the forwarding headers Rampart
+// computes (X-Forwarded-For, -Host, -Proto, Forwarded, X-Real-IP), of
+// X-Request-Id and of every header Rampart sends upstream itself are never
+// passed on.
+type RequestHeaders struct {
+	// TrustedForwarding are forwarding headers passed on unchanged when
+	// the request comes from a trusted proxy, such as X-Forwarded-Prefix
+	// from a proxy that strips a path prefix. Default none: every
+	// X-Forwarded-*, Forwarded-* and client-address header is removed.
+	TrustedForwarding []string `yaml:"trusted_forwarding"`
+	// AllowUnusualNames passes header names containing "_" or "." (unless
+	// they read as a header Rampart removes). Default false: they are
+	// removed, as nginx does, because CGI-style servers (PHP, Rack, WSGI,
+	// Perl) read them as the "-" spelling of another header.
+	AllowUnusualNames bool `yaml:"allow_unusual_names"`
 }
 
 // Admin configures the operator listener.
@@ -125,6 +204,10 @@ type Admin struct {
 	// Pprof serves Go's profiler at /debug/pprof/ on the admin listener,
 	// for diagnosing performance. Default false: profiles reveal internals.
 	Pprof bool `yaml:"pprof"`
+	// TokenFile is a file holding the bearer token that state-changing
+	// admin endpoints (POST /reload) require. Default none: only loopback
+	// clients may use them.
+	TokenFile string `yaml:"token_file"`
 }
 
 // Limits bounds requests. Zero values take the documented defaults; there is
@@ -177,6 +260,11 @@ type Route struct {
 	// scopes). Default: required when authentication is configured, none
 	// otherwise.
 	auth.Config `yaml:",inline"`
+	// AllowEncodedDelimiters lets this route's paths contain an encoded
+	// '?' (%3F) or '#' (%23). Default false: such a path is refused with
+	// 400, since an application that decodes the path before splitting it
+	// sees another path and query than the one Rampart routed.
+	AllowEncodedDelimiters bool `yaml:"allow_encoded_delimiters"`
 	// Validate validates this route's requests against inline JSON Schemas
 	// and typed parameters. On a route that is also an OpenAPI operation it
 	// may only tighten (strict, max_depth).
@@ -259,6 +347,67 @@ type Store struct {
 	SessionCache *time.Duration `yaml:"session_cache"`
 	// Postgres, when set, holds users for many replicas: postgres://….
 	Postgres string `yaml:"postgres"`
+	// Namespace starts every key Rampart writes to Redis, so that
+	// deployments sharing one Redis never read each other's sessions,
+	// refresh tokens, rate-limit budgets or lockouts. Letters, digits, '-'
+	// and '_', at most 64. Default: derived from key_file when it is set
+	// (replicas sharing the key share the namespace), else "default".
+	// Two deployments that would share a namespace are refused at start.
+	Namespace string `yaml:"namespace"`
+	// KeyFile holds the record key (at least 32 bytes, for example from
+	// `head -c 32 /dev/urandom > store.key`): every session and refresh
+	// token family is stored with an HMAC under it, so a record edited in
+	// the store, or written by another deployment, is refused. Replicas
+	// sharing a store must share it. Required in production when Redis
+	// holds sessions or refresh tokens. Default: none (in development with
+	// Redis, a random key per process).
+	KeyFile string `yaml:"key_file"`
+}
+
+// NamespaceDefault is the Redis namespace of a deployment with neither
+// store.namespace nor store.key_file.
+const NamespaceDefault = "default"
+
+// StoreNamespace returns c's Redis namespace and its record key (nil
+// without store.key_file): store.namespace, or one derived from the key so
+// replicas sharing the key share the namespace, or NamespaceDefault.
+func (c *Config) StoreNamespace() (ns string, key []byte, err error) {
+	ns = c.Store.Namespace
+	if f := c.Store.KeyFile; f != "" {
+		key, err = os.ReadFile(c.RelativePath(f))
+		if err != nil {
+			return "", nil, c.Errorf("store.key_file", "%v", err)
+		}
+		if len(key) < 32 {
+			return "", nil, c.Errorf("store.key_file", "the key must be at least 32 bytes, got %d", len(key))
+		}
+		if ns == "" {
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte("rampart store namespace v1"))
+			ns = "k" + hex.EncodeToString(m.Sum(nil)[:8])
+		}
+	}
+	if ns == "" {
+		ns = NamespaceDefault
+	}
+	return ns, key, nil
+}
+
+// RedisPrefix starts every Redis key of namespace ns.
+func RedisPrefix(ns string) string { return "rampart:" + ns + ":" }
+
+// ValidNamespace reports whether ns can be a store.namespace.
+func ValidNamespace(ns string) bool {
+	if ns == "" || len(ns) > 64 {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // CSRF is the csrf section: the policy's settings plus where its key lives.
@@ -632,11 +781,13 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.TLS != nil {
-		if c.TLS.Cert == "" {
-			add("tls.cert", "required when tls is set")
-		}
-		if c.TLS.Key == "" {
-			add("tls.key", "required when tls is set")
+		errs = append(errs, c.validateTLS()...)
+	}
+	if c.ListenHTTP != "" {
+		if err := checkListen(c.ListenHTTP); err != nil {
+			add("listen_http", "%v", err)
+		} else if c.TLS == nil {
+			add("listen_http", "redirects to HTTPS and answers ACME challenges, so it needs tls (tls.cert and tls.key, or tls.acme)")
 		}
 	}
 	if len(c.Upstream) == 0 {
@@ -646,6 +797,22 @@ func (c *Config) Validate() error {
 	case "x-forwarded-for", "forwarded", "x-real-ip":
 	default:
 		add("client_ip_header", "must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", truncate(c.ClientIPHeader, 40))
+	}
+	if c.Store.Namespace != "" && !ValidNamespace(c.Store.Namespace) {
+		add("store.namespace", "%q: use letters, digits, '-' and '_' (at most 64)", truncate(c.Store.Namespace, 80))
+	}
+	if c.TLS != nil {
+		for i, name := range c.TLS.CipherSuites {
+			if _, ok := CipherSuiteID(name); !ok {
+				add(fmt.Sprintf("tls.cipher_suites[%d]", i), "unknown cipher suite %q (use Go's names, such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)", truncate(name, 80))
+			}
+		}
+	}
+	for i, name := range c.RequestHeaders.TrustedForwarding {
+		if _, err := reserved.NewFilter(reserved.FilterConfig{TrustedForwarding: []string{name}}); err != nil {
+			_, msg, _ := strings.Cut(err.Error(), ": ")
+			add(fmt.Sprintf("request_headers.trusted_forwarding[%d]", i), "%s", msg)
+		}
 	}
 	l := c.Limits
 	if l.MaxHeaderBytes < 1<<10 || l.MaxHeaderBytes > 1<<20 {

@@ -11,6 +11,7 @@ import (
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/internal/origin"
 	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/internal/upgrade"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
 )
@@ -299,6 +300,16 @@ func (p *Protection) Check(r *http.Request) error {
 func (p *Protection) check(r *http.Request, b *binding) (string, error) {
 	if p.mode == ModeOff {
 		return "off", nil
+	}
+	if upgrade.IsWebSocket(r) {
+		// A WebSocket handshake is a GET that browsers send with the
+		// user's cookies from any site, and no token can ride on it: the
+		// origin decides, in every mode (cross-site WebSocket hijacking).
+		reason, err := p.checkOrigin(r)
+		if err != nil {
+			return "", err
+		}
+		return "websocket_" + reason, nil
 	}
 	if !unsafe(r) {
 		return "", nil

@@ -20,7 +20,7 @@ func TestBypassTableThroughGateway(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Upstream-Target", r.RequestURI)
 		w.Header().Set("X-Upstream-Host", r.Host)
-		_, _ = w.Write([]byte("upstream"))
+		_ = json.NewEncoder(w).Encode(r.Header)
 	}))
 	t.Cleanup(up.Close)
 
@@ -47,6 +47,23 @@ func TestBypassTableThroughGateway(t *testing.T) {
 			}
 			if tc.UpstreamHost != "" && resp.Header.Get("X-Upstream-Host") != tc.UpstreamHost {
 				t.Errorf("upstream host: got %q, want %q", resp.Header.Get("X-Upstream-Host"), tc.UpstreamHost)
+			}
+			if len(tc.UpstreamAbsent)+len(tc.UpstreamHeaders) == 0 || resp.StatusCode != http.StatusOK {
+				return
+			}
+			var got http.Header
+			if err := json.Unmarshal(resp.Body, &got); err != nil {
+				t.Fatalf("upstream headers: %v", err)
+			}
+			for _, k := range tc.UpstreamAbsent {
+				if v, ok := got[k]; ok {
+					t.Errorf("%s reached the upstream: %q", k, v)
+				}
+			}
+			for k, want := range tc.UpstreamHeaders {
+				if v := got[k]; len(v) != 1 || v[0] != want {
+					t.Errorf("%s: upstream got %q, want %q", k, v, want)
+				}
 			}
 		})
 	}

@@ -36,7 +36,7 @@ type authn struct {
 }
 
 // buildAuth builds the authentication methods c configures.
-func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip.Resolver, logins *bruteforce.Protector) (*authn, error) {
+func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip.Resolver, logins *bruteforce.Protector, recordKey []byte, ns string) (*authn, error) {
 	a := &authn{enabled: c.Auth.Enabled()}
 	if !a.enabled {
 		return a, nil
@@ -53,11 +53,12 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		}
 	}
 	if sc := c.Auth.Sessions; sc != nil {
-		st, err := g.stores.sessions(ctx, c)
+		st, err := g.stores.sessions(ctx, c, ns)
 		if err != nil {
 			return nil, err
 		}
 		cfg := *sc
+		cfg.RecordKey, cfg.Deployment = recordKey, ns
 		cfg.Logger = g.log
 		cfg.OnEvent = g.metrics.sessionEvent
 		if a.sessions, err = session.New(st, cfg); err != nil {
@@ -81,7 +82,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		}
 	}
 	if tc := c.Auth.Tokens; tc != nil {
-		st, err := g.stores.tokens(ctx, c)
+		st, err := g.stores.tokens(ctx, c, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -91,6 +92,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 			cfg.VerificationKeys[i] = c.RelativePath(k)
 		}
 		cfg.Store = st
+		cfg.RecordKey, cfg.Deployment = recordKey, ns
 		cfg.Passwords = tokenPasswords{svc: a.login, users: a.users}
 		cfg.ClientIP = ips
 		// In development a missing signing key is replaced by an ephemeral
@@ -155,7 +157,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 // completeOIDC starts a session for an identity an OIDC provider vouched
 // for, then sends the browser on.
 func (a *authn) completeOIDC(w http.ResponseWriter, r *http.Request, id *auth.Identity, next string) {
-	if _, err := a.sessions.Login(w, r, id.Subject, id.Roles); err != nil {
+	if _, err := a.sessions.LoginIdentity(w, r, id); err != nil {
 		http.Error(w, "login failed", http.StatusServiceUnavailable)
 		return
 	}
@@ -224,7 +226,7 @@ func (a *authn) cached() auth.Authenticator {
 // for an anonymous request (which the limiter then counts by IP).
 func userOf(r *http.Request) string {
 	if res, ok := r.Context().Value(identifiedKey{}).(*identified); ok && res.id != nil {
-		return res.id.Subject
+		return res.id.Principal()
 	}
 	return ""
 }

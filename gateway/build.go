@@ -18,6 +18,7 @@ import (
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/internal/reserved"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
 	"github.com/rampartsec/rampart/shield"
@@ -36,7 +37,9 @@ type generation struct {
 	metrics   *metrics
 	now       func() time.Time
 	accessLog bool
-	closers   []io.Closer
+	// edge removes the request headers a client must not choose.
+	edge    *reserved.Filter
+	closers []io.Closer
 	// logins guards password logins against guessing.
 	logins *bruteforce.Protector
 
@@ -77,14 +80,24 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		accessLog: c.Log.Access == nil || *c.Log.Access,
 		ids:       requestid.Config{Trust: ips.FromTrustedProxy},
 	}
-	if c.TLS != nil {
+	ih := c.Auth.IdentityHeaders
+	edge, err := reserved.NewFilter(reserved.FilterConfig{
+		Owned:             []string{ih.User, ih.Roles, ih.Scopes, ih.Method, ih.Issuer, c.Headers.NonceHeader, c.CSRF.UpstreamHeader},
+		TrustedForwarding: c.RequestHeaders.TrustedForwarding,
+		AllowUnusualNames: c.RequestHeaders.AllowUnusualNames,
+	})
+	if err != nil {
+		return nil, c.Errorf("request_headers", "%v", err)
+	}
+	gen.edge = edge
+	if c.TLS != nil && c.TLS.ACME == nil {
 		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
 		if err != nil {
 			return nil, c.Errorf("tls.cert", "loading certificate and key: %v", err)
 		}
 		gen.cert = &cert
 	}
-	gen.proxy = newProxy(c, ips, g.log, g.metrics, g.bufs)
+	gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs)
 
 	allowCfg := c.Allow
 	allowCfg.IPsFile = c.RelativePath(allowCfg.IPsFile)
@@ -117,7 +130,16 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 	}
 	gen.closers = append(gen.closers, sh)
 
-	bfStore, bfFallback, err := g.stores.bruteforce(c)
+	recordKey, ns, err := g.stores.recordKey(c)
+	if err != nil {
+		gen.close()
+		return nil, err
+	}
+	if err := g.stores.claim(context.Background(), c, recordKey, ns, g.log); err != nil {
+		gen.close()
+		return nil, err
+	}
+	bfStore, bfFallback, err := g.stores.bruteforce(c, ns)
 	if err != nil {
 		gen.close()
 		return nil, err
@@ -131,25 +153,50 @@ func (g *Gateway) build(c *config.Config) (*generation, error) {
 		gen.close()
 		return nil, c.Errorf("login_protection", "%v", err)
 	}
-	authn, err := g.buildAuth(context.Background(), c, ips, gen.logins)
+	authn, err := g.buildAuth(context.Background(), c, ips, gen.logins, recordKey, ns)
 	if err != nil {
 		gen.close()
 		return nil, err
 	}
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, authn: authn}
+	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, namespace: ns, authn: authn}
 	routes, err := rb.build()
 	if err != nil {
 		gen.close()
 		return nil, err
 	}
 	// Outermost first: security headers on every response, Rampart's own
-	// included; panics recovered inside them; then one canonical path for
-	// everything after it, the global allow lists, the error shield over
-	// whatever the route table and the upstream answer, and the routes.
+	// included; panics recovered inside them; then one canonical host and
+	// one canonical path for everything after them, the global allow
+	// lists, the error shield over whatever the route table and the
+	// upstream answer, and the routes.
 	gen.handler = hdr.Handler(gen.recoverPanics(refuseMethods(
-		canonical.Handler(allow.Handler(sh.Handler(routes))))))
+		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes)))))))
 	return gen, nil
+}
+
+// canonicalPath is canonical.Handler with one difference: a path with an
+// encoded '?' or '#' goes on to the route table marked, and only a route
+// with allow_encoded_delimiters serves it (route.ServeHTTP refuses it
+// everywhere else).
+func canonicalPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch err := canonical.Request(r); err {
+		case nil:
+		case canonical.ErrEncodedDelimiter:
+			ex := exchangeOf(w)
+			if ex == nil {
+				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+				return
+			}
+			ex.encodedDelimiter = true
+		default:
+			// Fail closed: an ambiguous path is refused, never guessed.
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // refuseMethods answers TRACE and CONNECT with a neutral 405: TRACE reflects
@@ -219,6 +266,7 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := gen.now()
 	gen.metrics.inflight.Inc()
 	ex := &exchange{ResponseWriter: w}
+	gen.edge.Client(r.Header)
 	id := requestid.Assign(gen.ids, r)
 	w.Header().Set(requestid.Header, id)
 	r = r.WithContext(requestid.NewContext(r.Context(), id))

@@ -17,6 +17,9 @@ type exchange struct {
 	route    string
 	upstream string
 	hijacked bool
+	// encodedDelimiter: the path holds an encoded '?' or '#', which only
+	// routes with allow_encoded_delimiters serve.
+	encodedDelimiter bool
 }
 
 var _ http.ResponseWriter = (*exchange)(nil)

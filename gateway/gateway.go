@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rampartsec/rampart/autotls"
 	"github.com/rampartsec/rampart/config"
 )
 
@@ -29,6 +31,10 @@ type Options struct {
 	// ProbeInterval is how often upstreams are probed for readiness.
 	// Default 5s.
 	ProbeInterval time.Duration
+	// Loader, when set, loads the configuration again for POST /reload on
+	// the admin listener (validate-then-swap, as Reload). Nil answers
+	// POST /reload with 409: there is no file to read.
+	Loader func() (*config.Config, error)
 }
 
 // Gateway is a running configuration: a handler for the public listener and
@@ -49,6 +55,14 @@ type Gateway struct {
 
 	stopProbe context.CancelFunc
 	probeDone chan struct{}
+
+	// acme is the certificate manager while ServeListeners runs with
+	// tls.acme; nil otherwise.
+	acme       atomic.Pointer[autotls.Manager]
+	acmeEvents *prometheus.CounterVec
+
+	loader     func() (*config.Config, error)
+	adminToken atomic.Pointer[[32]byte] // SHA-256 of admin.token_file's token
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -57,7 +71,7 @@ var _ http.Handler = (*Gateway)(nil)
 // one goroutine that probes the upstreams; Close stops it. c must have been
 // produced by config.Parse or have passed Validate.
 func New(c *config.Config, opt Options) (*Gateway, error) {
-	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}}
+	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}, loader: opt.Loader}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -76,14 +90,23 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
 	g.metrics = m
+	if g.acmeEvents, err = newACMEMetrics(g.reg); err != nil {
+		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
+	}
 	if g.stores, err = newStores(); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	token, err := loadAdminToken(c)
+	if err != nil {
+		_ = g.stores.close()
+		return nil, err
 	}
 	gen, err := g.build(c)
 	if err != nil {
 		_ = g.stores.close()
 		return nil, err
 	}
+	g.adminToken.Store(token)
 	g.current.Store(gen)
 	g.metrics.reloadTime.Set(float64(g.now().Unix()))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -111,18 +134,31 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // that only take effect at start (listen addresses, TLS on or off, server
 // limits and timeouts) are reported as warnings in the log.
 func (g *Gateway) Reload(c *config.Config) error {
+	_, err := g.reload(c)
+	return err
+}
+
+// reload is Reload returning the keys that need a restart.
+func (g *Gateway) reload(c *config.Config) ([]string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return errors.New("gateway: reload after close")
+		return nil, errors.New("gateway: reload after close")
+	}
+	token, err := loadAdminToken(c)
+	if err != nil {
+		g.metrics.reloads.WithLabelValues("failure").Inc()
+		return nil, err
 	}
 	gen, err := g.build(c)
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
-		return err
+		return nil, err
 	}
+	g.adminToken.Store(token)
 	old := g.current.Swap(gen)
-	for _, key := range restartOnly(old.cfg, c) {
+	keys := restartOnly(old.cfg, c)
+	for _, key := range keys {
 		g.log.Warn("setting changed but needs a restart to take effect", slog.String("key", key))
 	}
 	g.metrics.reloads.WithLabelValues("success").Inc()
@@ -130,7 +166,7 @@ func (g *Gateway) Reload(c *config.Config) error {
 	go g.retire(old)
 	// Probe the new upstreams at once so readiness reflects them.
 	go gen.proxy.pool.probe(context.Background(), c.Limits.UpstreamConnectTimeout)
-	return nil
+	return keys, nil
 }
 
 // retire closes a replaced generation once its in-flight requests are done,
@@ -154,11 +190,12 @@ func (g *Gateway) retire(old *generation) {
 	old.close()
 }
 
-// Ready reports whether the gateway has a configuration and at least one
-// upstream answered its last probe.
+// Ready reports whether the gateway has a configuration, at least one
+// upstream answered its last probe and, with tls.acme, every domain has a
+// certificate.
 func (g *Gateway) Ready() bool {
 	gen := g.current.Load()
-	return gen != nil && gen.proxy.pool.ready()
+	return gen != nil && gen.proxy.pool.ready() && g.acmeReady()
 }
 
 // Close stops the prober and releases the current chain's resources. It does
@@ -212,6 +249,11 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if (old.TLS == nil) != (cur.TLS == nil) {
 		keys = append(keys, "tls")
+	} else if old.TLS != nil && !reflect.DeepEqual(old.TLS.ACME, cur.TLS.ACME) {
+		keys = append(keys, "tls.acme")
+	}
+	if old.ListenHTTP != cur.ListenHTTP {
+		keys = append(keys, "listen_http")
 	}
 	ol, cl := old.Limits, cur.Limits
 	if ol.MaxHeaderBytes != cl.MaxHeaderBytes {

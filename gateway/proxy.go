@@ -1,14 +1,17 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +20,10 @@ import (
 
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/internal/upgrade"
 	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/requestid"
 )
 
 // upstream is one backend with its health as last observed.
@@ -144,13 +150,16 @@ type proxy struct {
 	rp       *httputil.ReverseProxy
 	pool     *pool
 	ips      *clientip.Resolver
+	edge     *reserved.Filter
+	guards   sync.Pool // *hintsGuard
 	log      *slog.Logger
 	metrics  *metrics
 	upstream *http.Transport
 }
 
-func newProxy(c *config.Config, ips *clientip.Resolver, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
-	p := &proxy{pool: newPool(c.Upstream), ips: ips, log: log, metrics: m, upstream: newTransport(c.Limits)}
+func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
+	p := &proxy{pool: newPool(c.Upstream), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits)}
+	p.guards.New = func() any { return &hintsGuard{marks: make([]headerMark, 0, 8)} }
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		Transport:    p.upstream,
@@ -164,48 +173,205 @@ func newProxy(c *config.Config, ips *clientip.Resolver, log *slog.Logger, m *met
 type upstreamKey struct{}
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Upgrade") != "" {
-		if isWebSocketUpgrade(r.Header) {
-			// An upgraded connection lives as long as the application
-			// wants; the server's whole-request deadlines must not cut it.
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{})
-			_ = rc.SetWriteDeadline(time.Time{})
+	if upgrade.Requested(r) {
+		if upgrade.IsWebSocket(r) {
+			// The connection's deadlines are lifted only once the upstream
+			// has agreed to switch protocols (ReverseProxy hijacks the
+			// connection on a 101 only): until then a slow body or a slow
+			// reader is cut like any other request.
+			w = &upgradeWriter{ResponseWriter: w}
 		} else {
 			// h2c and other upgrades could tunnel requests past the
 			// gateway's checks: the request goes on as plain HTTP/1.1.
 			r.Header.Del("Upgrade")
+			dropConnectionToken(r.Header, "upgrade")
 		}
 	}
 	u := p.pool.pick()
 	if e := exchangeOf(w); e != nil {
 		e.upstream = u.label
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, u)))
+	g := p.guards.Get().(*hintsGuard)
+	g.init(w)
+	if r.Body != nil && r.Body != http.NoBody {
+		// A body the client breaks (malformed chunking, a cut
+		// connection, a timeout) fails the upstream round trip; the
+		// error handler must tell that from an upstream failure.
+		g.body = &clientBody{ReadCloser: r.Body}
+		r.Body = g.body
+	}
+	defer p.guards.Put(g)
+	defer g.release()
+	p.rp.ServeHTTP(g, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, u)))
 }
 
-func isWebSocketUpgrade(h http.Header) bool {
-	vs := h.Values("Upgrade")
-	return len(vs) == 1 && strings.EqualFold(strings.TrimSpace(vs[0]), "websocket")
+// clientBody records the error, if any, of reading the client's body. The
+// transport reads it on its own goroutine, hence the atomic.
+type clientBody struct {
+	io.ReadCloser
+	failed atomic.Pointer[error]
 }
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed.CompareAndSwap(nil, &err)
+	}
+	return n, err
+}
+
+// err returns the first error reading the body, or nil.
+func (b *clientBody) err() error {
+	if b == nil {
+		return nil
+	}
+	if e := b.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// headerMark is a response header present before proxying: its name, how
+// many values it had, and (after an interim response) those values.
+type headerMark struct {
+	key  string
+	n    int
+	vals []string
+}
+
+// hintsGuard keeps the headers Rampart set for the final response (request
+// id, CORS, Vary, rate-limit headers, cookies) across interim responses:
+// ReverseProxy sends each 1xx with the header map and then clears it.
+type hintsGuard struct {
+	http.ResponseWriter
+	marks   []headerMark
+	interim bool
+	body    *clientBody // the request body, when there is one
+}
+
+func (g *hintsGuard) init(w http.ResponseWriter) {
+	g.ResponseWriter = w
+	for k, v := range w.Header() {
+		g.marks = append(g.marks, headerMark{key: k, n: len(v)})
+	}
+}
+
+func (g *hintsGuard) release() {
+	clear(g.marks)
+	g.marks, g.interim, g.ResponseWriter, g.body = g.marks[:0], false, nil, nil
+}
+
+func (g *hintsGuard) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if !g.interim {
+			h := g.ResponseWriter.Header()
+			for i, m := range g.marks {
+				if v := h[m.key]; len(v) >= m.n {
+					g.marks[i].vals = v[:m.n:m.n]
+				}
+			}
+			g.interim = true
+		}
+		g.ResponseWriter.WriteHeader(code)
+		return
+	}
+	g.restore()
+	g.ResponseWriter.WriteHeader(code)
+}
+
+// restore puts the saved headers back in front of the final response's.
+func (g *hintsGuard) restore() {
+	if !g.interim {
+		return
+	}
+	g.interim = false
+	h := g.ResponseWriter.Header()
+	for _, m := range g.marks {
+		if len(m.vals) == 0 {
+			continue
+		}
+		cur := h[m.key]
+		if len(cur) >= len(m.vals) && slices.Equal(cur[:len(m.vals)], m.vals) {
+			continue
+		}
+		h[m.key] = append(slices.Clone(m.vals), cur...)
+	}
+}
+
+func (g *hintsGuard) Write(b []byte) (int, error) {
+	g.restore()
+	return g.ResponseWriter.Write(b)
+}
+
+func (g *hintsGuard) FlushError() error {
+	g.restore()
+	return http.NewResponseController(g.ResponseWriter).Flush()
+}
+
+func (g *hintsGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+// dropConnectionToken removes token from the Connection header's list.
+func dropConnectionToken(h http.Header, token string) {
+	vs := h["Connection"]
+	if !upgrade.HasToken(vs, token) {
+		return
+	}
+	var kept []string
+	for _, v := range vs {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, token) {
+				kept = append(kept, t)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(kept, ", ")}
+}
+
+// upgradeWriter clears the connection's read and write deadlines when
+// ReverseProxy takes the connection over after the upstream's 101: an
+// upgraded connection lives as long as the application wants.
+type upgradeWriter struct {
+	http.ResponseWriter
+}
+
+func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(u.ResponseWriter).Hijack()
+	if err == nil {
+		_ = conn.SetDeadline(time.Time{})
+	}
+	return conn, rw, err
+}
+
+func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 // rewrite builds the outbound request. ReverseProxy has already removed
-// hop-by-hop headers and every incoming X-Forwarded-* and Forwarded header
-// from pr.Out; the originals are still on pr.In.
+// the hop-by-hop headers (including any a client nominated in Connection)
+// and the standard forwarding headers from pr.Out; the originals are still
+// on pr.In. Everything Rampart vouches for is set here, after that removal,
+// so a client's Connection header cannot take it away.
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	u, _ := pr.In.Context().Value(upstreamKey{}).(*upstream)
 	if u == nil {
 		u = p.pool.pick()
 	}
 	pr.SetURL(u.url)
-	pr.Out.Host = pr.In.Host // the application sees the public host name
+	pr.Out.Host = pr.In.Host // the application sees the public host name, canonical
 
 	peer := clientip.Peer(pr.In)
 	trusted := p.ips.Trusted(peer)
 	client := p.ips.ClientIP(pr.In)
 
 	h := pr.Out.Header
-	h.Del("X-Real-Ip")
+	p.edge.Upstream(h, pr.In.Header, trusted)
+	if id := requestid.FromContext(pr.In.Context()); id != "" {
+		h[requestid.Header] = []string{id}
+	}
 	proto := "http"
 	if pr.In.TLS != nil {
 		proto = "https"
@@ -215,6 +381,8 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 		if v := pr.In.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
 			proto = v
 		}
+		// Validated, canonicalised and checked against the Host
+		// allow-list by access.HostHandler.
 		if v := pr.In.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
 			host = v
 		}
@@ -231,26 +399,66 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// forwardedValue builds an RFC 7239 element: for=…;host=…;proto=….
+// forwardedValue builds an RFC 7239 element: for=…;host=…;proto=…. Every
+// value that is not a plain token is written as a quoted-string with '"'
+// and '\\' escaped, so no value can end the element or start another.
 func forwardedValue(client netip.Addr, ip, host, proto string) string {
 	var b strings.Builder
 	b.Grow(len(ip) + len(host) + 32)
 	b.WriteString("for=")
 	if client.Is6() {
-		b.WriteString(`"[`)
-		b.WriteString(ip)
-		b.WriteString(`]"`)
+		writeQuoted(&b, "["+ip+"]")
 	} else {
-		b.WriteString(ip)
+		writeForwardedValue(&b, ip)
 	}
 	if host != "" {
-		b.WriteString(`;host="`)
-		b.WriteString(host)
-		b.WriteByte('"')
+		b.WriteString(";host=")
+		writeQuoted(&b, host)
 	}
 	b.WriteString(";proto=")
-	b.WriteString(proto)
+	writeForwardedValue(&b, proto)
 	return b.String()
+}
+
+// writeForwardedValue writes v as an RFC 7230 token when it is one, and as
+// a quoted-string otherwise.
+func writeForwardedValue(b *strings.Builder, v string) {
+	if v != "" && isToken(v) {
+		b.WriteString(v)
+		return
+	}
+	writeQuoted(b, v)
+}
+
+// writeQuoted writes v as a quoted-string. Bytes that a quoted-string
+// cannot hold (controls, DEL) are dropped; '"' and '\\' are escaped.
+func writeQuoted(b *strings.Builder, v string) {
+	b.WriteByte('"')
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t' || c >= 0x20 && c != 0x7f:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// isToken reports whether v is an RFC 7230 token.
+func isToken(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // validHost reports whether s looks like a host[:port] with no characters
@@ -278,13 +486,21 @@ const (
 	errKindReset    = "reset"
 	errKindTooLarge = "body_too_large"
 	errKindCanceled = "client_canceled"
-	errKindOther    = "other"
+	// errKindClientBody: the client's request body was malformed or cut
+	// off; the client is told (400, or 408 on a timeout), and it is not
+	// counted as an upstream error.
+	errKindClientBody = "client_body"
+	errKindOther      = "other"
 )
 
 // errorHandler answers a failed proxy attempt with a neutral response. It is
 // only called before any response header was sent.
 func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	kind, status := classify(r, err)
+	var body *clientBody
+	if g, ok := w.(*hintsGuard); ok {
+		body = g.body
+	}
+	kind, status := classify(r, body, err)
 	u, _ := r.Context().Value(upstreamKey{}).(*upstream)
 	label := ""
 	if u != nil {
@@ -293,9 +509,12 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 			u.state.Store(stateDown)
 		}
 	}
-	p.metrics.upstreamErrors.WithLabelValues(kind).Inc()
+	clientFault := kind == errKindCanceled || kind == errKindTooLarge || kind == errKindClientBody
+	if kind != errKindClientBody {
+		p.metrics.upstreamErrors.WithLabelValues(kind).Inc()
+	}
 	level := slog.LevelWarn
-	if kind == errKindCanceled || kind == errKindTooLarge {
+	if clientFault {
 		level = slog.LevelDebug
 	}
 	p.log.LogAttrs(r.Context(), level, "upstream error",
@@ -313,18 +532,27 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	policy := "upstream"
-	if kind == errKindTooLarge {
+	switch kind {
+	case errKindTooLarge:
 		policy = "limits"
+	case errKindClientBody:
+		policy = "request"
+		w.Header().Set("Connection", "close")
 	}
 	problem.Write(w, r, problem.Problem{Status: status, Policy: policy})
 }
 
-func classify(r *http.Request, err error) (kind string, status int) {
+func classify(r *http.Request, body *clientBody, err error) (kind string, status int) {
 	var tooLarge *http.MaxBytesError
 	var opErr *net.OpError
+	bodyErr := body.err()
 	switch {
-	case errors.As(err, &tooLarge):
+	case errors.As(err, &tooLarge) || errors.As(bodyErr, &tooLarge):
 		return errKindTooLarge, http.StatusRequestEntityTooLarge
+	case bodyErr != nil && isTimeout(bodyErr):
+		return errKindClientBody, http.StatusRequestTimeout
+	case bodyErr != nil && r.Context().Err() == nil:
+		return errKindClientBody, http.StatusBadRequest
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 		return errKindCanceled, 499
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):

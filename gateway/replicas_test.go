@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -48,6 +49,10 @@ func TestReplicasShareSessionsAndRevocations(t *testing.T) {
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "ed25519.pem")
 	writeEd25519(t, keyPath)
+	recordKey := filepath.Join(dir, "store.key")
+	if err := os.WriteFile(recordKey, bytes.Repeat([]byte("k"), 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var bases []string
 	for i := range 2 {
 		listen := testutil.FreeAddr(t)
@@ -55,13 +60,13 @@ func TestReplicasShareSessionsAndRevocations(t *testing.T) {
 		body := fmt.Sprintf(`listen: %q
 admin: {listen: "off"}
 upstream: %q
-store: {redis: %q, postgres: %q}
+store: {redis: %q, postgres: %q, key_file: %q}
 log: {access: false}
 auth:
   sessions: {idle_timeout: 30m, absolute_timeout: 12h}
   tokens: {access_ttl: 5m, refresh_ttl: 24h, signing_key: %q}
 trusted_proxies: []
-`, listen, up.URL, rd.URL(), pg.DSN, keyPath)
+`, listen, up.URL, rd.URL(), pg.DSN, recordKey, keyPath)
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}

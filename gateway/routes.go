@@ -33,7 +33,9 @@ type routeBuilder struct {
 	log      *slog.Logger
 	ips      *clientip.Resolver
 	stores   *stores
-	authn    *authn
+	// namespace is the deployment's Redis namespace.
+	namespace string
+	authn     *authn
 
 	rate                    *ratelimit.Limiter // global rate limits; nil when none
 	rateStore, rateFallback ratelimit.Store
@@ -69,16 +71,19 @@ func (b *routeBuilder) build() (http.Handler, error) {
 	}
 	var patterns []string
 	hasCatchAll := false
-	for _, e := range entries {
+	for i, e := range entries {
+		if reservedPath(e.rc.Match) {
+			return nil, c.Errorf(e.key+".match", "pattern %q covers Rampart's own endpoints under /.rampart/ (or /.well-known/jwks.json), which are never proxied: choose another path", e.rc.Match)
+		}
 		rt, err := b.route(e)
 		if err != nil {
 			return nil, err
 		}
 		if err := register(mux, e.rc.Match, rt); err != nil {
-			return nil, c.Errorf(e.key+".match", "%v", err)
+			return nil, b.conflict(entries[:i], e)
 		}
 		patterns = append(patterns, e.rc.Match)
-		hasCatchAll = hasCatchAll || e.rc.Match == "/"
+		hasCatchAll = hasCatchAll || isCatchAll(e.rc.Match)
 	}
 	if !hasCatchAll {
 		var deny http.Handler = &denyUnmatched{mux: mux, methods: declaredMethods(patterns)}
@@ -101,7 +106,7 @@ func (b *routeBuilder) build() (http.Handler, error) {
 func (b *routeBuilder) buildShared() error {
 	c := b.c
 	var err error
-	if b.rateStore, b.rateFallback, err = b.stores.rate(c); err != nil {
+	if b.rateStore, b.rateFallback, err = b.stores.rate(c, b.namespace); err != nil {
 		return err
 	}
 	if len(c.RateLimits) > 0 {
@@ -478,7 +483,7 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 		}
 		next = routeHeaders.Handler(next)
 	}
-	return &route{pattern: rc.Match, maxBody: maxBody, next: next}, nil
+	return &route{pattern: rc.Match, maxBody: maxBody, encodedDelimiters: rc.AllowEncodedDelimiters, next: next}, nil
 }
 
 // preflightRouter sends a CORS preflight to the route of the method it asks
@@ -506,12 +511,18 @@ func (p *preflightRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type route struct {
 	pattern string
 	maxBody int64
-	next    http.Handler
+	// encodedDelimiters: paths with an encoded '?' or '#' are served.
+	encodedDelimiters bool
+	next              http.Handler
 }
 
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := exchangeOf(w); e != nil {
 		e.route = rt.pattern
+		if e.encodedDelimiter && !rt.encodedDelimiters {
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			return
+		}
 	}
 	if rt.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
 		if r.ContentLength > rt.maxBody {
@@ -522,6 +533,68 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 	}
 	rt.next.ServeHTTP(w, r)
+}
+
+// reservedPath reports whether pattern's path is under /.rampart/ or is
+// the JWKS document: Rampart's own, whatever the routes say.
+func reservedPath(pattern string) bool {
+	p := strings.TrimSpace(pattern)
+	if _, rest, ok := strings.Cut(p, " "); ok {
+		p = strings.TrimSpace(rest)
+	}
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		p = p[i:]
+	}
+	return p == "/.rampart" || strings.HasPrefix(p, "/.rampart/") || p == "/.well-known/jwks.json"
+}
+
+// isCatchAll reports whether pattern matches every method, host and path:
+// "/" or "/{name...}".
+func isCatchAll(pattern string) bool {
+	switch normPattern(strings.TrimSpace(pattern)) {
+	case "/", "/{...}":
+		return true
+	}
+	return false
+}
+
+// conflict explains why e's pattern could not be registered, in terms of
+// the configuration: which earlier route (or Rampart endpoint) it
+// conflicts with, by key and line — never ServeMux's own message, which
+// names Rampart's source files.
+func (b *routeBuilder) conflict(earlier []entry, e entry) error {
+	c := b.c
+	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	probe := http.NewServeMux()
+	if err := register(probe, e.rc.Match, nop); err != nil {
+		return c.Errorf(e.key+".match", "invalid pattern %q: %s", e.rc.Match, muxReason(err))
+	}
+	for _, prev := range earlier {
+		m := http.NewServeMux()
+		m.Handle(prev.rc.Match, nop)
+		if register(m, e.rc.Match, nop) == nil {
+			continue
+		}
+		where := prev.key
+		if prev.idx < 0 && prev.spec != nil {
+			where = "the OpenAPI operation " + prev.spec.Method + " " + prev.spec.Pattern
+		} else if line := c.Line(prev.key); line > 0 {
+			where = fmt.Sprintf("%s (line %d)", prev.key, line)
+		}
+		return c.Errorf(e.key+".match", "pattern %q conflicts with %q at %s: both match some requests and neither is more specific; make one of them more specific or merge them", e.rc.Match, prev.rc.Match, where)
+	}
+	return c.Errorf(e.key+".match", "pattern %q conflicts with Rampart's own endpoints under /.rampart/ and /.well-known/jwks.json: choose another path", e.rc.Match)
+}
+
+// muxReason is ServeMux's message without the source location it appends.
+func muxReason(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, " (registered at "); i >= 0 {
+		if j := strings.Index(msg[i:], ")"); j >= 0 {
+			msg = msg[:i] + msg[i+j+1:]
+		}
+	}
+	return msg
 }
 
 // register adds a pattern to mux, turning ServeMux's panic on a conflicting
@@ -560,6 +633,10 @@ type denyUnmatched struct {
 }
 
 func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := exchangeOf(w); e != nil && e.encodedDelimiter {
+		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+		return
+	}
 	var allow []string
 	for _, m := range d.methods {
 		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,7 +34,34 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // Serve is Run on listeners the caller opened. adminLn may be nil.
 func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	return g.ServeListeners(ctx, Listeners{Gateway: ln, Admin: adminLn})
+}
+
+// ServeListeners is Run on listeners the caller opened; see Listeners. With
+// tls.acme, certificates are obtained once the listeners serve, and renewed
+// until ctx is done.
+func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 	cfg := g.Config()
+	ln, adminLn := ls.Gateway, ls.Admin
+	if ls.HTTP == nil && cfg.ListenHTTP != "" && cfg.TLS != nil {
+		var err error
+		if ls.HTTP, err = net.Listen("tcp", cfg.ListenHTTP); err != nil {
+			return fmt.Errorf("gateway: listen_http: %w", err)
+		}
+	}
+	if cfg.TLS != nil && cfg.TLS.ACME != nil {
+		m, err := g.startACME(ls)
+		if err != nil {
+			if ls.HTTP != nil {
+				_ = ls.HTTP.Close()
+			}
+			return err
+		}
+		defer func() {
+			g.acme.Store(nil)
+			_ = m.Close()
+		}()
+	}
 	l := cfg.Limits
 	errLog := slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
 	srv := &http.Server{
@@ -47,9 +73,9 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		MaxHeaderBytes:    int(l.MaxHeaderBytes),
 		ErrorLog:          errLog,
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if cfg.TLS != nil {
-		srv.TLSConfig = &tls.Config{GetCertificate: g.certificate, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = g.serverTLS()
 		go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { errc <- srv.Serve(ln) }()
@@ -71,6 +97,24 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		g.log.Info("admin listening", slog.String("addr", adminLn.Addr().String()))
 	}
 
+	var plain *http.Server
+	if ls.HTTP != nil {
+		plain = &http.Server{
+			Handler:           g.httpHandler(ln),
+			ReadHeaderTimeout: l.ReadHeaderTimeout,
+			ReadTimeout:       l.ReadHeaderTimeout,
+			WriteTimeout:      l.ReadHeaderTimeout,
+			IdleTimeout:       l.IdleTimeout,
+			MaxHeaderBytes:    int(l.MaxHeaderBytes),
+			ErrorLog:          errLog,
+		}
+		go func() { errc <- plain.Serve(ls.HTTP) }()
+		g.log.Info("plain HTTP listening (ACME challenges, redirect to HTTPS)", slog.String("addr", ls.HTTP.Addr().String()))
+	}
+	if m := g.acme.Load(); m != nil {
+		go g.manageACME(ctx, m)
+	}
+
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -86,6 +130,9 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	if admin != nil {
 		_ = admin.Shutdown(shutdownCtx)
+	}
+	if plain != nil {
+		_ = plain.Shutdown(shutdownCtx)
 	}
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
 		return fmt.Errorf("gateway: serve: %w", runErr)
@@ -109,6 +156,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
+	mux.Handle("POST /reload", g.reloadHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

@@ -2,9 +2,18 @@ package gateway
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -44,6 +53,85 @@ type stores struct {
 	tokenStores   map[string]token.Store
 	// closers stop stores' goroutines before their clients close.
 	closers []io.Closer
+	// processKey is the record key of a development process without
+	// store.key_file: random, and the process's, not a configuration's,
+	// so a reload does not invalidate every session.
+	processKey []byte
+}
+
+// redisPrefix is where c's keys live in Redis: "rampart:<namespace>:".
+func redisPrefix(_ *config.Config, ns string) string { return config.RedisPrefix(ns) }
+
+// redisKey names a store on c's Redis in c's namespace.
+func redisKey(c *config.Config, ns string) string { return c.Store.Redis + "\x00" + ns }
+
+// recordKey returns the record key and namespace of c: store.key_file
+// when set; else, when Redis holds sessions or refresh tokens, this
+// process's random key (the production guard refuses that setup); else
+// none.
+func (s *stores) recordKey(c *config.Config) (key []byte, ns string, err error) {
+	ns, key, err = c.StoreNamespace()
+	if err != nil || key != nil {
+		return key, ns, err
+	}
+	if c.Store.Redis != "" && (c.Auth.Sessions != nil || c.Auth.Tokens != nil) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.processKey == nil {
+			s.processKey = make([]byte, 32)
+			_, _ = rand.Read(s.processKey)
+		}
+		return s.processKey, ns, nil
+	}
+	return nil, ns, nil
+}
+
+// claim records in Redis that c's deployment uses its namespace, and
+// refuses a namespace another deployment already claimed: two deployments
+// sharing one would read each other's sessions and tokens. A deployment is
+// told apart by its record key, or without one by where its users live.
+// Only deployments with sessions or tokens claim. Redis being unreachable
+// is not a refusal (the stores' own failure policies apply); it is logged.
+func (s *stores) claim(ctx context.Context, c *config.Config, key []byte, ns string, log *slog.Logger) error {
+	if c.Store.Redis == "" || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
+		return nil
+	}
+	s.mu.Lock()
+	cl, err := s.client(c)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var id []byte
+	if c.Store.KeyFile != "" {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("rampart deployment v1"))
+		id = m.Sum(nil)
+	} else {
+		where, _ := sqlKey(c)
+		if u, err := url.Parse(where); err == nil && u.Host != "" {
+			where = strings.ToLower(u.Host) + u.Path // no credentials
+		} else if host, err := os.Hostname(); err == nil {
+			where = host + ":" + where
+		}
+		sum := sha256.Sum256([]byte("rampart deployment v1\x00" + where))
+		id = sum[:]
+	}
+	mine := hex.EncodeToString(id[:16])
+	marker := redisPrefix(c, ns) + "deployment"
+	ctx, cancel := context.WithTimeout(ctx, max(c.Store.RedisTimeout, time.Second))
+	defer cancel()
+	prev, err := cl.SetArgs(ctx, marker, mine, redis.SetArgs{Mode: "NX", Get: true, TTL: 30 * 24 * time.Hour}).Result()
+	switch {
+	case errors.Is(err, redis.Nil) || err == nil && prev == mine:
+		// Ours, now or already: keep it alive.
+		_ = cl.Expire(ctx, marker, 30*24*time.Hour).Err()
+		return nil
+	case err != nil:
+		log.Warn("could not check that the Redis namespace is this deployment's own", "namespace", ns, "error", err.Error())
+		return nil
+	}
+	return c.Errorf("store.namespace", "namespace %q on this Redis belongs to another deployment (different store.key_file or user store): give each deployment its own store.namespace (or delete the key %q if this deployment moved)", ns, marker)
 }
 
 // sqlKey names the SQL database c uses: PostgreSQL when configured (users
@@ -103,11 +191,11 @@ func (s *stores) users(ctx context.Context, c *config.Config, db *sqldb.DB) (use
 
 // sessions returns the session store: Redis when configured (sessions
 // shared by replicas, expiring with Redis TTLs), else the SQL database.
-func (s *stores) sessions(ctx context.Context, c *config.Config) (session.Store, error) {
+func (s *stores) sessions(ctx context.Context, c *config.Config, ns string) (session.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.Store.Redis != "" {
-		if st, ok := s.sessionStores["redis:"+c.Store.Redis]; ok {
+		if st, ok := s.sessionStores["redis:"+redisKey(c, ns)]; ok {
 			return st, nil
 		}
 		cl, err := s.client(c)
@@ -115,17 +203,18 @@ func (s *stores) sessions(ctx context.Context, c *config.Config) (session.Store,
 			return nil, err
 		}
 		var st session.Store
+		rc := session.RedisConfig{Prefix: redisPrefix(c, ns)}
 		if ttl := c.Store.SessionCache; ttl != nil && *ttl > 0 {
-			cached, err := session.NewCachedRedisStore(cl, session.RedisConfig{}, *ttl)
+			cached, err := session.NewCachedRedisStore(cl, rc, *ttl)
 			if err != nil {
 				return nil, c.Errorf("store.session_cache", "%v", err)
 			}
 			s.closers = append(s.closers, cached)
 			st = cached
-		} else if st, err = session.NewRedisStore(cl, session.RedisConfig{}); err != nil {
+		} else if st, err = session.NewRedisStore(cl, rc); err != nil {
 			return nil, c.Errorf("store.redis", "%v", err)
 		}
-		s.sessionStores["redis:"+c.Store.Redis] = st
+		s.sessionStores["redis:"+redisKey(c, ns)] = st
 		return st, nil
 	}
 	key, _ := sqlKey(c)
@@ -146,22 +235,22 @@ func (s *stores) sessions(ctx context.Context, c *config.Config) (session.Store,
 
 // tokens returns the refresh-token store: Redis when configured, else the
 // SQL database.
-func (s *stores) tokens(ctx context.Context, c *config.Config) (token.Store, error) {
+func (s *stores) tokens(ctx context.Context, c *config.Config, ns string) (token.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.Store.Redis != "" {
-		if st, ok := s.tokenStores["redis:"+c.Store.Redis]; ok {
+		if st, ok := s.tokenStores["redis:"+redisKey(c, ns)]; ok {
 			return st, nil
 		}
 		cl, err := s.client(c)
 		if err != nil {
 			return nil, err
 		}
-		st, err := tokredis.New(cl, "")
+		st, err := tokredis.New(cl, redisPrefix(c, ns)+"token:")
 		if err != nil {
 			return nil, c.Errorf("store.redis", "%v", err)
 		}
-		s.tokenStores["redis:"+c.Store.Redis] = st
+		s.tokenStores["redis:"+redisKey(c, ns)] = st
 		return st, nil
 	}
 	key, _ := sqlKey(c)
@@ -209,46 +298,46 @@ func newStores() (*stores, error) {
 }
 
 // rate returns the rate-limit store for c and the local fallback.
-func (s *stores) rate(c *config.Config) (store, fallback ratelimit.Store, err error) {
+func (s *stores) rate(c *config.Config, ns string) (store, fallback ratelimit.Store, err error) {
 	if c.Store.Redis == "" {
 		return s.rateMem, nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, ok := s.rateRedis[c.Store.Redis]
+	st, ok := s.rateRedis[redisKey(c, ns)]
 	if !ok {
 		cl, err := s.client(c)
 		if err != nil {
 			return nil, nil, err
 		}
-		st, err = rlredis.New(rlredis.Config{Client: cl, Timeout: c.Store.RedisTimeout, AutoPipeline: c.Store.RedisAutoPipeline})
+		st, err = rlredis.New(rlredis.Config{Client: cl, Prefix: redisPrefix(c, ns) + "rl:", Timeout: c.Store.RedisTimeout, AutoPipeline: c.Store.RedisAutoPipeline})
 		if err != nil {
 			return nil, nil, c.Errorf("store.redis", "%v", err)
 		}
-		s.rateRedis[c.Store.Redis] = st
+		s.rateRedis[redisKey(c, ns)] = st
 	}
 	return st, s.rateMem, nil
 }
 
 // bruteforce returns the login-protection store for c and the local
 // fallback.
-func (s *stores) bruteforce(c *config.Config) (store, fallback bruteforce.Store, err error) {
+func (s *stores) bruteforce(c *config.Config, ns string) (store, fallback bruteforce.Store, err error) {
 	if c.Store.Redis == "" {
 		return s.bfMem, nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, ok := s.bfRedis[c.Store.Redis]
+	st, ok := s.bfRedis[redisKey(c, ns)]
 	if !ok {
 		cl, err := s.client(c)
 		if err != nil {
 			return nil, nil, err
 		}
-		st, err = bfredis.New(bfredis.Config{Client: cl, Timeout: c.Store.RedisTimeout})
+		st, err = bfredis.New(bfredis.Config{Client: cl, Prefix: redisPrefix(c, ns) + "bf:", Timeout: c.Store.RedisTimeout})
 		if err != nil {
 			return nil, nil, c.Errorf("store.redis", "%v", err)
 		}
-		s.bfRedis[c.Store.Redis] = st
+		s.bfRedis[redisKey(c, ns)] = st
 	}
 	return st, s.bfMem, nil
 }

@@ -478,6 +478,14 @@ func (w *writer) WriteHeader(code int) {
 		w.s.replace(w, "status")
 		return
 	}
+	ctypes := w.ResponseWriter.Header()["Content-Type"]
+	if len(ctypes) > 1 || len(ctypes) == 1 && strings.IndexByte(ctypes[0], ',') >= 0 {
+		// Browsers render by the last type they can parse, a check
+		// would judge by the first: an error whose type is ambiguous
+		// cannot be judged, so it is not sent.
+		w.s.replace(w, "content_type")
+		return
+	}
 	if !w.s.inspect || !inspectable(w.ResponseWriter.Header().Get("Content-Type")) {
 		w.state = statePass
 		w.ResponseWriter.WriteHeader(code)
@@ -587,9 +595,11 @@ func zlibOrRaw(b []byte) (io.Reader, error) {
 	return flate.NewReader(bytes.NewReader(b)), nil
 }
 
-// inspectable reports whether a body of this content type is text that can
-// carry a stack trace or a debug page. Responses without a type are
-// inspected: browsers sniff them.
+// inspectable reports whether an error body of this content type is
+// inspected. Everything is, except images (but SVG, which is XML and runs
+// script), audio and video: a stack trace or a debug page can be served
+// under any other type (application/octet-stream, application/pdf,
+// application/x-javascript, …), and browsers sniff untyped bodies.
 func inspectable(ctype string) bool {
 	if ctype == "" {
 		return true
@@ -599,13 +609,12 @@ func inspectable(ctype string) bool {
 		return true
 	}
 	switch {
-	case strings.HasPrefix(mt, "text/"),
-		mt == "application/json", strings.HasSuffix(mt, "+json"),
-		mt == "application/xml", strings.HasSuffix(mt, "+xml"),
-		mt == "application/javascript", mt == "application/x-www-form-urlencoded":
+	case mt == "image/svg+xml":
 		return true
+	case strings.HasPrefix(mt, "image/"), strings.HasPrefix(mt, "audio/"), strings.HasPrefix(mt, "video/"):
+		return false
 	}
-	return false
+	return true
 }
 
 // FlushError flushes a response that streams through; a held or replaced

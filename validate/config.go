@@ -214,9 +214,9 @@ func New(c Config) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
-	comps := compilerPair{lax: newCompiler(schemaOptions{})}
+	comps := compilerPair{lax: newCompiler(schemaOptions{root: base})}
 	if c.Strict {
-		comps.strict = newCompiler(schemaOptions{strict: true})
+		comps.strict = newCompiler(schemaOptions{strict: true, root: base})
 	}
 	n := 0
 	// inline adds a schema document under a unique URL in base, so that its

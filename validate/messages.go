@@ -88,8 +88,14 @@ func message(k jsonschema.ErrorKind) string {
 	case *kind.Type:
 		return typeMessage(k, nil)
 	case *kind.Enum:
+		if !echoable(k.Want) {
+			return "must be one of the allowed values"
+		}
 		return "must be one of: " + listValues(k.Want)
 	case *kind.Const:
+		if !echoable([]any{k.Want}) {
+			return "must be the allowed value"
+		}
 		return "must be " + display(k.Want)
 	case *kind.Format:
 		return formatMessage(k)
@@ -248,6 +254,28 @@ func display(v any) string {
 		return "the allowed value"
 	}
 	return capText(string(b), 60)
+}
+
+// maxEchoedValue bounds the enum and const values a 400 may quote: a
+// document's values are configuration, and a long one (a token, an
+// internal URL) is not for clients to read.
+const maxEchoedValue = 32
+
+// echoable reports whether every value in vs is short and plain enough to
+// be quoted back to the client.
+func echoable(vs []any) bool {
+	for _, v := range vs {
+		switch t := v.(type) {
+		case string:
+			if len(t) > maxEchoedValue || !safeText(t) {
+				return false
+			}
+		case nil, bool, json.Number:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func listValues(vs []any) string {

@@ -60,6 +60,13 @@ type Spec struct {
 	oas30   bool
 	defs    []*opDef
 	routes  []Route
+	// routeIndex finds a route by method and pattern (wildcard names
+	// erased) in constant time, built once.
+	routeIndex     map[string]int
+	routeIndexOnce sync.Once
+	// defsByKey groups defs by path template key, built once.
+	defsByKey     map[string][]*opDef
+	defsByKeyOnce sync.Once
 
 	mu        sync.Mutex // guards compilers and defaults
 	buildMu   sync.Mutex // serialises compilation: a schema compiler is not safe for concurrent use
@@ -513,6 +520,7 @@ func (s *Spec) params(v any, ptr string) ([]paramDef, error) {
 
 // compiler returns the compiler for o, creating it on first use.
 func (s *Spec) compiler(o schemaOptions) (*compiler, error) {
+	o.root = filepath.Dir(s.name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.compilers[o]; ok {
@@ -530,7 +538,12 @@ func (s *Spec) compiler(o schemaOptions) (*compiler, error) {
 // variant is wrapped so that properties nothing evaluates are refused at
 // the schema's root too.
 func (s *Spec) schemaAt(cs compilerPair, ptr string) (*schemaRef, error) {
-	loc := s.docURL + "#" + fragment(ptr)
+	s.mu.Lock()
+	loc, err := cs.lax.splitURL(s.docURL, ptr)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, s.errorf(ptr, "%v", err)
+	}
 	lax, err := cs.lax.compile(loc)
 	if err != nil {
 		return nil, err
@@ -540,7 +553,10 @@ func (s *Spec) schemaAt(cs compilerPair, ptr string) (*schemaRef, error) {
 		s.mu.Lock()
 		c.wrappers++
 		wrapper := fileURL(filepath.Join(filepath.Dir(s.name), "rampart-strict-"+strconv.Itoa(c.wrappers)+".json"))
-		err := c.c.AddResource(wrapper, map[string]any{"$ref": loc, "unevaluatedProperties": false})
+		sloc, err := c.splitURL(s.docURL, ptr)
+		if err == nil {
+			err = c.c.AddResource(wrapper, map[string]any{"$ref": sloc, "unevaluatedProperties": false})
+		}
 		s.mu.Unlock()
 		if err != nil {
 			return nil, s.errorf(ptr, "%v", err)
@@ -602,13 +618,20 @@ func (s *Spec) Validator(method, pattern string, c Config) (*Validator, error) {
 
 // route finds a route by method and pattern, ignoring wildcard names.
 func (s *Spec) route(method, pattern string) (Route, bool) {
-	want := eraseWildcards(pattern)
-	for _, rt := range s.routes {
-		if rt.Method == strings.ToUpper(method) && eraseWildcards(rt.Pattern) == want {
-			return rt, true
+	s.routeIndexOnce.Do(func() {
+		s.routeIndex = make(map[string]int, len(s.routes))
+		for i, rt := range s.routes {
+			k := rt.Method + " " + eraseWildcards(rt.Pattern)
+			if _, dup := s.routeIndex[k]; !dup {
+				s.routeIndex[k] = i
+			}
 		}
+	})
+	i, ok := s.routeIndex[strings.ToUpper(method)+" "+eraseWildcards(pattern)]
+	if !ok {
+		return Route{}, false
 	}
-	return Route{}, false
+	return s.routes[i], true
 }
 
 func eraseWildcards(p string) string {
@@ -639,11 +662,13 @@ func (s *Spec) build(rt Route, o Options) (*Validator, error) {
 	s.buildMu.Lock()
 	defer s.buildMu.Unlock()
 	v := &Validator{onDecision: o.OnDecision, logger: o.Logger, respMax: o.MaxResponseBytes, respCheck: o.ValidateResponses}
-	key := eraseWildcards(rt.Pattern)
-	for _, d := range s.defs {
-		if d.tmpl.key != key {
-			continue
+	s.defsByKeyOnce.Do(func() {
+		s.defsByKey = map[string][]*opDef{}
+		for _, d := range s.defs {
+			s.defsByKey[d.tmpl.key] = append(s.defsByKey[d.tmpl.key], d)
 		}
+	})
+	for _, d := range s.defsByKey[eraseWildcards(rt.Pattern)] {
 		op, err := s.compileOp(d, o)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +29,9 @@ type schemaOptions struct {
 	// response validates what a server sends: writeOnly properties are not
 	// required. Otherwise readOnly properties are not required.
 	response bool
+	// root is the directory referenced files must be in (symlinks
+	// resolved): the document's, or the configuration's.
+	root string
 }
 
 // schemaKeywords whose values are one subschema that describes a different
@@ -239,6 +243,12 @@ type compiler struct {
 	opts     schemaOptions
 	doc      any // the adapted main document, once added
 	wrappers int // strict wrappers added so far
+	// splits and components are the resources split out of the main
+	// document (see split.go), by pointer and by component name.
+	splits     map[string]string
+	components map[string]string
+	names      map[string]string // split resource URL -> document location
+	resources  int
 }
 
 // newCompiler returns a compiler that asserts formats (OpenAPI's int32,
@@ -253,7 +263,7 @@ func newCompiler(o schemaOptions) *compiler {
 		c.RegisterFormat(f)
 	}
 	c.UseLoader(fileLoader{opts: o})
-	return &compiler{c: c, opts: o}
+	return &compiler{c: c, opts: o, splits: map[string]string{}, components: map[string]string{}, names: map[string]string{}}
 }
 
 // add registers a document under url after adapting it.
@@ -270,7 +280,7 @@ func (c *compiler) add(url string, doc any, instance bool) error {
 func (c *compiler) compile(loc string) (*jsonschema.Schema, error) {
 	s, err := c.c.Compile(loc)
 	if err != nil {
-		return nil, fmt.Errorf("validate: schema %s: %s", displayURL(loc), compileMessage(err))
+		return nil, errors.New(c.realName(fmt.Sprintf("validate: schema %s: %s", displayURL(loc), compileMessage(err))))
 	}
 	return s, nil
 }
@@ -320,12 +330,46 @@ func (l fileLoader) Load(u string) (any, error) {
 		// make validation depend on a third party.
 		return nil, fmt.Errorf("remote reference %q is not allowed: copy the schema next to the document", u)
 	}
-	doc, err := loadDocument(filepath.FromSlash(p.Path))
+	path, err := l.confine(filepath.FromSlash(p.Path))
+	if err != nil {
+		return nil, err
+	}
+	doc, err := loadDocument(path)
 	if err != nil {
 		return nil, err
 	}
 	return adapt(doc, l.opts, false), nil
 }
+
+// confine returns path with symlinks resolved if it lies inside the root
+// directory, and an error otherwise: a document (perhaps from a pull
+// request) must not read /etc/passwd or ~/.npmrc through "$ref:
+// ../../../…", nor through a symlink pointing out of its tree.
+func (l fileLoader) confine(path string) (string, error) {
+	root := l.opts.root
+	if root == "" {
+		return "", fmt.Errorf("reference to %s: referenced files are not allowed here", filepath.Base(path))
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", fmt.Errorf("validate: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", fmt.Errorf("reference to %s: %w", filepath.Base(path), errors.Unwrap(err))
+	}
+	rel, err := filepath.Rel(realRoot, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", fmt.Errorf("reference to %s leaves the directory %s: referenced files must be inside it (symlinks included)", displayPath(path), root)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("reference to %s: not a regular file", displayPath(path))
+	}
+	return real, nil
+}
+
+// displayPath shortens a path for messages.
+func displayPath(p string) string { return capText(p, 120) }
 
 // openAPIFormats are the formats OpenAPI defines on top of JSON Schema's.
 var openAPIFormats = []*jsonschema.Format{

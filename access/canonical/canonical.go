@@ -40,8 +40,17 @@ var (
 	// such as %252e, so a second decoding would change it.
 	ErrDoubleEncoding = errors.New("canonical: path is encoded twice")
 	// ErrLookalike: the path contains a character that some servers
-	// normalise to '.', '/' or '\' (fullwidth or "best-fit" forms).
+	// normalise to a character that shapes a path ('.', '/', '\', '?',
+	// '#', ';', '%'): every non-ASCII character whose Unicode
+	// compatibility form (NFKC) contains one, and the Windows "best-fit"
+	// mappings NFKC does not cover.
 	ErrLookalike = errors.New("canonical: path contains a look-alike of '.', '/' or '\\'")
+	// ErrEncodedDelimiter: the path contains an encoded '?' (%3F) or '#'
+	// (%23). An application that decodes the path before splitting off
+	// the query or fragment sees another path than the one routed. Path
+	// and Request still return the canonical form with this error, so a
+	// caller may choose to allow it (Handler never does).
+	ErrEncodedDelimiter = errors.New("canonical: path contains an encoded '?' or '#'")
 )
 
 // rawOK lists the bytes written unencoded in a canonical path: RFC 3986's
@@ -73,25 +82,27 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// lookalike reports whether r is normalised to '.', '/' or '\' by Unicode
-// compatibility normalisation (NFKC) or by Windows "best-fit" code page
-// conversion. Servers that apply either after routing would turn
-// "/public/．．／admin" into "/public/../admin".
+//go:generate go run gen_lookalike.go
+
+// lookalike reports whether r is turned into a character that shapes a
+// path ('.', '/', '\\', '?', '#', ';', '%') by Unicode compatibility
+// normalisation (NFKC), by Windows "best-fit" code page conversion or by
+// IDNA's dot mapping. Servers that apply one after routing would turn
+// "/public/．．／admin" into "/public/../admin". The table is generated
+// from the normalisation data and checked against it, rune by rune, by
+// TestLookalikeIsEveryNFKCForm. It does not allocate.
 func lookalike(r rune) bool {
-	switch r {
-	case '\uFF0E', // FULLWIDTH FULL STOP (NFKC '.')
-		'\uFE52', // SMALL FULL STOP (NFKC '.')
-		'\u2024', // ONE DOT LEADER (NFKC '.')
-		'\u2025', // TWO DOT LEADER (NFKC "..")
-		'\uFF0F', // FULLWIDTH SOLIDUS (NFKC '/')
-		'\uFF3C', // FULLWIDTH REVERSE SOLIDUS (NFKC '\')
-		'\uFE68', // SMALL REVERSE SOLIDUS (NFKC '\')
-		'\u2215', // DIVISION SLASH (best-fit '/')
-		'\u2044', // FRACTION SLASH (best-fit '/')
-		'\u29F5', // REVERSE SOLIDUS OPERATOR (best-fit '\')
-		'\u29F8', // BIG SOLIDUS
-		'\u29F9': // BIG REVERSE SOLIDUS
-		return true
+	lo, hi := 0, len(lookalikes)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch v := lookalikes[m]; {
+		case v == r:
+			return true
+		case v < r:
+			lo = m + 1
+		default:
+			hi = m
+		}
 	}
 	return false
 }
@@ -99,24 +110,29 @@ func lookalike(r rune) bool {
 // Path returns the canonical form of the escaped absolute path p (the part
 // of a request target before any '?'), or one of the package's errors if p
 // is ambiguous. The rules are in the package documentation. When p is
-// already canonical, Path returns p itself and does not allocate.
+// already canonical, Path returns p itself and does not allocate. For
+// ErrEncodedDelimiter alone, Path returns the canonical form too.
 func Path(p string) (string, error) {
-	changed, err := scan(p)
+	changed, delim, err := scan(p)
 	if err != nil {
 		return "", err
 	}
-	if !changed {
-		return p, nil
+	if changed {
+		p = rewrite(p)
 	}
-	return rewrite(p), nil
+	if delim {
+		return p, ErrEncodedDelimiter
+	}
+	return p, nil
 }
 
 // scan validates p and reports whether its spelling differs from the
-// canonical one. It works on the decoded byte stream, so every check applies
-// equally to a character and to its percent-encoded form.
-func scan(p string) (changed bool, err error) {
+// canonical one, and whether it holds an encoded '?' or '#'. It works on
+// the decoded byte stream, so every check applies equally to a character
+// and to its percent-encoded form.
+func scan(p string) (changed, delim bool, err error) {
 	if p == "" || p[0] != '/' {
-		return false, ErrNotOriginForm
+		return false, false, ErrNotOriginForm
 	}
 	var (
 		segLen   int  // decoded bytes in the current segment
@@ -140,7 +156,7 @@ func scan(p string) (changed bool, err error) {
 		switch {
 		case c == '%':
 			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return false, ErrBadEscape
+				return false, false, ErrBadEscape
 			}
 			encoded = true
 			if isLowerHex(p[i+1]) || isLowerHex(p[i+2]) {
@@ -149,7 +165,7 @@ func scan(p string) (changed bool, err error) {
 			c = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 3
 		case c == '#' || c == '?':
-			return false, ErrDelimiter
+			return false, false, ErrDelimiter
 		default:
 			i++
 		}
@@ -158,7 +174,7 @@ func scan(p string) (changed bool, err error) {
 		// rejects overlong forms, surrogates and values past U+10FFFF.
 		if runeNeed > 0 {
 			if c&0xC0 != 0x80 {
-				return false, ErrInvalidUTF8
+				return false, false, ErrInvalidUTF8
 			}
 			runeBuf[runeLen] = c
 			runeLen++
@@ -172,10 +188,10 @@ func scan(p string) (changed bool, err error) {
 			}
 			r, size := utf8.DecodeRune(runeBuf[:runeLen])
 			if r == utf8.RuneError && size <= 1 {
-				return false, ErrInvalidUTF8
+				return false, false, ErrInvalidUTF8
 			}
 			if lookalike(r) {
-				return false, ErrLookalike
+				return false, false, ErrLookalike
 			}
 			runeNeed, runeLen = 0, 0
 			segLen++
@@ -193,7 +209,7 @@ func scan(p string) (changed bool, err error) {
 			case c&0xF8 == 0xF0:
 				runeNeed = 4
 			default:
-				return false, ErrInvalidUTF8
+				return false, false, ErrInvalidUTF8
 			}
 			runeBuf[0] = c
 			runeLen = 1
@@ -208,13 +224,15 @@ func scan(p string) (changed bool, err error) {
 
 		switch {
 		case c < 0x20 || c == 0x7F:
-			return false, ErrControl
+			return false, false, ErrControl
 		case c == '\\':
-			return false, ErrBackslash
+			return false, false, ErrBackslash
 		case c == ';':
-			return false, ErrPathParameter
+			return false, false, ErrPathParameter
 		case c == '/' && encoded:
-			return false, ErrEncodedSlash
+			return false, false, ErrEncodedSlash
+		case (c == '?' || c == '#') && encoded:
+			delim = true
 		}
 
 		// A decoded "%XX" would decode again: %252e → %2e → '.'.
@@ -223,7 +241,7 @@ func scan(p string) (changed bool, err error) {
 			pct = 1
 		case pct > 0 && isHex(c):
 			if pct == 2 {
-				return false, ErrDoubleEncoding
+				return false, false, ErrDoubleEncoding
 			}
 			pct = 2
 		default:
@@ -232,10 +250,10 @@ func scan(p string) (changed bool, err error) {
 
 		if c == '/' {
 			if segLen == 0 && i > 1 {
-				return false, ErrEmptySegment
+				return false, false, ErrEmptySegment
 			}
 			if dotsOnly && segLen <= 2 && segLen > 0 {
-				return false, ErrDotSegment
+				return false, false, ErrDotSegment
 			}
 			segLen, dotsOnly = 0, true
 			continue
@@ -252,12 +270,12 @@ func scan(p string) (changed bool, err error) {
 		}
 	}
 	if runeNeed > 0 {
-		return false, ErrInvalidUTF8
+		return false, false, ErrInvalidUTF8
 	}
 	if dotsOnly && segLen > 0 && segLen <= 2 {
-		return false, ErrDotSegment
+		return false, false, ErrDotSegment
 	}
-	return changed, nil
+	return changed, delim, nil
 }
 
 // rewrite returns the canonical spelling of p, which scan has accepted.
@@ -323,7 +341,8 @@ func decodesTo(p, s string) bool {
 }
 
 // Request canonicalises r's path in place, or returns one of the package's
-// errors and leaves r unchanged. The path is taken from r.RequestURI — the
+// errors and leaves r unchanged (except for ErrEncodedDelimiter, returned
+// after r was canonicalised). The path is taken from r.RequestURI — the
 // bytes the client sent — or, when RequestURI is empty (a request built in
 // the same process), from r.URL.EscapedPath(). On success r.URL.Path,
 // r.URL.RawPath and r.RequestURI all hold the canonical path, so a router
@@ -345,19 +364,19 @@ func Request(r *http.Request) error {
 		return ErrNotOriginForm
 	}
 	canon, err := Path(raw)
-	if err != nil {
+	if err != nil && err != ErrEncodedDelimiter {
 		return err
 	}
 	if canon == raw && decodesTo(canon, r.URL.Path) && (r.URL.RawPath == "" || r.URL.RawPath == canon) {
 		// Already canonical and r.URL agrees with what was checked.
-		return nil
+		return err
 	}
 	r.URL.Path = decode(canon)
 	r.URL.RawPath = canon
 	if r.RequestURI != "" {
 		r.RequestURI = canon + rest
 	}
-	return nil
+	return err
 }
 
 // Handler returns a handler that canonicalises each request's path with
@@ -367,7 +386,8 @@ func Request(r *http.Request) error {
 func Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := Request(r); err != nil {
-			// Fail closed: an ambiguous path is refused, never guessed.
+			// Fail closed: an ambiguous path is refused, never guessed,
+			// and so is an encoded '?' or '#'.
 			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
 			return
 		}

@@ -523,6 +523,18 @@ var rules = []Rule{
 		},
 	},
 	{
+		ID: "store-record-key", Item: 1, Severity: Critical,
+		Title:     "sessions or refresh tokens are kept in Redis without a record key",
+		Fix:       "set store.key_file to a file of at least 32 random bytes (head -c 32 /dev/urandom > store.key), the same on every replica",
+		Rationale: "Records in a shared Redis are only as trustworthy as everyone who can write to it: without an HMAC under a key only Rampart holds, a session record can be edited into an admin session, and another deployment's records read as this one's.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			if c.Store.Redis == "" || c.Store.KeyFile != "" || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
+				return nil
+			}
+			return []Finding{r.findingAt(c, prodCritical(c), "store", "no key_file")}
+		},
+	},
+	{
 		ID: "token-lifetime-long", Item: 3, Severity: Moderate,
 		Title:     "token lifetimes are longer than they need to be",
 		Fix:       "use access_ttl of 15m or less and refresh_ttl of 30d or less; external issuers' max_lifetime of 24h or less",

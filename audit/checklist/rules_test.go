@@ -164,6 +164,10 @@ var ruleCases = map[string]struct {
 		trigger: base + "auth: {tokens: {access_ttl: 15m, refresh_ttl: 720h, signing_key: /nonexistent/key.pem}}\n",
 		clean:   base + "auth: {tokens: {access_ttl: 15m, refresh_ttl: 720h, signing_key: {{key}}}}\n", key: "auth.tokens.signing_key",
 	},
+	"store-record-key": {
+		trigger: base + "store: {redis: \"redis://127.0.0.1:6379/0\"}\nauth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\n",
+		clean:   base + "store: {redis: \"redis://127.0.0.1:6379/0\", key_file: store.key}\nauth: {sessions: {idle_timeout: 30m, absolute_timeout: 12h}}\n", key: "store",
+	},
 	"token-lifetime-long": {
 		trigger: base + "auth: {tokens: {access_ttl: 1h, refresh_ttl: 720h, signing_key: {{key}}}}\n",
 		clean:   base + "auth: {tokens: {access_ttl: 15m, refresh_ttl: 720h, signing_key: {{key}}}}\n", key: "auth.tokens.access_ttl",

@@ -289,7 +289,7 @@ func (s *Service) LogoutHandler() http.Handler {
 		ended := 0
 		switch {
 		case id != nil && body.Session != "":
-			ok, err := s.sessions.Revoke(r.Context(), id.Subject, body.Session)
+			ok, err := s.sessions.Revoke(r.Context(), id.Principal(), body.Session)
 			if err != nil {
 				s.log.Error("login: revoking a session failed", "err", err)
 				problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})
@@ -308,7 +308,7 @@ func (s *Service) LogoutHandler() http.Handler {
 			return
 		case id != nil && body.Everywhere:
 			s.sessions.ClearCookie(w)
-			if ended, err = s.sessions.LogoutEverywhere(r.Context(), id.Subject); err != nil {
+			if ended, err = s.sessions.LogoutEverywhere(r.Context(), id.Principal()); err != nil {
 				s.log.Error("login: log out everywhere failed", "err", err)
 				problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})
 				return
@@ -365,8 +365,8 @@ func (s *Service) MeHandler() http.Handler {
 			return
 		}
 		body := meBody{User: id.Subject, Roles: nonNil(id.Roles), Scopes: id.Scopes, Method: id.Method, Issuer: id.Issuer, Expires: id.Expires.UTC()}
-		if id.Method == "session" && s.sessions != nil {
-			list, err := s.sessions.List(r.Context(), id.Subject, r)
+		if (id.Method == "session" || id.Method == "oidc") && s.sessions != nil {
+			list, err := s.sessions.List(r.Context(), id.Principal(), r)
 			if err != nil {
 				s.log.Error("login: listing sessions failed", "err", err)
 				problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})

@@ -1,12 +1,18 @@
 package session
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +62,17 @@ type Config struct {
 	// cookie then travels in clear text. Default false.
 	UnsafeInsecureCookie bool `yaml:"unsafe_insecure_cookie"`
 
+	// RecordKey, when set, authenticates every record the Manager writes
+	// with HMAC-SHA256 (see Record.MAC), and records that fail the check
+	// are refused: someone who can write to the store cannot forge or
+	// edit a session. Replicas sharing a store must share the key. At
+	// least 32 bytes. Default none.
+	RecordKey []byte `yaml:"-"`
+	// Deployment is bound into every record's MAC, so that records of one
+	// deployment are refused by another using the same store and key.
+	// Default "".
+	Deployment string `yaml:"-"`
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time `yaml:"-"`
 	// Logger receives store failures and expiries at debug level.
@@ -82,6 +99,7 @@ const (
 	EventStoreError      Event = "store_error"   // the store failed; the request failed closed
 	EventRevokedAll      Event = "revoked_all"   // log out everywhere
 	EventRevoked         Event = "revoked_other" // one session ended from the session list
+	EventTampered        Event = "tampered"      // a record whose MAC does not verify: refused
 )
 
 // CheckProduction reports settings that production must refuse: lifetimes
@@ -116,6 +134,8 @@ type Manager struct {
 	cookieName   string
 	cookieSuffix string // "; Path=/; Secure; HttpOnly; SameSite=Lax"
 	clearCookie  string
+	recordKey    []byte
+	deployment   string
 }
 
 var _ auth.Authenticator = (*Manager)(nil)
@@ -139,13 +159,18 @@ func New(store Store, c Config) (*Manager, error) {
 	if c.IdleTimeout > c.AbsoluteTimeout {
 		return nil, fmt.Errorf("session: idle_timeout (%v) must not exceed absolute_timeout (%v)", c.IdleTimeout, c.AbsoluteTimeout)
 	}
+	if len(c.RecordKey) > 0 && len(c.RecordKey) < 32 {
+		return nil, fmt.Errorf("session: the record key must be at least 32 bytes, got %d", len(c.RecordKey))
+	}
 	m := &Manager{
-		store:    store,
-		idle:     c.IdleTimeout,
-		absolute: c.AbsoluteTimeout,
-		now:      c.Now,
-		log:      c.Logger,
-		onEvent:  c.OnEvent,
+		store:      store,
+		idle:       c.IdleTimeout,
+		absolute:   c.AbsoluteTimeout,
+		now:        c.Now,
+		log:        c.Logger,
+		onEvent:    c.OnEvent,
+		recordKey:  bytes.Clone(c.RecordKey),
+		deployment: c.Deployment,
 	}
 	m.touchEvery = min(c.IdleTimeout/10, time.Minute)
 	if m.now == nil {
@@ -198,6 +223,38 @@ func validCookieName(s string) bool {
 	return s != ""
 }
 
+// mac is the record MAC of rec under k, or "" without a record key.
+func (m *Manager) mac(k Key, rec Record) string {
+	if len(m.recordKey) == 0 {
+		return ""
+	}
+	h := hmac.New(sha256.New, m.recordKey)
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field("rampart session record v1")
+	field(m.deployment)
+	field(k.String())
+	field(rec.User)
+	field(strings.Join(rec.Roles, ","))
+	field(strconv.FormatInt(rec.Created.UnixMilli(), 10))
+	field(rec.Issuer)
+	field(rec.Method)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// verify reports whether rec's MAC is right (always, without a record
+// key).
+func (m *Manager) verify(k Key, rec Record) bool {
+	if len(m.recordKey) == 0 {
+		return true
+	}
+	return hmac.Equal([]byte(rec.MAC), []byte(m.mac(k, rec)))
+}
+
 // CookieName returns the name of the session cookie.
 func (m *Manager) CookieName() string { return m.cookieName }
 
@@ -246,8 +303,20 @@ func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
+	return m.identity(rec), nil
+}
+
+// identity is the identity rec stands for.
+func (m *Manager) identity(rec Record) *auth.Identity {
 	end, _ := m.deadline(rec)
-	return &auth.Identity{Subject: rec.User, Roles: rec.Roles, Method: "session", Expires: end}, nil
+	id := &auth.Identity{Subject: rec.User, Roles: rec.Roles, Method: rec.Method, Issuer: rec.Issuer, Expires: end}
+	if rec.Issuer != "" {
+		id.Subject = strings.TrimPrefix(rec.User, rec.Issuer+" ")
+	}
+	if id.Method == "" {
+		id.Method = "session"
+	}
+	return id
 }
 
 // live finds k's record, enforces both deadlines and records activity.
@@ -260,6 +329,11 @@ func (m *Manager) live(ctx context.Context, k Key) (Record, bool, error) {
 	}
 	if !found {
 		m.onEvent(EventUnknown)
+		return Record{}, false, nil
+	}
+	if !m.verify(k, rec) {
+		m.onEvent(EventTampered)
+		m.log.Warn("session: a stored record failed its integrity check and was refused; the store was written by another deployment or edited", "user", truncate(rec.User, 100))
 		return Record{}, false, nil
 	}
 	now := m.now()
@@ -296,13 +370,24 @@ func (m *Manager) ttl(rec Record, now time.Time) time.Duration {
 	return max(end.Sub(now), time.Millisecond)
 }
 
-// Login starts a session for user with roles and sets its cookie on w. Any
-// session r already carries is deleted first and never reused: a fresh id
-// is issued every time, so an id planted before login (session fixation)
-// is worthless. It returns the new session's identity.
+// Login starts a session for the local user with roles and sets its
+// cookie on w. Any session r already carries is deleted first and never
+// reused: a fresh id is issued every time, so an id planted before login
+// (session fixation) is worthless. It returns the new session's identity.
 func (m *Manager) Login(w http.ResponseWriter, r *http.Request, user string, roles []string) (*auth.Identity, error) {
-	if err := checkIdentity(user, roles); err != nil {
+	return m.LoginIdentity(w, r, &auth.Identity{Subject: user, Roles: roles})
+}
+
+// LoginIdentity is Login for an identity that may come from an external
+// provider: with id.Issuer set, the session belongs to the principal
+// (issuer and subject, see auth.Identity.Principal), never to the local
+// user of the same name, and its method is "oidc".
+func (m *Manager) LoginIdentity(w http.ResponseWriter, r *http.Request, id *auth.Identity) (*auth.Identity, error) {
+	if err := checkIdentity(id.Subject, id.Roles); err != nil {
 		return nil, err
+	}
+	if strings.ContainsAny(id.Issuer, " \t\r\n") {
+		return nil, errors.New("session: invalid issuer")
 	}
 	ctx := r.Context()
 	if k, ok := m.key(r); ok {
@@ -312,21 +397,23 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, user string, rol
 	}
 	now := m.now()
 	rec := Record{
-		User:      user,
-		Roles:     append([]string(nil), roles...),
+		User:      id.Principal(),
+		Roles:     append([]string(nil), id.Roles...),
 		Created:   now,
 		LastSeen:  now,
 		IP:        clientAddr(r),
 		UserAgent: truncate(r.UserAgent(), 200),
 	}
-	id, err := m.create(ctx, rec, now)
+	if id.Issuer != "" {
+		rec.Issuer, rec.Method = id.Issuer, "oidc"
+	}
+	sid, err := m.create(ctx, rec, now)
 	if err != nil {
 		return nil, err
 	}
-	m.setCookie(w, id)
+	m.setCookie(w, sid)
 	m.onEvent(EventCreated)
-	end, _ := m.deadline(rec)
-	return &auth.Identity{Subject: user, Roles: rec.Roles, Method: "session", Expires: end}, nil
+	return m.identity(rec), nil
 }
 
 // checkIdentity refuses a user or roles that stores cannot keep exactly:
@@ -345,6 +432,7 @@ func checkIdentity(user string, roles []string) error {
 
 func (m *Manager) create(ctx context.Context, rec Record, now time.Time) (string, error) {
 	id, k := newID()
+	rec.MAC = m.mac(k, rec)
 	if err := m.store.Create(ctx, k, rec, m.ttl(rec, now)); err != nil {
 		return "", fmt.Errorf("session: create: %w", err)
 	}
@@ -383,8 +471,7 @@ func (m *Manager) Rotate(w http.ResponseWriter, r *http.Request, roles []string)
 	}
 	m.setCookie(w, id)
 	m.onEvent(EventRotated)
-	end, _ := m.deadline(rec)
-	return &auth.Identity{Subject: rec.User, Roles: rec.Roles, Method: "session", Expires: end}, nil
+	return m.identity(rec), nil
 }
 
 // Logout deletes r's session from the store and clears the cookie. The
@@ -443,7 +530,7 @@ func (m *Manager) List(ctx context.Context, user string, r *http.Request) ([]Inf
 	out := make([]Info, 0, len(entries))
 	for _, e := range entries {
 		end, _ := m.deadline(e.Record)
-		if !now.Before(end) {
+		if !now.Before(end) || !m.verify(e.Key, e.Record) {
 			continue
 		}
 		out = append(out, Info{
@@ -466,7 +553,7 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("session: revoke: %w", err)
 	}
-	if !found || rec.User != user {
+	if !found || rec.User != user || !m.verify(k, rec) {
 		return false, nil
 	}
 	if err := m.store.Delete(ctx, k); err != nil {

@@ -80,8 +80,72 @@ func authenticate(t testing.TB, m *session.Manager, c *http.Cookie) *auth.Identi
 	return id
 }
 
+// tamperStore edits the records another store returns.
+type tamperStore struct {
+	session.Store
+	edit func(*session.Record)
+}
+
+func (s tamperStore) Find(ctx context.Context, k session.Key) (session.Record, bool, error) {
+	rec, ok, err := s.Store.Find(ctx, k)
+	if ok && s.edit != nil {
+		s.edit(&rec)
+	}
+	return rec, ok, err
+}
+
 // managerTests run against every store.
 func managerTests(t *testing.T, newStore func(t *testing.T) session.Store) {
+	t.Run("record MAC", func(t *testing.T) {
+		t.Parallel()
+		key := []byte(strings.Repeat("k", 32))
+		st := newStore(t)
+		m := newManager(t, st, session.Config{RecordKey: key, Deployment: "shop"})
+		_, c := login(t, m, "alice", []string{"editor"})
+		if id := authenticate(t, m, c); id == nil || id.Subject != "alice" {
+			t.Fatalf("own record refused: %+v", id)
+		}
+		for name, other := range map[string]*session.Manager{
+			"another deployment": newManager(t, st, session.Config{RecordKey: key, Deployment: "blog"}),
+			"another key":        newManager(t, st, session.Config{RecordKey: []byte(strings.Repeat("x", 32)), Deployment: "shop"}),
+			"roles edited":       newManager(t, tamperStore{st, func(r *session.Record) { r.Roles = []string{"admin"} }}, session.Config{RecordKey: key, Deployment: "shop"}),
+			"user edited":        newManager(t, tamperStore{st, func(r *session.Record) { r.User = "root" }}, session.Config{RecordKey: key, Deployment: "shop"}),
+			"issuer edited":      newManager(t, tamperStore{st, func(r *session.Record) { r.Issuer = "https://idp.example" }}, session.Config{RecordKey: key, Deployment: "shop"}),
+			"login time edited":  newManager(t, tamperStore{st, func(r *session.Record) { r.Created = r.Created.Add(time.Hour) }}, session.Config{RecordKey: key, Deployment: "shop"}),
+			"MAC removed":        newManager(t, tamperStore{st, func(r *session.Record) { r.MAC = "" }}, session.Config{RecordKey: key, Deployment: "shop"}),
+		} {
+			if id := authenticate(t, other, c); id != nil {
+				t.Errorf("%s: the record was accepted as %+v", name, id)
+			}
+		}
+		if _, err := session.New(st, session.Config{IdleTimeout: time.Minute, AbsoluteTimeout: time.Hour, RecordKey: []byte("short")}); err == nil {
+			t.Error("a 5-byte record key was accepted")
+		}
+	})
+	t.Run("external identity", func(t *testing.T) {
+		t.Parallel()
+		st := newStore(t)
+		m := newManager(t, st, session.Config{RecordKey: []byte(strings.Repeat("k", 32))})
+		w := httptest.NewRecorder()
+		if _, err := m.LoginIdentity(w, httptest.NewRequest("GET", "/", nil), &auth.Identity{Subject: "alice", Issuer: "https://idp.example", Roles: []string{"viewer"}}); err != nil {
+			t.Fatal(err)
+		}
+		var c *http.Cookie
+		for _, x := range w.Result().Cookies() {
+			c = &http.Cookie{Name: x.Name, Value: x.Value}
+		}
+		id := authenticate(t, m, c)
+		if id == nil || id.Subject != "alice" || id.Issuer != "https://idp.example" || id.Method != "oidc" || id.Principal() != "https://idp.example alice" {
+			t.Fatalf("got %+v", id)
+		}
+		_, local := login(t, m, "alice", nil)
+		if n, err := m.LogoutEverywhere(context.Background(), "alice"); err != nil || n != 1 {
+			t.Errorf("log out everywhere for the local alice ended %d sessions (%v), want 1", n, err)
+		}
+		if authenticate(t, m, local) != nil || authenticate(t, m, c) == nil {
+			t.Error("log out everywhere crossed from the local alice to the external one")
+		}
+	})
 	t.Run("cookie attributes", func(t *testing.T) {
 		t.Parallel()
 		m := newManager(t, newStore(t), session.Config{})

@@ -55,6 +55,9 @@ const indexSlack = time.Minute
 // redisRecord is the JSON part of the hash: Record without LastSeen.
 type redisRecord struct {
 	User      string    `json:"user"`
+	Issuer    string    `json:"iss,omitempty"`
+	Method    string    `json:"method,omitempty"`
+	MAC       string    `json:"mac,omitempty"`
 	Roles     []string  `json:"roles"`
 	Created   time.Time `json:"created"`
 	IP        string    `json:"ip,omitempty"`
@@ -63,7 +66,8 @@ type redisRecord struct {
 
 // Create implements Store.
 func (s *RedisStore) Create(ctx context.Context, key Key, rec Record, ttl time.Duration) error {
-	val, err := json.Marshal(redisRecord{User: rec.User, Roles: rec.Roles, Created: rec.Created, IP: rec.IP, UserAgent: rec.UserAgent})
+	val, err := json.Marshal(redisRecord{User: rec.User, Issuer: rec.Issuer, Method: rec.Method, MAC: rec.MAC,
+		Roles: rec.Roles, Created: rec.Created, IP: rec.IP, UserAgent: rec.UserAgent})
 	if err != nil {
 		return err
 	}
@@ -109,7 +113,8 @@ func decodeRecord(vals []any) (Record, bool) {
 	if err != nil {
 		return Record{}, false
 	}
-	return Record{User: r.User, Roles: r.Roles, Created: r.Created, LastSeen: time.UnixMilli(ms), IP: r.IP, UserAgent: r.UserAgent}, true
+	return Record{User: r.User, Issuer: r.Issuer, Method: r.Method, MAC: r.MAC, Roles: r.Roles, Created: r.Created,
+		LastSeen: time.UnixMilli(ms), IP: r.IP, UserAgent: r.UserAgent}, true
 }
 
 // touchScript records activity only if the session still exists, in one

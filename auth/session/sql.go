@@ -35,6 +35,14 @@ var sqlMigrations = []sqldb.Migration{{
 		user_agent TEXT NOT NULL);
 		CREATE INDEX rampart_sessions_user ON rampart_sessions (user_name);
 		CREATE INDEX rampart_sessions_expires ON rampart_sessions (expires_at)`,
+}, {
+	// Identities from external providers, and the record MAC.
+	SQLite: `ALTER TABLE rampart_sessions ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+		ALTER TABLE rampart_sessions ADD COLUMN method TEXT NOT NULL DEFAULT '';
+		ALTER TABLE rampart_sessions ADD COLUMN mac TEXT NOT NULL DEFAULT ''`,
+	Postgres: `ALTER TABLE rampart_sessions ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+		ALTER TABLE rampart_sessions ADD COLUMN method TEXT NOT NULL DEFAULT '';
+		ALTER TABLE rampart_sessions ADD COLUMN mac TEXT NOT NULL DEFAULT ''`,
 }}
 
 // sweepEvery bounds how often Create removes expired rows.
@@ -70,13 +78,13 @@ func NewSQLStore(ctx context.Context, db *sqldb.DB, now func() time.Time) (*SQLS
 	return &SQLStore{
 		db:  db,
 		now: now,
-		qCreate: d.Rebind(`INSERT INTO rampart_sessions (key, user_name, roles, created_at, last_seen_at, expires_at, ip, user_agent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		qFind:       d.Rebind(`SELECT user_name, roles, created_at, last_seen_at, ip, user_agent FROM rampart_sessions WHERE key = ? AND expires_at > ?`),
+		qCreate: d.Rebind(`INSERT INTO rampart_sessions (key, user_name, roles, created_at, last_seen_at, expires_at, ip, user_agent, issuer, method, mac)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		qFind:       d.Rebind(`SELECT user_name, roles, created_at, last_seen_at, ip, user_agent, issuer, method, mac FROM rampart_sessions WHERE key = ? AND expires_at > ?`),
 		qTouch:      d.Rebind(`UPDATE rampart_sessions SET last_seen_at = ?, expires_at = ? WHERE key = ? AND expires_at > ?`),
 		qDelete:     d.Rebind(`DELETE FROM rampart_sessions WHERE key = ?`),
 		qDeleteUser: d.Rebind(`DELETE FROM rampart_sessions WHERE user_name = ?`),
-		qList: d.Rebind(`SELECT key, user_name, roles, created_at, last_seen_at, ip, user_agent FROM rampart_sessions
+		qList: d.Rebind(`SELECT key, user_name, roles, created_at, last_seen_at, ip, user_agent, issuer, method, mac FROM rampart_sessions
 			WHERE user_name = ? AND expires_at > ? ORDER BY created_at, key`),
 		qSweep: d.Rebind(`DELETE FROM rampart_sessions WHERE expires_at <= ?`),
 	}, nil
@@ -87,7 +95,7 @@ func (s *SQLStore) Create(ctx context.Context, key Key, rec Record, ttl time.Dur
 	now := s.now()
 	s.sweep(ctx, now)
 	_, err := s.db.ExecContext(ctx, s.qCreate, key.String(), rec.User, strings.Join(rec.Roles, ","),
-		rec.Created.UnixMilli(), rec.LastSeen.UnixMilli(), now.Add(ttl).UnixMilli(), rec.IP, rec.UserAgent)
+		rec.Created.UnixMilli(), rec.LastSeen.UnixMilli(), now.Add(ttl).UnixMilli(), rec.IP, rec.UserAgent, rec.Issuer, rec.Method, rec.MAC)
 	return err
 }
 
@@ -107,7 +115,7 @@ func (s *SQLStore) Find(ctx context.Context, key Key) (Record, bool, error) {
 	var roles string
 	var created, seen int64
 	err := s.db.QueryRowContext(ctx, s.qFind, key.String(), s.now().UnixMilli()).
-		Scan(&rec.User, &roles, &created, &seen, &rec.IP, &rec.UserAgent)
+		Scan(&rec.User, &roles, &created, &seen, &rec.IP, &rec.UserAgent, &rec.Issuer, &rec.Method, &rec.MAC)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, false, nil
 	}
@@ -159,7 +167,8 @@ func (s *SQLStore) List(ctx context.Context, user string) ([]Entry, error) {
 		var e Entry
 		var key, roles string
 		var created, seen int64
-		if err := rows.Scan(&key, &e.Record.User, &roles, &created, &seen, &e.Record.IP, &e.Record.UserAgent); err != nil {
+		if err := rows.Scan(&key, &e.Record.User, &roles, &created, &seen, &e.Record.IP, &e.Record.UserAgent,
+			&e.Record.Issuer, &e.Record.Method, &e.Record.MAC); err != nil {
 			return nil, err
 		}
 		k, ok := ParseKey(key)

@@ -7,8 +7,21 @@ import (
 
 // Record is what a Store keeps for one session.
 type Record struct {
-	// User is the canonical user name.
+	// User is the canonical user name, or for a user an external identity
+	// provider vouched for, the principal: the issuer, a space and the
+	// subject (see auth.Identity.Principal). Stores index sessions by it.
 	User string `json:"user"`
+	// Issuer is the identity provider that vouched for the user; empty
+	// for a local user.
+	Issuer string `json:"iss,omitempty"`
+	// Method is how the user logged in: "session" (a local password) or
+	// "oidc". Empty reads as "session".
+	Method string `json:"method,omitempty"`
+	// MAC authenticates the record's identity (user, roles, login time,
+	// issuer, method), its key and the deployment, when the Manager has a
+	// record key: a record edited in the store, or moved under another
+	// key or into another deployment's namespace, is refused.
+	MAC string `json:"mac,omitempty"`
 	// Roles are the user's roles at login (or at the last rotation).
 	Roles []string `json:"roles"`
 	// Created is when the user logged in; the absolute timeout counts

@@ -23,6 +23,9 @@ type Family struct {
 	// Expires is the family's absolute end: no token of the family is
 	// accepted after it, however recently it was rotated.
 	Expires time.Time
+	// MAC authenticates the family's identity and lifetime under the
+	// Manager's record key (empty without one). Stores keep it as given.
+	MAC string
 }
 
 // RefreshToken is the stored form of one refresh token: only its hash is

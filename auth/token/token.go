@@ -1,16 +1,20 @@
 package token
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,6 +97,13 @@ type Config struct {
 
 	// Store keeps refresh tokens and revocations. Required.
 	Store Store `yaml:"-"`
+	// RecordKey, when set, authenticates every refresh family the Manager
+	// stores with HMAC-SHA256 (Family.MAC): a family edited in the store,
+	// or written by another deployment, is refused. Replicas sharing a
+	// store share it. At least 32 bytes. Default none.
+	RecordKey []byte `yaml:"-"`
+	// Deployment is bound into every family's MAC. Default "".
+	Deployment string `yaml:"-"`
 	// Passwords verifies user names and passwords for the token endpoint's
 	// password grant. Nil disables the password grant. If it also
 	// implements IdentityLoader, each refresh reloads the user's roles and
@@ -165,14 +176,16 @@ type Manager struct {
 	algs    []jose.SignatureAlgorithm
 	jwks    jwksDocument
 
-	store     Store
-	passwords PasswordVerifier
-	loader    IdentityLoader
-	clientIP  *clientip.Resolver
-	now       func() time.Time
-	log       *slog.Logger
-	decide    func(op, outcome string)
-	verified  *verifiedCache
+	store      Store
+	recordKey  []byte
+	deployment string
+	passwords  PasswordVerifier
+	loader     IdentityLoader
+	clientIP   *clientip.Resolver
+	now        func() time.Time
+	log        *slog.Logger
+	decide     func(op, outcome string)
+	verified   *verifiedCache
 }
 
 // New returns a Manager for c. It loads and checks the keys and refuses
@@ -181,9 +194,13 @@ func New(c Config) (*Manager, error) {
 	m := &Manager{
 		accessTTL: c.AccessTTL, refreshTTL: c.RefreshTTL, familyTTL: c.RefreshAbsoluteTTL, skew: c.ClockSkew,
 		issuer: c.Issuer, audience: c.Audience, revocationList: c.RevocationList,
-		store: c.Store, passwords: c.Passwords, clientIP: c.ClientIP,
+		store: c.Store, recordKey: bytes.Clone(c.RecordKey), deployment: c.Deployment,
+		passwords: c.Passwords, clientIP: c.ClientIP,
 		now: c.Now, log: c.Logger, decide: c.OnDecision, keys: map[string]*Key{},
 		verified: newVerifiedCache(verifiedCacheSize),
+	}
+	if len(m.recordKey) > 0 && len(m.recordKey) < 32 {
+		return nil, fmt.Errorf("token: the record key must be at least 32 bytes, got %d", len(m.recordKey))
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -332,6 +349,23 @@ type accessClaims struct {
 	identity *auth.Identity
 }
 
+// familyMAC is the record MAC of f, or "" without a record key.
+func (m *Manager) familyMAC(f Family) string {
+	if len(m.recordKey) == 0 {
+		return ""
+	}
+	h := hmac.New(sha256.New, m.recordKey)
+	for _, v := range []string{"rampart refresh family v1", m.deployment, f.ID, f.Subject,
+		strings.Join(f.Roles, ","), strings.Join(f.Scopes, " "),
+		strconv.FormatInt(f.Created.Unix(), 10), strconv.FormatInt(f.Expires.Unix(), 10)} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write([]byte(v))
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
 // Issue starts a new refresh family for id (a login) and returns its first
 // access and refresh tokens.
 func (m *Manager) Issue(ctx context.Context, id *auth.Identity) (*Pair, error) {
@@ -341,6 +375,7 @@ func (m *Manager) Issue(ctx context.Context, id *auth.Identity) (*Pair, error) {
 	now := m.now()
 	fam := Family{ID: randomID(), Subject: id.Subject, Roles: id.Roles, Scopes: id.Scopes,
 		Created: now, Expires: now.Add(m.familyTTL)}
+	fam.MAC = m.familyMAC(fam)
 	refresh, hash := newRefreshToken()
 	if err := m.store.CreateFamily(ctx, fam, RefreshToken{Hash: hash, FamilyID: fam.ID, Expires: now.Add(m.refreshTTL)}); err != nil {
 		return nil, err
@@ -377,6 +412,13 @@ func (m *Manager) Refresh(ctx context.Context, refresh string) (*Pair, error) {
 	case err != nil:
 		m.decide("refresh", "error")
 		return nil, err
+	}
+	if len(m.recordKey) > 0 && !hmac.Equal([]byte(fam.MAC), []byte(m.familyMAC(fam))) {
+		// Written by another deployment, or edited in the store: not
+		// ours to honour, and not ours to revoke either.
+		m.decide("refresh", "tampered")
+		m.log.Warn("a stored refresh family failed its integrity check and was refused; the store was written by another deployment or edited")
+		return nil, ErrInvalidRefresh
 	}
 	subject, roles, scopes := fam.Subject, fam.Roles, fam.Scopes
 	if m.loader != nil {

@@ -55,6 +55,7 @@ func commands() []command {
 		{name: "audit", summary: "audit dependencies or a configuration", run: runAudit},
 		{name: "scan", summary: "probe a running site against the security checklist", run: runScan},
 		{name: "users", summary: "manage the built-in user store", run: runUsers},
+		{name: "healthcheck", summary: "probe the admin /healthz (container HEALTHCHECK)", run: runHealthcheck},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "completion", summary: "print a shell completion script", run: runCompletion},
 		{name: "help", summary: "show help for a command", run: runHelp},
@@ -100,7 +101,7 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprintln(w, "Commands:")
 	for _, cmd := range commands() {
 		if !cmd.hidden {
-			fmt.Fprintf(w, "  %-11s %s\n", cmd.name, cmd.summary)
+			fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
 		}
 	}
 	fmt.Fprintln(w)

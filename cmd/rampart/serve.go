@@ -30,6 +30,7 @@ type serveFlags struct {
 	upstreams  stringList
 	listen     string
 	admin      string
+	watch      bool
 }
 
 func runServe(ctx context.Context, c *cli, args []string) int {
@@ -37,13 +38,16 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		"serve --upstream URL [--listen ADDR] [--admin ADDR|off]\n       rampart serve --config FILE [--listen ADDR] [--admin ADDR|off]",
 		`Run the gateway. With --upstream alone, rampart protects that app with safe
 defaults (zero-config); with --config it reads the YAML configuration.
-Flags given on the command line override the file. SIGHUP reloads the file;
-SIGINT or SIGTERM shut down gracefully.`)
+Flags given on the command line override the file. SIGHUP, POST /reload on
+the admin listener, or --watch reload the file: the new configuration is
+validated and built completely before it replaces the running one. SIGINT or
+SIGTERM shut down gracefully.`)
 	var f serveFlags
 	fs.StringVar(&f.configFile, "config", "", "configuration `FILE` (YAML)")
 	fs.Var(&f.upstreams, "upstream", "upstream `URL` to protect; repeat for several (round-robin)")
 	fs.StringVar(&f.listen, "listen", "", "gateway listen `ADDR` (default \":8080\")")
 	fs.StringVar(&f.admin, "admin", "", "admin listen `ADDR` for /metrics /healthz /readyz, or off (default \"127.0.0.1:9090\")")
+	fs.BoolVar(&f.watch, "watch", false, "reload when the configuration file or a file it names changes (needs --config)")
 	if done, code := c.parseFlags(fs, args); done {
 		return code
 	}
@@ -54,11 +58,18 @@ SIGINT or SIGTERM shut down gracefully.`)
 		return c.usageError("serve needs --upstream URL or --config FILE",
 			"try 'rampart serve --upstream http://127.0.0.1:3000', or 'rampart demo' to see it work")
 	}
+	if f.watch && f.configFile == "" {
+		return c.usageError("--watch needs --config FILE", "zero-config mode has no file to watch")
+	}
 	cfg, err := f.load()
 	if err != nil {
 		return c.configError(err)
 	}
-	return c.serve(ctx, cfg, f.load, f.configFile != "", nil)
+	var watch *watcher
+	if f.watch {
+		watch = &watcher{file: f.configFile, interval: time.Second}
+	}
+	return c.serveWatch(ctx, cfg, f.load, f.configFile != "", nil, watch)
 }
 
 // load builds the configuration from the file (if any) and the flags.
@@ -117,6 +128,12 @@ func plural(n int, one, many string) string {
 // configuration came from a file, is called on SIGHUP. ready, if not nil, is
 // called once the gateway is built, before it listens.
 func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*config.Config, error), fromFile bool, ready func(*gateway.Gateway)) int {
+	return c.serveWatch(ctx, cfg, reload, fromFile, ready, nil)
+}
+
+// serveWatch is serve that also reloads when watch, if not nil, sees a file
+// change.
+func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() (*config.Config, error), fromFile bool, ready func(*gateway.Gateway), watch *watcher) int {
 	out := logging.NewWriter(c.stderr, 64<<10, 200*time.Millisecond)
 	defer out.Close()
 	terminal := false
@@ -134,13 +151,17 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 	if cfg.Env == config.Development {
 		log.Warn("running in development mode: production safeguards are relaxed; never expose this instance")
 	}
-	g, err := gateway.New(cfg, gateway.Options{Logger: log})
+	opt := gateway.Options{Logger: log}
+	if fromFile {
+		opt.Loader = reload
+	}
+	g, err := gateway.New(cfg, opt)
 	if err != nil {
 		out.Flush()
 		return c.configError(err)
 	}
 	defer g.Close()
-	ln, adminLn, err := listen(cfg)
+	ls, err := listen(cfg)
 	if err != nil {
 		out.Flush()
 		c.errorf(exitFindings, "%v", err)
@@ -166,7 +187,10 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 					log.Info("SIGHUP: no configuration file to reload (zero-config mode)")
 					continue
 				}
-				if err := g.ReloadFrom(reload); err != nil {
+				sdNotify(c.getenv, "RELOADING=1")
+				err := g.ReloadFrom(reload)
+				sdNotify(c.getenv, "READY=1")
+				if err != nil {
 					log.Error("configuration reload failed; keeping the current configuration",
 						slog.String("error", err.Error()))
 					continue
@@ -176,7 +200,27 @@ func (c *cli) serve(ctx context.Context, cfg *config.Config, reload func() (*con
 		}
 	}()
 
-	if err := g.Serve(ctx, ln, adminLn); err != nil {
+	if watch != nil {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go watch.run(watchCtx, cfg, func() []string {
+			res := g.ReloadReport(reload)
+			if res.OK() {
+				log.Info("configuration reloaded (file changed)", slog.Any("restart_required", res.RestartRequired))
+				return g.Config().Files()
+			}
+			log.Error("configuration reload failed (file changed); keeping the current configuration", slog.Any("errors", res.Errors))
+			return nil
+		})
+	}
+	// The ports are bound and the configuration is built: tell systemd
+	// (Type=notify), and that we are stopping once ctx is done.
+	sdNotify(c.getenv, "READY=1")
+	go func() {
+		<-ctx.Done()
+		sdNotify(c.getenv, "STOPPING=1")
+	}()
+	if err := g.ServeListeners(ctx, ls); err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
 		return c.errorf(exitFindings, "%v", err)
@@ -191,19 +235,30 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-// listen opens the gateway's and the admin's listeners, so that the ports
-// are bound before anything is announced.
-func listen(cfg *config.Config) (ln, adminLn net.Listener, err error) {
-	ln, err = net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+// listen opens the gateway's, the admin's and the plain-HTTP listeners, so
+// that the ports are bound before anything is announced.
+func listen(cfg *config.Config) (ls gateway.Listeners, err error) {
+	if ls.Gateway, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return ls, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	if cfg.Admin.Listen != "off" {
-		adminLn, err = net.Listen("tcp", cfg.Admin.Listen)
-		if err != nil {
-			ln.Close()
-			return nil, nil, fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
+	closeAll := func() {
+		for _, l := range []net.Listener{ls.Gateway, ls.Admin, ls.HTTP} {
+			if l != nil {
+				_ = l.Close()
+			}
 		}
 	}
-	return ln, adminLn, nil
+	if cfg.Admin.Listen != "off" {
+		if ls.Admin, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			closeAll()
+			return gateway.Listeners{}, fmt.Errorf("admin listen on %s: %w", cfg.Admin.Listen, err)
+		}
+	}
+	if cfg.ListenHTTP != "" && cfg.TLS != nil {
+		if ls.HTTP, err = net.Listen("tcp", cfg.ListenHTTP); err != nil {
+			closeAll()
+			return gateway.Listeners{}, fmt.Errorf("listen_http on %s: %w", cfg.ListenHTTP, err)
+		}
+	}
+	return ls, nil
 }

@@ -39,6 +39,7 @@ type usersFlags struct {
 	db        string
 	postgres  string
 	redis     string
+	namespace string
 	passwords config.Passwords
 }
 
@@ -48,6 +49,7 @@ func (f *usersFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.db, "db", "./rampart.db", "SQLite database `PATH` holding users and sessions")
 	fs.StringVar(&f.postgres, "postgres", "", "PostgreSQL `DSN` holding users (instead of --db)")
 	fs.StringVar(&f.redis, "redis", "", "Redis `URL` holding sessions, whose sessions passwd and lock end too")
+	fs.StringVar(&f.namespace, "namespace", config.NamespaceDefault, "the deployment's Redis `NAMESPACE` (store.namespace; taken from --config)")
 }
 
 // resolve fills the stores and the password settings from --config, for
@@ -70,6 +72,13 @@ func (f *usersFlags) resolve() error {
 	}
 	if !set["redis"] {
 		f.redis = cfg.Store.Redis
+	}
+	if !set["namespace"] {
+		ns, _, err := cfg.StoreNamespace()
+		if err != nil {
+			return err
+		}
+		f.namespace = ns
 	}
 	f.passwords = cfg.Auth.Passwords
 	return nil
@@ -169,7 +178,7 @@ func (f *usersFlags) endSessions(ctx context.Context, db *sqldb.DB, name string)
 		}
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
-		rs, err := session.NewRedisStore(rdb, session.RedisConfig{})
+		rs, err := session.NewRedisStore(rdb, session.RedisConfig{Prefix: config.RedisPrefix(f.namespace)})
 		if err != nil {
 			return n, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/rampartsec/rampart/auth/login"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/users"
+	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
@@ -184,7 +185,9 @@ func TestUsersCLIRedisSessions(t *testing.T) {
 	rdb := testutil.StartRedis(t).Client(t)
 	db := filepath.Join(t.TempDir(), "rampart.db")
 	rampart(t, cliPassword+"\n", "users", "add", "fred", "--db", db).expect(t, 0, "added user fred")
-	rs, _ := session.NewRedisStore(rdb, session.RedisConfig{})
+	// The gateway's layout for a deployment with neither store.namespace
+	// nor store.key_file.
+	rs, _ := session.NewRedisStore(rdb, session.RedisConfig{Prefix: config.RedisPrefix(config.NamespaceDefault)})
 	sm, _ := session.New(rs, session.Config{IdleTimeout: time.Hour, AbsoluteTimeout: 2 * time.Hour})
 	for range 2 {
 		if _, err := sm.Login(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil), "fred", nil); err != nil {

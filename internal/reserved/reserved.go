@@ -1,12 +1,13 @@
 // Package reserved removes the request headers that only Rampart may send
-// to the upstream — identity, CSP nonce, CSRF token — in every spelling an
-// application could read them in.
+// to the upstream — identity, CSP nonce, CSRF token, forwarding and
+// client-address headers — in every spelling an application could read them
+// in.
 //
 // Go canonicalises header names, but many application servers (PHP, Rack,
-// WSGI, CGI) also read "_" as "-": to them X_Rampart_User is X-Rampart-User.
-// Deleting only the canonical name would let a client smuggle its own value
-// past the gateway under the other spelling, so matching ignores case and
-// reads "_" as "-".
+// WSGI, CGI, Perl) also read "_" and "." as "-": to them X_Rampart_User and
+// X.Rampart.User are X-Rampart-User. Deleting only the canonical name would
+// let a client smuggle its own value past the gateway under another
+// spelling, so matching ignores case and reads "_" and "." as "-".
 package reserved
 
 import (
@@ -27,7 +28,7 @@ func New(names ...string) Names {
 		if name == "" {
 			continue
 		}
-		f := fold(name)
+		f := Fold(name)
 		if !n.has(f) {
 			n.folded = append(n.folded, f)
 		}
@@ -39,7 +40,7 @@ func New(names ...string) Names {
 func (n Names) With(names ...string) Names {
 	out := Names{folded: append([]string(nil), n.folded...)}
 	for _, name := range names {
-		if f := fold(name); name != "" && !out.has(f) {
+		if f := Fold(name); name != "" && !out.has(f) {
 			out.folded = append(out.folded, f)
 		}
 	}
@@ -56,7 +57,7 @@ func (n Names) has(f string) bool {
 }
 
 // Strip deletes from h every header whose name is one of n, in any case,
-// with "_" read as "-". It does not allocate.
+// with "_" and "." read as "-". It does not allocate.
 func (n Names) Strip(h http.Header) {
 	if len(n.folded) == 0 {
 		return
@@ -71,24 +72,37 @@ func (n Names) Strip(h http.Header) {
 	}
 }
 
-func fold(s string) string {
-	return strings.ReplaceAll(strings.ToLower(s), "_", "-")
+// Fold returns the form in which header names are compared: lower case,
+// with "_" and "." read as "-".
+func Fold(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if c == '_' || c == '.' {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// foldByte is Fold for one byte.
+func foldByte(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c + 'a' - 'A'
+	case c == '_' || c == '.':
+		return '-'
+	}
+	return c
 }
 
 // equal reports whether header name k equals the folded name f, ignoring
-// case and reading "_" as "-", without allocating.
+// case and reading "_" and "." as "-", without allocating.
 func equal(k, f string) bool {
 	if len(k) != len(f) {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		} else if c == '_' {
-			c = '-'
-		}
-		if c != f[i] {
+		if foldByte(k[i]) != f[i] {
 			return false
 		}
 	}

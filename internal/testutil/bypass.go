@@ -38,6 +38,13 @@ type BypassCase struct {
 	UpstreamTarget string `json:"upstream_target"`
 	// UpstreamHost is the Host the upstream must receive, when set.
 	UpstreamHost string `json:"upstream_host"`
+	// UpstreamAbsent are header names (exactly as Go spells the key) the
+	// upstream must not receive, and UpstreamHeaders the only value each
+	// named header must have. Checked through the real gateway, which
+	// owns request header hygiene; the access package's own run ignores
+	// them.
+	UpstreamAbsent  []string          `json:"upstream_absent"`
+	UpstreamHeaders map[string]string `json:"upstream_headers"`
 }
 
 // LoadBypasses reads the table at path, refusing unknown fields.

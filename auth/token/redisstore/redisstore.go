@@ -126,6 +126,7 @@ return 1
 type storedIdentity struct {
 	Roles  []string `json:"roles,omitempty"`
 	Scopes []string `json:"scopes,omitempty"`
+	MAC    string   `json:"mac,omitempty"`
 }
 
 func hashKey(h [sha256.Size]byte) string { return hex.EncodeToString(h[:]) }
@@ -149,7 +150,7 @@ func (s *Store) jtiKey(jti string) string     { return s.prefix + "j:" + jti }
 
 // CreateFamily implements Store.
 func (s *Store) CreateFamily(ctx context.Context, f token.Family, t token.RefreshToken) error {
-	ident, err := json.Marshal(storedIdentity{Roles: f.Roles, Scopes: f.Scopes})
+	ident, err := json.Marshal(storedIdentity{Roles: f.Roles, Scopes: f.Scopes, MAC: f.MAC})
 	if err != nil {
 		return fmt.Errorf("redisstore: encode family: %w", err)
 	}
@@ -186,7 +187,7 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 	if err1 != nil || err2 != nil {
 		return token.Family{}, errors.New("redisstore: rotate: stored family times are not integers")
 	}
-	return token.Family{ID: res[1], Subject: res[2], Roles: si.Roles, Scopes: si.Scopes,
+	return token.Family{ID: res[1], Subject: res[2], Roles: si.Roles, Scopes: si.Scopes, MAC: si.MAC,
 		Created: time.UnixMilli(created), Expires: time.UnixMilli(expires)}, nil
 }
 

@@ -129,6 +129,7 @@ func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 type storedIdentity struct {
 	Roles  []string `json:"roles,omitempty"`
 	Scopes []string `json:"scopes,omitempty"`
+	MAC    string   `json:"mac,omitempty"`
 }
 
 func hashKey(h [sha256.Size]byte) string { return hex.EncodeToString(h[:]) }
@@ -144,7 +145,7 @@ func minTime(a, b time.Time) time.Time {
 
 // CreateFamily implements Store.
 func (s *Store) CreateFamily(ctx context.Context, f token.Family, t token.RefreshToken) error {
-	ident, err := json.Marshal(storedIdentity{Roles: f.Roles, Scopes: f.Scopes})
+	ident, err := json.Marshal(storedIdentity{Roles: f.Roles, Scopes: f.Scopes, MAC: f.MAC})
 	if err != nil {
 		return fmt.Errorf("sqlstore: encode family: %w", err)
 	}
@@ -232,7 +233,7 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 	if err := json.Unmarshal([]byte(ident), &si); err != nil {
 		return token.Family{}, fmt.Errorf("sqlstore: rotate: stored identity: %w", err)
 	}
-	return token.Family{ID: famID, Subject: subject, Roles: si.Roles, Scopes: si.Scopes,
+	return token.Family{ID: famID, Subject: subject, Roles: si.Roles, Scopes: si.Scopes, MAC: si.MAC,
 		Created: time.UnixMilli(famCreated), Expires: time.UnixMilli(famExp)}, nil
 }
 
