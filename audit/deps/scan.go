@@ -122,6 +122,12 @@ type Report struct {
 	Ignored   []IgnoredFinding  `json:"ignored"`
 	Expired   []ExpiredIgnore   `json:"expired_ignores"`
 	Lockfiles []LockfileSummary `json:"lockfiles"`
+
+	// IgnoredSignals are signals silenced by a signal ignore.
+	IgnoredSignals []IgnoredSignal `json:"ignored_signals,omitempty"`
+	// Notes are remarks about the inspection as a whole (--inspect).
+	Notes []string `json:"notes,omitempty"`
+
 	// Scanned counts the packages matched against the source.
 	Scanned int `json:"scanned"`
 	// Omitted counts the packages left out by Config.Omit.

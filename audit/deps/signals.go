@@ -55,6 +55,10 @@ type Signal struct {
 	Source   string       `json:"source"`
 	Line     int          `json:"line,omitempty"`
 	Detail   string       `json:"detail"`
+	// File and FileLine locate the signal inside the package (--inspect):
+	// a path relative to the package root and a 1-based line, when known.
+	File     string `json:"file,omitempty"`
+	FileLine int    `json:"file_line,omitempty"`
 }
 
 var defaultRegistries = []string{"registry.npmjs.org", "registry.yarnpkg.com", "proxy.golang.org"}

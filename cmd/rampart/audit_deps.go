@@ -47,9 +47,9 @@ devices are refused, and no line of a file is ever repeated in the output
 — a line number and a short reason only. Names are printed with control
 characters escaped.
 
-Exit status: 0 clean; 1 findings at or above --fail-on; 2 usage or input
-error; 3 nothing scanned, entries that could not be checked, or an advisory
-database older than --max-db-age.`
+Exit status: 0 clean; 1 findings at or above --fail-on (or signals of the
+--fail-on-signal kinds); 2 usage or input error; 3 nothing scanned, entries
+that could not be checked, or an advisory database older than --max-db-age.` + inspectHelp
 
 // defaultDBDir returns $RAMPART_OSV_DB, or rampart/osv under the user's
 // cache directory.
@@ -75,13 +75,14 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 	format := flags.String("format", "table", "output `format`: table, json or sarif")
 	dbDir := flags.String("db", c.defaultDBDir(), "OSV database `directory` (all.zip archives or OSV JSON files)")
 	source := flags.String("source", "osv", "advisory `source`: osv (offline) or npm (the registry's bulk endpoint)")
-	registry := flags.String("registry", npmaudit.DefaultRegistry, "npm registry `URL` for --source npm")
+	registry := flags.String("registry", npmaudit.DefaultRegistry, "npm registry `URL` for --source npm, and where --inspect and --diff fetch packages")
 	failOn := flags.String("fail-on", "low", "exit 1 on findings of this `severity` or worse: low, moderate, high or critical")
 	omit := flags.String("omit", "", "dependency `groups` to leave out, comma-separated: dev, optional, peer")
 	allPackages := flags.Bool("all-packages", false, "also list every package scanned")
 	goVersion := flags.String("go-version", "", "Go toolchain `version` that builds the module (e.g. $(go env GOVERSION)); standard library advisories are matched against it")
 	ignoreFile := flags.String("ignore-file", "", "ignores `file` (default: "+ignore.FileName+" beside PATH, when present)")
 	maxDBAge := flags.String("max-db-age", "", "oldest advisory database `age` accepted (e.g. 7d, 36h); older ends the audit with exit 3; 0 accepts any age (default 7d when $CI is set, otherwise only a warning)")
+	insp := addInspectFlags(flags, c) // --inspect, --installed, --diff, --fail-on-signal
 	positional, done, code := c.parseInterspersed(flags, args)
 	if done {
 		return code
@@ -95,6 +96,12 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 	}
 	set := map[string]bool{}
 	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if code, ok := insp.validate(c, set); !ok {
+		return code
+	}
+	if *insp.diff != "" {
+		return insp.runAuditDiff(ctx, c, positional, *format, *registry, *ignoreFile)
+	}
 	switch *format {
 	case "table", "json", "sarif":
 	default:
@@ -103,7 +110,7 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 	if *source != "osv" && *source != "npm" {
 		return c.usageError(fmt.Sprintf("unknown advisory source %q", *source), "use --source osv (offline database) or --source npm (registry)")
 	}
-	if set["registry"] && *source != "npm" {
+	if set["registry"] && *source != "npm" && !insp.active() {
 		return c.usageError("--registry applies only to --source npm", "add --source npm to query a registry, or drop --registry")
 	}
 	if set["db"] && *source != "osv" {
@@ -196,6 +203,13 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 		}
 		return c.errorfHint(exitUsage, hint, "%s", strings.TrimPrefix(err.Error(), "deps: "))
 	}
+	inspectNote := ""
+	if insp.active() {
+		if inspectNote, code, ok = insp.inspectReport(ctx, c, report, *registry, now); !ok {
+			return code
+		}
+	}
+	inspectNote = applySignalIgnores(report, ignores, now, inspectNote)
 
 	switch *format {
 	case "json":
@@ -214,6 +228,9 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 			// it cannot be trusted.
 			_, err = fmt.Fprintf(c.stdout, "incomplete: %s\n", stale)
 		}
+		if err == nil && inspectNote != "" {
+			fmt.Fprintln(c.stdout, inspectNote)
+		}
 	}
 	if err != nil {
 		return c.errorf(exitUsage, "writing the report: %v", err)
@@ -226,6 +243,11 @@ func runAuditDeps(ctx context.Context, c *cli, args []string) int {
 	for _, f := range report.Findings {
 		if f.Severity >= threshold || f.Severity == osv.SeverityUnknown {
 			failing++
+		}
+	}
+	if failing == 0 {
+		if code := insp.failOnSignals(c, report.Signals); code != exitOK {
+			return code
 		}
 	}
 	switch {

@@ -23,6 +23,10 @@ type Entry struct {
 	// ID is an advisory id or alias (GHSA-…, CVE-…, GO-…, an npm advisory
 	// number).
 	ID string `yaml:"id"`
+	// Signal is a supply-chain signal kind ("network",
+	// "install-script-behaviour", …) to accept instead of an advisory. An
+	// entry has an ID or a Signal, not both.
+	Signal string `yaml:"signal,omitempty"`
 	// Package limits the entry to one package name; empty means any.
 	Package string `yaml:"package,omitempty"`
 	// Reason says why the advisory is accepted. Required.
@@ -77,7 +81,7 @@ func Parse(path string, data []byte, now time.Time) (*List, error) {
 			// Node.Decode does not honour KnownFields: check keys here.
 			for j := 0; j+1 < len(n.Content); j += 2 {
 				switch k := n.Content[j]; k.Value {
-				case "id", "package", "reason", "until":
+				case "id", "signal", "package", "reason", "until":
 				default:
 					return nil, fmt.Errorf("ignore: %s: line %d: field %s not found in an ignore entry", path, k.Line, k.Value)
 				}
@@ -89,9 +93,19 @@ func Parse(path string, data []byte, now time.Time) (*List, error) {
 		}
 		e.Line = n.Line
 		e.ID = strings.TrimSpace(e.ID)
+		e.Signal = strings.TrimSpace(e.Signal)
 		switch {
-		case e.ID == "":
-			return nil, fmt.Errorf("ignore: %s:%d: id is required", path, n.Line)
+		case e.ID == "" && e.Signal == "":
+			return nil, fmt.Errorf("ignore: %s:%d: id is required (or signal, to accept a signal kind)", path, n.Line)
+		case e.ID != "" && e.Signal != "":
+			return nil, fmt.Errorf("ignore: %s:%d: an entry has id or signal, not both", path, n.Line)
+		case e.Signal != "" && e.Signal != strings.ToLower(e.Signal):
+			return nil, fmt.Errorf("ignore: %s:%d: signal %q: kinds are lowercase", path, n.Line, e.Signal)
+		}
+		if e.ID == "" {
+			e.ID = "signal:" + e.Signal
+		}
+		switch {
 		case strings.TrimSpace(e.Reason) == "":
 			return nil, fmt.Errorf("ignore: %s:%d: %s: reason is required", path, n.Line, e.ID)
 		case e.Until.IsZero():
@@ -118,13 +132,28 @@ func (l *List) Match(pkg string, ids []string, now time.Time) *Entry {
 	}
 	for i := range l.Entries {
 		e := &l.Entries[i]
-		if !e.active(now) || (e.Package != "" && e.Package != pkg) {
+		if !e.active(now) || e.Signal != "" || (e.Package != "" && e.Package != pkg) {
 			continue
 		}
 		for _, id := range ids {
 			if strings.EqualFold(id, e.ID) {
 				return e
 			}
+		}
+	}
+	return nil
+}
+
+// MatchSignal returns the active entry that silences a signal of kind for
+// pkg, or nil.
+func (l *List) MatchSignal(pkg, kind string, now time.Time) *Entry {
+	if l == nil {
+		return nil
+	}
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		if e.active(now) && e.Signal == kind && (e.Package == "" || e.Package == pkg) {
+			return e
 		}
 	}
 	return nil

@@ -73,3 +73,40 @@ func TestMatchAndExpiry(t *testing.T) {
 		t.Errorf("got %+v, want GHSA-old at line 6", exp)
 	}
 }
+
+func TestSignalEntries(t *testing.T) {
+	t.Parallel()
+	l, err := ignore.Parse("x.yaml", []byte(`ignore:
+  - signal: network
+    package: axios
+    reason: an HTTP client
+    until: 2027-01-01
+  - signal: env-access
+    reason: config loaders everywhere
+    until: 2026-01-01
+`), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := l.MatchSignal("axios", "network", now); e == nil || e.Line != 2 {
+		t.Fatalf("got %+v, want the axios entry", e)
+	}
+	if e := l.MatchSignal("other", "network", now); e != nil {
+		t.Fatalf("got %+v for another package, want nil", e)
+	}
+	if e := l.MatchSignal("x", "env-access", now); e != nil {
+		t.Fatalf("got %+v from an expired entry, want nil", e)
+	}
+	if e := l.Match("axios", []string{"network"}, now); e != nil {
+		t.Fatalf("got a signal entry matching an advisory id: %+v", e)
+	}
+	for _, bad := range []string{
+		"ignore:\n  - id: GHSA-1\n    signal: network\n    reason: x\n    until: 2027-01-01\n",
+		"ignore:\n  - signal: Network\n    reason: x\n    until: 2027-01-01\n",
+		"ignore:\n  - signal: network\n    reason: x\n",
+	} {
+		if _, err := ignore.Parse("x.yaml", []byte(bad), now); err == nil {
+			t.Errorf("got no error for %q", bad)
+		}
+	}
+}
