@@ -261,6 +261,21 @@ func TestACMEPebble(t *testing.T) {
 			t.Errorf("the certificate was not obtained over HTTP-01:\n%s", grepLines(g.logs.String(), "challenge"))
 		}
 		g.stop()
+
+		// A replica sharing the storage directory (here: the same gateway
+		// started again) serves the stored certificate: no new order.
+		g2 := startGateway(t, cfgPath)
+		if !testutil.WaitFor(60*time.Second, func() bool { return getStatus("http://"+admin+"/readyz") == 200 }) {
+			t.Fatalf("second instance not ready within 60s:\n%s", g2.logs)
+		}
+		again, _, err := served(listen, "localhost", roots)
+		if err != nil {
+			t.Fatalf("handshake with the second instance: %v", err)
+		}
+		if again.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+			t.Errorf("the second instance serves serial %s, want the stored certificate's %s", again.SerialNumber, leaf.SerialNumber)
+		}
+		g2.stop()
 	})
 
 	t.Run("TLS-ALPN-01 only, renewal without restart", func(t *testing.T) {
