@@ -97,6 +97,9 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	token, err := loadAdminToken(c)
+	if err == nil {
+		err = checkACME(c)
+	}
 	if err != nil {
 		_ = g.stores.close()
 		return nil, err
@@ -146,6 +149,9 @@ func (g *Gateway) reload(c *config.Config) ([]string, error) {
 		return nil, errors.New("gateway: reload after close")
 	}
 	token, err := loadAdminToken(c)
+	if err == nil {
+		err = checkACME(c)
+	}
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
 		return nil, err

@@ -3,13 +3,17 @@ package gateway_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/gateway"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
@@ -69,5 +73,30 @@ func TestListenHTTPRedirect(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Errorf("HTTPS: got %d, want 200", res.StatusCode)
+	}
+}
+
+// TestACMEConfigErrors: what tls.acme names but cannot be used is a
+// configuration error with the key's location, before anything listens.
+func TestACMEConfigErrors(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"missing ca_root", "tls:\n  acme:\n    domains: [a.example]\n    storage: " + dir + "\n    ca_root: " + filepath.Join(dir, "none.pem") + "\n", "test.yaml:6: tls.acme.ca_root: reading the CA roots"},
+		{"storage under a file", "tls:\n  acme:\n    domains: [a.example]\n    storage: " + filepath.Join(notDir, "acme") + "\n", "test.yaml:5: tls.acme.storage: creating the storage directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := gateway.New(parse(t, up.URL, tc.yaml), gateway.Options{})
+			var errs config.Errors
+			if !errors.As(err, &errs) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want a configuration error %q", err, tc.want)
+			}
+		})
 	}
 }
