@@ -255,8 +255,13 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if (old.TLS == nil) != (cur.TLS == nil) {
 		keys = append(keys, "tls")
-	} else if old.TLS != nil && !reflect.DeepEqual(old.TLS.ACME, cur.TLS.ACME) {
-		keys = append(keys, "tls.acme")
+	} else if old.TLS != nil {
+		if !reflect.DeepEqual(old.TLS.ACME, cur.TLS.ACME) {
+			keys = append(keys, "tls.acme")
+		}
+		if old.TLS.HTTPSPort != cur.TLS.HTTPSPort {
+			keys = append(keys, "tls.https_port")
+		}
 	}
 	if old.ListenHTTP != cur.ListenHTTP {
 		keys = append(keys, "listen_http")

@@ -110,6 +110,9 @@ func (g *Gateway) httpHandler(gatewayLn net.Listener) http.Handler {
 			port = n
 		}
 	}
+	if t := g.Config().TLS; t != nil && t.HTTPSPort > 0 {
+		port = t.HTTPSPort
+	}
 	if m := g.acme.Load(); m != nil {
 		return m.HTTPHandler(port)
 	}
