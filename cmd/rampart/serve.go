@@ -216,11 +216,19 @@ func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() 
 	// The ports are bound and the configuration is built: tell systemd
 	// (Type=notify), and that we are stopping once ctx is done.
 	sdNotify(c.getenv, "READY=1")
+	served, notified := make(chan struct{}), make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		sdNotify(c.getenv, "STOPPING=1")
+		defer close(notified)
+		select {
+		case <-ctx.Done():
+			sdNotify(c.getenv, "STOPPING=1")
+		case <-served:
+		}
 	}()
-	if err := g.ServeListeners(ctx, ls); err != nil {
+	err = g.ServeListeners(ctx, ls)
+	close(served)
+	<-notified // STOPPING=1 is sent before the process exits
+	if err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
 		return c.errorf(exitFindings, "%v", err)
