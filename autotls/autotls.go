@@ -211,19 +211,9 @@ func New(c Config, opt Options) (*Manager, error) {
 	if c.CheckInterval == 0 {
 		c.CheckInterval = DefaultCheckInterval
 	}
-	var roots *x509.CertPool
-	if c.CARoot != "" {
-		pem, err := os.ReadFile(c.CARoot)
-		if err != nil {
-			return nil, &FieldError{Key: "ca_root", Msg: fmt.Sprintf("reading the CA roots: %v", pathError(err))}
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, &FieldError{Key: "ca_root", Msg: "no PEM certificate in " + c.CARoot}
-		}
-	}
-	if err := os.MkdirAll(c.Storage, 0o700); err != nil {
-		return nil, &FieldError{Key: "storage", Msg: fmt.Sprintf("creating the storage directory: %v", pathError(err))}
+	roots, err := c.prepare()
+	if err != nil {
+		return nil, err
 	}
 	tlsHost, tlsPort, err := splitAddr(opt.TLSAddr)
 	if err != nil {
@@ -292,6 +282,36 @@ func New(c Config, opt Options) (*Manager, error) {
 	magic.Issuers = []certmagic.Issuer{m.issuer}
 	m.magic = magic
 	return m, nil
+}
+
+// Check reads what c names — the CA roots, the storage directory (created
+// if missing) — so that a mistake is reported when the configuration is
+// loaded, not when the listeners start. It returns a *FieldError.
+func (c Config) Check() error {
+	if c.Storage == "" {
+		c.Storage = DefaultStorage
+	}
+	_, err := c.prepare()
+	return err
+}
+
+// prepare reads the CA roots and creates the storage directory.
+func (c Config) prepare() (*x509.CertPool, error) {
+	var roots *x509.CertPool
+	if c.CARoot != "" {
+		pem, err := os.ReadFile(c.CARoot)
+		if err != nil {
+			return nil, &FieldError{Key: "ca_root", Msg: fmt.Sprintf("reading the CA roots: %v", pathError(err))}
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, &FieldError{Key: "ca_root", Msg: "no PEM certificate in " + c.CARoot}
+		}
+	}
+	if err := os.MkdirAll(c.Storage, 0o700); err != nil {
+		return nil, &FieldError{Key: "storage", Msg: fmt.Sprintf("creating the storage directory: %v", pathError(err))}
+	}
+	return roots, nil
 }
 
 func pathError(err error) error {

@@ -137,6 +137,10 @@ type TLS struct {
 	// ACME obtains and renews certificates from an ACME CA instead of
 	// cert and key. Default: not set.
 	ACME *autotls.Config `yaml:"acme"`
+	// HTTPSPort is the port clients reach the HTTPS listener on, for the
+	// redirect from listen_http when a port mapping (NAT, a container's
+	// published port) differs from listen's. Default: listen's port.
+	HTTPSPort int `yaml:"https_port"`
 }
 
 // DefaultCipherSuites are the TLS 1.2 suites offered by default: ECDHE key

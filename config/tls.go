@@ -12,6 +12,9 @@ func (c *Config) validateTLS() Errors {
 	var errs Errors
 	add := func(key, format string, args ...any) { errs = append(errs, c.Errorf(key, format, args...)) }
 	t := c.TLS
+	if t.HTTPSPort < 0 || t.HTTPSPort > 65535 {
+		add("tls.https_port", "must be a port from 1 to 65535")
+	}
 	if t.ACME == nil {
 		if t.Cert == "" {
 			add("tls.cert", "required when tls is set (or use tls.acme to obtain certificates automatically)")

@@ -31,6 +31,8 @@ func TestTLSACME(t *testing.T) {
 		{"listen_http without tls", "listen_http: \":80\"\n", []string{"listen_http: redirects to HTTPS and answers ACME challenges, so it needs tls"}},
 		{"listen_http same as listen", "listen: \":8443\"\nlisten_http: \":8443\"\ntls:\n  acme:\n    domains: [a.example]\n", []string{"listen_http: must differ from listen"}},
 		{"listen_http malformed", "listen_http: \"nowhere\"\ntls:\n  acme:\n    domains: [a.example]\n", []string{"listen_http:"}},
+		{"https_port", "tls:\n  cert: a.pem\n  key: b.pem\n  https_port: 443\n", nil},
+		{"bad https_port", "tls:\n  cert: a.pem\n  key: b.pem\n  https_port: 70000\n", []string{"tls.https_port: must be a port from 1 to 65535"}},
 		{"unknown key", "tls:\n  acme:\n    domain: [a.example]\n", []string{"tls.acme.domain: unknown key"}},
 	}
 	for _, tt := range tests {

@@ -97,6 +97,9 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	token, err := loadAdminToken(c)
+	if err == nil {
+		err = checkACME(c)
+	}
 	if err != nil {
 		_ = g.stores.close()
 		return nil, err
@@ -146,6 +149,9 @@ func (g *Gateway) reload(c *config.Config) ([]string, error) {
 		return nil, errors.New("gateway: reload after close")
 	}
 	token, err := loadAdminToken(c)
+	if err == nil {
+		err = checkACME(c)
+	}
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
 		return nil, err
@@ -249,8 +255,13 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if (old.TLS == nil) != (cur.TLS == nil) {
 		keys = append(keys, "tls")
-	} else if old.TLS != nil && !reflect.DeepEqual(old.TLS.ACME, cur.TLS.ACME) {
-		keys = append(keys, "tls.acme")
+	} else if old.TLS != nil {
+		if !reflect.DeepEqual(old.TLS.ACME, cur.TLS.ACME) {
+			keys = append(keys, "tls.acme")
+		}
+		if old.TLS.HTTPSPort != cur.TLS.HTTPSPort {
+			keys = append(keys, "tls.https_port")
+		}
 	}
 	if old.ListenHTTP != cur.ListenHTTP {
 		keys = append(keys, "listen_http")

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampartsec/rampart/autotls"
+	"github.com/rampartsec/rampart/config"
 )
 
 // Listeners are the sockets ServeListeners serves. Gateway is required;
@@ -37,6 +38,22 @@ func newACMEMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkACME reports, as a configuration error, what tls.acme names but
+// cannot be used (an unreadable ca_root, a storage directory that cannot be
+// created), before anything listens.
+func checkACME(c *config.Config) error {
+	if c.TLS == nil || c.TLS.ACME == nil {
+		return nil
+	}
+	if err := c.TLS.ACME.Check(); err != nil {
+		if fe, ok := err.(*autotls.FieldError); ok {
+			return config.Errors{c.Errorf("tls.acme."+fe.Key, "%s", fe.Msg)}
+		}
+		return fmt.Errorf("gateway: %w", err)
+	}
+	return nil
 }
 
 // startACME creates the certificate manager for the listeners ls; the caller
@@ -98,6 +115,9 @@ func (g *Gateway) httpHandler(gatewayLn net.Listener) http.Handler {
 		if n, err := strconv.Atoi(p); err == nil {
 			port = n
 		}
+	}
+	if t := g.Config().TLS; t != nil && t.HTTPSPort > 0 {
+		port = t.HTTPSPort
 	}
 	if m := g.acme.Load(); m != nil {
 		return m.HTTPHandler(port)

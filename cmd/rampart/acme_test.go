@@ -257,10 +257,25 @@ func TestACMEPebble(t *testing.T) {
 		if !g.running() {
 			t.Fatalf("gateway exited:\n%s", g.logs)
 		}
-		if !testutil.WaitFor(5*time.Second, func() bool { return strings.Contains(g.logs.String(), `"challenge_type":"http-01"`) }) {
+		if !testutil.WaitFor(5*time.Second, func() bool { return solved(g.logs.String(), "http-01") }) {
 			t.Errorf("the certificate was not obtained over HTTP-01:\n%s", grepLines(g.logs.String(), "challenge"))
 		}
 		g.stop()
+
+		// A replica sharing the storage directory (here: the same gateway
+		// started again) serves the stored certificate: no new order.
+		g2 := startGateway(t, cfgPath)
+		if !testutil.WaitFor(60*time.Second, func() bool { return getStatus("http://"+admin+"/readyz") == 200 }) {
+			t.Fatalf("second instance not ready within 60s:\n%s", g2.logs)
+		}
+		again, _, err := served(listen, "localhost", roots)
+		if err != nil {
+			t.Fatalf("handshake with the second instance: %v", err)
+		}
+		if again.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+			t.Errorf("the second instance serves serial %s, want the stored certificate's %s", again.SerialNumber, leaf.SerialNumber)
+		}
+		g2.stop()
 	})
 
 	t.Run("TLS-ALPN-01 only, renewal without restart", func(t *testing.T) {
@@ -304,10 +319,7 @@ func TestACMEPebble(t *testing.T) {
 		if !testutil.WaitFor(5*time.Second, func() bool { return strings.Contains(g.logs.String(), "acme: certificate renewed") }) {
 			t.Errorf("renewal not logged:\n%s", g.logs)
 		}
-		// certmagic logs "no solver configured" for every type it cannot
-		// use: what counts is which one it tried.
-		tried := grepLines(g.logs.String(), "trying to solve challenge")
-		if strings.Contains(tried, `"challenge_type":"http-01"`) || !strings.Contains(tried, `"challenge_type":"tls-alpn-01"`) {
+		if solved(g.logs.String(), "http-01") || !solved(g.logs.String(), "tls-alpn-01") {
 			t.Errorf("without listen_http, only TLS-ALPN-01 may be used:\n%s", grepLines(g.logs.String(), "challenge_type"))
 		}
 		metrics := getBody(t, "http://"+admin+"/metrics")
@@ -337,4 +349,15 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// solved reports whether the gateway's debug log shows a challenge of kind
+// being solved.
+func solved(logs, kind string) bool {
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "trying to solve challenge") && strings.Contains(l, `"challenge_type":"`+kind+`"`) {
+			return true
+		}
+	}
+	return false
 }

@@ -219,16 +219,18 @@ func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() 
 	// The ports are bound and the configuration is built: tell systemd
 	// (Type=notify), and that we are stopping once ctx is done.
 	sdNotify(c.getenv, "READY=1")
-	stopping := make(chan struct{})
+	served, notified := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(stopping)
-		<-ctx.Done()
-		sdNotify(c.getenv, "STOPPING=1")
+		defer close(notified)
+		select {
+		case <-ctx.Done():
+			sdNotify(c.getenv, "STOPPING=1")
+		case <-served:
+		}
 	}()
 	err = g.ServeListeners(ctx, ls)
-	if ctx.Err() != nil {
-		<-stopping // the process must not exit before systemd is told
-	}
+	close(served)
+	<-notified // STOPPING=1 is sent before the process exits
 	if err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		out.Flush()
