@@ -55,6 +55,7 @@ var definitions = []Definition{
 	{"tls-certificate", 12, "the certificate is valid for the host", "install a certificate from a trusted CA that names the host, with its intermediates"},
 	{"tls-expiry", 12, "the certificate is far from expiry", "renew the certificate (automate it, e.g. with ACME)"},
 	{"tls-version", 12, "only TLS 1.2 or later is accepted", "accept TLS 1.2 and 1.3 only"},
+	{"tls-ciphers", 12, "TLS 1.2 offers only forward-secret AEAD cipher suites", "offer ECDHE with AES-GCM or ChaCha20-Poly1305 only (rampart's default)"},
 }
 
 // Definitions returns every check the scan makes, in report order.
@@ -450,7 +451,7 @@ func evalTransport(v *verdict, ev *evidence, obs observatory.Result, now time.Ti
 		v.observed("http-redirect", obs.Tests["redirection"], extra)
 	}
 
-	tlsChecks := []string{"tls-certificate", "tls-expiry", "tls-version"}
+	tlsChecks := []string{"tls-certificate", "tls-expiry", "tls-version", "tls-ciphers"}
 	if ev.https == nil || ev.https.tls == nil || len(ev.https.tls.PeerCertificates) == 0 {
 		for _, id := range tlsChecks {
 			v.skip(id, "no HTTPS answer")
@@ -488,6 +489,15 @@ func evalTransport(v *verdict, ev *evidence, obs observatory.Result, now time.Ti
 		v.unanswered("tls-version", fmt.Errorf("negotiated %s; the TLS 1.1 handshake: %w", negotiated, ev.legacy.err))
 	default:
 		v.pass("tls-version", "negotiated %s; TLS 1.0 and 1.1 refused", negotiated)
+	}
+
+	switch {
+	case ev.weak.accepted:
+		v.finding("tls-ciphers", severity.Moderate, "a TLS 1.2 handshake with %s was accepted", tls.CipherSuiteName(ev.weak.suite))
+	case ev.weak.err != nil:
+		v.unanswered("tls-ciphers", fmt.Errorf("the TLS 1.2 handshake with weak suites: %w", ev.weak.err))
+	default:
+		v.pass("tls-ciphers", "TLS 1.2 refused every CBC, RSA-key-exchange, RC4 and 3DES suite")
 	}
 }
 

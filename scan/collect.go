@@ -35,6 +35,13 @@ type corsProbe struct {
 	probe
 }
 
+// weak is the outcome of the TLS 1.2 handshake offering only weak suites.
+type weak struct {
+	accepted bool
+	suite    uint16
+	err      error
+}
+
 // legacy is the outcome of the TLS 1.1 handshake.
 type legacy struct {
 	accepted bool
@@ -66,6 +73,7 @@ type evidence struct {
 	httpRoute []*url.URL
 	httpChain []*response
 	legacy    legacy
+	weak      weak
 	preflight probe
 	cors      []corsProbe
 	notFound  probe
@@ -127,6 +135,8 @@ func (p *prober) collect(start *url.URL) (*evidence, error) {
 	if base.Scheme == "https" {
 		accepted, version, err := p.legacyTLS(base)
 		ev.legacy = legacy{accepted: accepted, version: version, err: err}
+		accepted, suite, err := p.weakTLS(base)
+		ev.weak = weak{accepted: accepted, suite: suite, err: err}
 	}
 
 	ev.preflight = p.send(http.MethodOptions, base, http.Header{

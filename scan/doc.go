@@ -35,7 +35,7 @@
 // # Security considerations
 //
 // The scan is polite and bounded: requests are sequential, at most
-// Config.MaxRequests (default 30, never more than MaxRequestsLimit), each
+// Config.MaxRequests (default 31, never more than MaxRequestsLimit), each
 // within Config.RequestTimeout, all within Config.Timeout; at most
 // Config.MaxBodyBytes of each body and MaxHeaderBytes of each header block
 // are read, so a hostile or broken site cannot exhaust memory or time. It

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -258,9 +259,40 @@ func describeRedirects(route []*url.URL) string {
 	return fmt.Sprintf("more than %d redirects: %s", MaxRedirects, strings.Join(hops, " -> "))
 }
 
+// weakSuites are the TLS 1.2 cipher suites without forward secrecy or
+// without an AEAD cipher: CBC modes (Lucky13-style padding oracles), RSA
+// key exchange, RC4 and 3DES.
+func weakSuites() []uint16 {
+	var ids []uint16
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if !slices.Contains(cs.SupportedVersions, tls.VersionTLS12) {
+			continue
+		}
+		aead := strings.Contains(cs.Name, "_GCM_") || strings.Contains(cs.Name, "_CHACHA20_")
+		if !aead || !strings.HasPrefix(cs.Name, "TLS_ECDHE_") {
+			ids = append(ids, cs.ID)
+		}
+	}
+	return ids
+}
+
+// weakTLS tries a TLS 1.2 handshake that offers only weak cipher suites and
+// reports the suite the server accepted, if any. It counts as one request.
+func (p *prober) weakTLS(u *url.URL) (accepted bool, suite uint16, err error) {
+	return p.handshake(u, &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: weakSuites()},
+		func(cs tls.ConnectionState) uint16 { return cs.CipherSuite })
+}
+
 // legacyTLS tries a handshake capped at TLS 1.1 and reports whether the
 // server accepted it. The handshake counts as one request.
 func (p *prober) legacyTLS(u *url.URL) (accepted bool, version uint16, err error) {
+	return p.handshake(u, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11},
+		func(cs tls.ConnectionState) uint16 { return cs.Version })
+}
+
+// handshake tries a TLS handshake limited by cfg and reports whether the
+// server accepted it, with what of the connection state pick reads.
+func (p *prober) handshake(u *url.URL, cfg *tls.Config, pick func(tls.ConnectionState) uint16) (accepted bool, value uint16, err error) {
 	if err := p.reserve(); err != nil {
 		return false, 0, err
 	}
@@ -273,10 +305,11 @@ func (p *prober) legacyTLS(u *url.URL) (accepted bool, version uint16, err error
 	d := &tls.Dialer{
 		NetDialer: &net.Dialer{Timeout: dialTimeout},
 		Config: &tls.Config{
-			ServerName: u.Hostname(),
-			MinVersion: tls.VersionTLS10,
-			MaxVersion: tls.VersionTLS11,
-			// Only whether the version is accepted matters here; the
+			ServerName:   u.Hostname(),
+			MinVersion:   cfg.MinVersion,
+			MaxVersion:   cfg.MaxVersion,
+			CipherSuites: cfg.CipherSuites,
+			// Only whether the handshake is accepted matters here; the
 			// certificate is judged on the main exchange.
 			InsecureSkipVerify: true, //nolint:gosec // see above
 		},
@@ -304,7 +337,7 @@ func (p *prober) legacyTLS(u *url.URL) (accepted bool, version uint16, err error
 		return false, 0, p.classify(err, u)
 	}
 	defer conn.Close()
-	return true, conn.(*tls.Conn).ConnectionState().Version, nil
+	return true, pick(conn.(*tls.Conn).ConnectionState()), nil
 }
 
 // randomToken returns n random bytes in hex, to make probe paths and

@@ -18,7 +18,7 @@ import (
 // Defaults and limits of Config.
 const (
 	// DefaultMaxRequests is the request budget when Config.MaxRequests is 0.
-	DefaultMaxRequests = 30
+	DefaultMaxRequests = 31
 	// MaxRequestsLimit is the largest budget a scan accepts: it probes, it
 	// never load-tests.
 	MaxRequestsLimit = 100

@@ -44,6 +44,10 @@ func TestTLS(t *testing.T) {
 			"tls-expiry": scan.Warn}, nil},
 		{"accepts TLS 1.0", scan.Config{URL: serveTLS(t, page(goodHeaders), good, &tls.Config{MinVersion: tls.VersionTLS10}), RootCAs: pool}, map[string]scan.Status{
 			"tls-version": scan.Warn}, map[string]string{"tls-version": "negotiated TLS 1.3, but a TLS 1.1 handshake was accepted too"}},
+		{"offers a CBC suite", scan.Config{URL: serveTLS(t, page(goodHeaders), good, &tls.Config{CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}), RootCAs: pool}, map[string]scan.Status{
+			"tls-ciphers": scan.Warn, "tls-version": scan.Pass}, map[string]string{"tls-ciphers": "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"}},
+		{"offers AEAD suites only", scan.Config{URL: serveTLS(t, page(goodHeaders), good, &tls.Config{CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}), RootCAs: pool}, map[string]scan.Status{
+			"tls-ciphers": scan.Pass}, nil},
 		{"speaks only TLS 1.1", scan.Config{URL: serveTLS(t, page(goodHeaders), good, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}), RootCAs: pool}, map[string]scan.Status{
 			"tls-version": scan.Fail}, map[string]string{"tls-version": "the connection used TLS 1.1"}},
 		{"hsts without includeSubDomains", scan.Config{URL: serveTLS(t, page(map[string]string{"Strict-Transport-Security": "max-age=31536000"}), good, nil), RootCAs: pool}, map[string]scan.Status{

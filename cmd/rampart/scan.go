@@ -19,7 +19,7 @@ of failed logins is throttled. The report groups pass, warn and fail by
 checklist item; docs/scan.md describes every check.
 
 The scan is polite: requests are sent one at a time, at most --max-requests
-(default 30, at most 100), within --timeout.
+(default 31, at most 100), within --timeout.
 
 Exit status: 0 no check failing at or above --fail-on; 1 checks at or above
 --fail-on, or a probe that got no answer; 2 usage error, or nothing to grade:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
@@ -78,7 +79,7 @@ func cmdScanSite(ts *testscript.TestScript, neg bool, args []string) {
 				fmt.Fprint(w, "<!doctype html><title>shop</title>")
 			}
 		})))
-		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: config.DefaultCipherSuites}
 		srv.StartTLS()
 		ts.Defer(srv.Close)
 		ts.Setenv("SITE", srv.URL+"/")
