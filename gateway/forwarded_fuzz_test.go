@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // parseForwardedElement parses one RFC 7239 element strictly: pairs
@@ -17,7 +19,7 @@ func parseForwardedElement(s string) (map[string]string, bool) {
 			return nil, false
 		}
 		name := s[:eq]
-		if !isToken(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return nil, false
 		}
 		s = s[eq+1:]
@@ -42,7 +44,7 @@ func parseForwardedElement(s string) (map[string]string, bool) {
 			if end < 0 {
 				end = len(s)
 			}
-			if end == 0 || !isToken(s[:end]) {
+			if end == 0 || !httpguts.ValidHeaderFieldName(s[:end]) {
 				return nil, false
 			}
 			val.WriteString(s[:end])

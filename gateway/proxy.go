@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/internal/reserved"
@@ -423,7 +425,7 @@ func forwardedValue(client netip.Addr, ip, host, proto string) string {
 // writeForwardedValue writes v as an RFC 7230 token when it is one, and as
 // a quoted-string otherwise.
 func writeForwardedValue(b *strings.Builder, v string) {
-	if v != "" && isToken(v) {
+	if httpguts.ValidHeaderFieldName(v) { // an RFC 7230 token
 		b.WriteString(v)
 		return
 	}
@@ -445,20 +447,6 @@ func writeQuoted(b *strings.Builder, v string) {
 		}
 	}
 	b.WriteByte('"')
-}
-
-// isToken reports whether v is an RFC 7230 token.
-func isToken(v string) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // validHost reports whether s looks like a host[:port] with no characters
