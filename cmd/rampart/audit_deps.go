@@ -53,8 +53,13 @@ that could not be checked, or an advisory database older than --max-db-age.` + i
 
 // defaultDBDir returns $RAMPART_OSV_DB, or rampart/osv under the user's
 // cache directory.
-func (c *cli) defaultDBDir() string {
-	if d := c.getenv("RAMPART_OSV_DB"); d != "" {
+func (c *cli) defaultDBDir() string { return c.cacheDir("RAMPART_OSV_DB", "osv") }
+
+// cacheDir returns the directory named by the environment variable env,
+// or rampart/name under the user's cache directory ($XDG_CACHE_HOME, else
+// ~/.cache, else the system's).
+func (c *cli) cacheDir(env, name string) string {
+	if d := c.getenv(env); d != "" {
 		return d
 	}
 	base := c.getenv("XDG_CACHE_HOME")
@@ -65,7 +70,7 @@ func (c *cli) defaultDBDir() string {
 			base = d
 		}
 	}
-	return filepath.Join(base, "rampart", "osv")
+	return filepath.Join(base, "rampart", name)
 }
 
 var goVersionRE = regexp.MustCompile(`^(go)?\d+\.\d+(\.\d+)?((rc|beta)\d+)?$`)

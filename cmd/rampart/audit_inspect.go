@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -65,20 +64,7 @@ func addInspectFlags(flags *flag.FlagSet, c *cli) *inspectFlags {
 
 // defaultPackageCache returns $RAMPART_PACKAGE_CACHE, or rampart/packages
 // under the user's cache directory.
-func (c *cli) defaultPackageCache() string {
-	if d := c.getenv("RAMPART_PACKAGE_CACHE"); d != "" {
-		return d
-	}
-	base := c.getenv("XDG_CACHE_HOME")
-	if base == "" {
-		if home := c.getenv("HOME"); home != "" {
-			base = filepath.Join(home, ".cache")
-		} else if d, err := os.UserCacheDir(); err == nil {
-			base = d
-		}
-	}
-	return filepath.Join(base, "rampart", "packages")
-}
+func (c *cli) defaultPackageCache() string { return c.cacheDir("RAMPART_PACKAGE_CACHE", "packages") }
 
 // verificationKinds are the signals that say a package is not what the
 // lockfile and the registry vouch for. They fail the audit whatever
