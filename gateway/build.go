@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,9 +47,21 @@ type generation struct {
 
 	inflight atomic.Int64
 	retired  atomic.Bool
+	// drained is closed once a retired generation has no request left.
+	drained   chan struct{}
+	drainOnce sync.Once
 }
 
-func (gen *generation) release() { gen.inflight.Add(-1) }
+// release ends one request's use of gen; the last one out of a retired
+// generation tells retire.
+func (gen *generation) release() {
+	if gen.inflight.Add(-1) == 0 && gen.retired.Load() {
+		gen.signalDrained()
+	}
+}
+
+// signalDrained closes gen.drained, once.
+func (gen *generation) signalDrained() { gen.drainOnce.Do(func() { close(gen.drained) }) }
 
 func (gen *generation) close() {
 	gen.proxy.upstream.CloseIdleConnections()
@@ -92,6 +105,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		ips, _ = clientip.New(clientip.Config{})
 	}
 	gen = &generation{
+		drained:   make(chan struct{}),
 		cfg:       c,
 		ips:       ips,
 		log:       g.log,

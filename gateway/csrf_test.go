@@ -76,8 +76,26 @@ func TestCSRFTokenMode(t *testing.T) {
 	if got := post(""); got != 403 {
 		t.Errorf("without token: got %d, want 403", got)
 	}
-	if got := post(tok.Token[:len(tok.Token)-2] + "AA"); got != 403 {
+	// Forged: the last two characters changed to something else, whatever
+	// they were (a fixed "AA" is a real token's ending one time in 4096).
+	forged := []byte(tok.Token)
+	for i := len(forged) - 2; i < len(forged); i++ {
+		if forged[i] == 'A' {
+			forged[i] = 'B'
+		} else {
+			forged[i] = 'A'
+		}
+	}
+	if got := post(string(forged)); got != 403 {
 		t.Errorf("forged token: got %d, want 403", got)
+	}
+	// A reload of the same file keeps tokens valid: without key_file the
+	// signing key is the process's, not the configuration's.
+	if err := h.g.Reload(parse(t, up.URL, "csrf: {mode: token}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := post(tok.Token); got != 200 {
+		t.Errorf("a token rendered before a reload: got %d after it, want 200", got)
 	}
 	// A token from another session (another cookie jar) is refused.
 	other := &http.Client{Jar: newJar(t)}

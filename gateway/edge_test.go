@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -549,4 +550,40 @@ func gatewayNew(c *configT) (*gateway.Gateway, error) {
 		_ = g.Close()
 	}
 	return g, err
+}
+
+// TestCutBodyIsNotASuccess: a request body cut off by read_timeout is
+// answered 408 (or the connection closes without a status), never 2xx,
+// and the upstream never completes the request.
+func TestCutBodyIsNotASuccess(t *testing.T) {
+	t.Parallel()
+	var completed atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err == nil {
+			completed.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(up.Close)
+	h := start(t, parse(t, up.URL, "limits: {read_timeout: 1s}\n"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "POST /x HTTP/1.1\r\nHost: a.example\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "POST"})
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Errorf("a cut body was answered %d", resp.StatusCode)
+		} else if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("a cut body was answered %d, want 408", resp.StatusCode)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := completed.Load(); n != 0 {
+		t.Errorf("the upstream completed %d cut requests", n)
+	}
 }

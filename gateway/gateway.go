@@ -126,10 +126,26 @@ func (g *Gateway) Config() *config.Config { return g.current.Load().cfg }
 
 // ServeHTTP serves one request with the current chain.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	gen := g.current.Load()
-	gen.inflight.Add(1)
+	gen := g.acquire()
 	defer gen.release()
 	gen.ServeHTTP(w, r)
+}
+
+// acquire returns the current generation, counted in flight. A request
+// counts itself first and only then checks that the generation it counted
+// in has not been retired: retire marks a generation retired before it
+// looks at the count, so either retire sees the request and waits for it,
+// or the request sees the mark and moves to the generation that replaced
+// it. A retired generation is never used after it closed.
+func (g *Gateway) acquire() *generation {
+	for {
+		gen := g.current.Load()
+		gen.inflight.Add(1)
+		if !gen.retired.Load() {
+			return gen
+		}
+		gen.release()
+	}
 }
 
 // Reload builds a new chain from c and swaps it in atomically. If building
@@ -180,18 +196,15 @@ func (g *Gateway) reload(c *config.Config) ([]string, error) {
 func (g *Gateway) retire(old *generation) {
 	deadline := time.NewTimer(old.cfg.Limits.ShutdownTimeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
 	old.retired.Store(true)
-	for old.inflight.Load() > 0 {
-		select {
-		case <-deadline.C:
-			g.log.Warn("closing replaced configuration with requests still in flight",
-				slog.Int64("in_flight", old.inflight.Load()))
-			old.close()
-			return
-		case <-tick.C:
-		}
+	if old.inflight.Load() == 0 {
+		old.signalDrained()
+	}
+	select {
+	case <-old.drained:
+	case <-deadline.C:
+		g.log.Warn("closing replaced configuration with requests still in flight",
+			slog.Int64("in_flight", old.inflight.Load()))
 	}
 	old.close()
 }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -196,8 +195,9 @@ func (b *routeBuilder) newCORS(cc cors.Config, key string) (*cors.Policy, error)
 func (b *routeBuilder) loadCSRFKey() ([]byte, error) {
 	c := b.c
 	if c.CSRF.KeyFile == "" {
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
+		// The process's key, not this configuration's: a reload of the
+		// same file must not invalidate every form already rendered.
+		key := b.stores.processCSRFKey()
 		if m := c.CSRF.Mode; m == csrf.ModeToken || m == csrf.ModeBoth {
 			b.log.Warn("csrf.key_file is not set: CSRF tokens are signed with a random key that does not survive a restart or work across replicas")
 		}

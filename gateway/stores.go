@@ -57,9 +57,24 @@ type stores struct {
 	// store.key_file: random, and the process's, not a configuration's,
 	// so a reload does not invalidate every session.
 	processKey []byte
+	// csrfKey signs CSRF tokens when csrf.key_file is not set: the
+	// process's, for the same reason.
+	csrfKey []byte
 	// dry replaces every store by an in-memory one, for Check: a check
 	// creates no file and opens no connection (see dryRedis).
 	dry bool
+}
+
+// processCSRFKey returns the process's random CSRF signing key, created on
+// first use.
+func (s *stores) processCSRFKey() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.csrfKey == nil {
+		s.csrfKey = make([]byte, 32)
+		_, _ = rand.Read(s.csrfKey)
+	}
+	return s.csrfKey
 }
 
 // redisPrefix is where c's keys live in Redis: "rampart:<namespace>:".

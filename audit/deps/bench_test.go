@@ -146,13 +146,26 @@ func TestScanSpeed(t *testing.T) {
 	}
 	db, names := fullDB(t)
 	path := benchLockfile(t, names, 2000)
+	cfg := deps.Config{Paths: []string{path}, Source: deps.OSVSource{DB: db}}
+	// testing.Benchmark swallows b.Fatal: check the scan works first, and
+	// carry any error out of the benchmark to fail on it here.
+	if _, err := deps.Scan(context.Background(), cfg); err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	var scanErr error
 	res := testing.Benchmark(func(b *testing.B) {
 		for b.Loop() {
-			if _, err := deps.Scan(context.Background(), deps.Config{Paths: []string{path}, Source: deps.OSVSource{DB: db}}); err != nil {
-				b.Fatal(err)
+			if _, err := deps.Scan(context.Background(), cfg); err != nil && scanErr == nil {
+				scanErr = err
 			}
 		}
 	})
+	if scanErr != nil {
+		t.Fatalf("scan during the benchmark: %v", scanErr)
+	}
+	if res.N == 0 {
+		t.Fatal("the benchmark did not run")
+	}
 	// The race detector slows this code about tenfold; the bound then only
 	// catches gross regressions.
 	limit := int64(500_000_000)
