@@ -70,22 +70,33 @@ func (c *compiler) componentURL(docURL, name string) (string, bool) {
 
 // rewriteRefs returns a copy of v whose document-local references point at
 // the split resources or, failing that, at the main document.
-func (c *compiler) rewriteRefs(docURL string, v any) any {
+func (c *compiler) rewriteRefs(docURL string, v any) any { return c.rewrite(docURL, v, false) }
+
+// rewrite is rewriteRefs; names says v is a map from names to schemas
+// (properties, $defs…), whose keys are never keywords.
+func (c *compiler) rewrite(docURL string, v any, names bool) any {
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			if s, ok := e.(string); ok && (k == "$ref" || k == "$dynamicRef") && strings.HasPrefix(s, "#") {
+			s, isString := e.(string)
+			switch {
+			case names:
+				out[k] = c.rewrite(docURL, e, false)
+			case isString && (k == "$ref" || k == "$dynamicRef") && strings.HasPrefix(s, "#"):
 				out[k] = c.localRef(docURL, s)
-				continue
+			case dataKeywords[k]:
+				// const, enum, default, examples: values, not schemas.
+				out[k] = e
+			default:
+				out[k] = c.rewrite(docURL, e, instanceSchemaMaps[k] || k == "$defs" || k == "definitions" || k == "dependentSchemas")
 			}
-			out[k] = c.rewriteRefs(docURL, e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			out[i] = c.rewriteRefs(docURL, e)
+			out[i] = c.rewrite(docURL, e, false)
 		}
 		return out
 	}
