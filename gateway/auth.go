@@ -41,6 +41,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 	if !a.enabled {
 		return a, nil
 	}
+	var errs []error
 	dev := c.Env == config.Development
 	needUsers := c.Auth.Sessions != nil || c.Auth.Tokens != nil
 	if needUsers {
@@ -62,14 +63,18 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		cfg.Logger = g.log
 		cfg.OnEvent = g.metrics.sessionEvent
 		if a.sessions, err = session.New(st, cfg); err != nil {
-			return nil, c.Errorf("auth.sessions", "%v", err)
+			// Collected, not returned: the other methods' mistakes are
+			// reported in the same run.
+			errs = append(errs, c.Errorf("auth.sessions", "%v", err))
+		} else {
+			a.methods = append(a.methods, a.sessions)
 		}
-		a.methods = append(a.methods, a.sessions)
 	}
 	if needUsers {
 		hasher, err := password.NewHasher(c.Auth.Passwords.Hash)
 		if err != nil {
-			return nil, c.Errorf("auth.passwords.hash", "%v", err)
+			errs = append(errs, c.Errorf("auth.passwords.hash", "%v", err))
+			hasher, _ = password.NewHasher(password.Params{})
 		}
 		lc := c.Auth.Login
 		lc.Users, lc.Sessions, lc.Hasher = a.users, a.sessions, hasher
@@ -78,7 +83,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		lc.Logger = g.log
 		lc.OnAttempt = g.metrics.loginAttempt
 		if a.login, err = login.New(lc); err != nil {
-			return nil, c.Errorf("auth.login", "%v", err)
+			errs = append(errs, c.Errorf("auth.login", "%v", err))
 		}
 	}
 	if tc := c.Auth.Tokens; tc != nil {
@@ -101,9 +106,10 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		cfg.Logger = g.log
 		cfg.OnDecision = g.metrics.authDecision("token")
 		if a.tokens, err = token.New(cfg); err != nil {
-			return nil, c.Errorf("auth.tokens", "%v", err)
+			errs = append(errs, c.Errorf("auth.tokens", "%v", err))
+		} else {
+			a.methods = append(a.methods, a.tokens)
 		}
-		a.methods = append(a.methods, a.tokens)
 	}
 	if len(c.Auth.Issuers) > 0 {
 		var vs []*issuer.Verifier
@@ -121,18 +127,24 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 			}
 			v, err := issuer.New(cfg)
 			if err != nil {
-				return nil, c.Errorf(key, "%v", err)
+				errs = append(errs, c.Errorf(key, "%v", err))
+				continue
 			}
 			if v.Login() != nil {
 				if a.oidc != nil {
-					return nil, c.Errorf(key+".login", "only one issuer may have a login block")
+					errs = append(errs, c.Errorf(key+".login", "only one issuer may have a login block"))
+					continue
 				}
-				if a.sessions == nil {
-					return nil, c.Errorf(key+".login", "OIDC login starts a session: configure auth.sessions too")
+				if c.Auth.Sessions == nil {
+					errs = append(errs, c.Errorf(key+".login", "OIDC login starts a session: configure auth.sessions too"))
+					continue
 				}
 				a.oidc = v.Login()
 			}
 			vs = append(vs, v)
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
 		}
 		set, err := issuer.NewSet(vs...)
 		if err != nil {
@@ -140,8 +152,13 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		}
 		a.issuers = set
 		a.methods = append(a.methods, set)
-		// Fetch the providers' keys now, so the first requests do not wait.
+		// Fetch the providers' keys now, so the first requests do not wait
+		// (not when only checking the configuration: Check touches no
+		// network).
 		for _, v := range vs {
+			if g.stores.dry {
+				break
+			}
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
@@ -150,6 +167,9 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 				}
 			}()
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return a, nil
 }

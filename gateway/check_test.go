@@ -15,8 +15,10 @@ import (
 )
 
 // TestCheckTouchesNothing: Check builds every policy of a configuration
-// that uses Redis and SQLite without connecting to Redis or creating the
-// database file.
+// that uses Redis, SQLite and an external issuer without connecting to
+// Redis or creating the database file. (Check skips the issuer's key
+// prefetch too, but the issuer's client refuses loopback addresses anyway,
+// so this listener could not see it.)
 func TestCheckTouchesNothing(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -40,7 +42,9 @@ func TestCheckTouchesNothing(t *testing.T) {
 	yaml := "env: production\nupstream: http://127.0.0.1:9\ntrusted_proxies: [10.0.0.0/8]\n" +
 		"store: {redis: \"redis://" + ln.Addr().String() + "/0\", session_cache: 30s, key_file: store.key}\n" +
 		"rate_limits: [{key: ip, limit: 10, per: 1m}]\n" +
-		"auth:\n  sessions: {idle_timeout: 30m, absolute_timeout: 8h}\n  tokens: {access_ttl: 5m, refresh_ttl: 24h, signing_key: missing.pem}\n"
+		"auth:\n  sessions: {idle_timeout: 30m, absolute_timeout: 8h}\n  tokens: {access_ttl: 5m, refresh_ttl: 24h, signing_key: missing.pem}\n" +
+		// An issuer whose keys serving would fetch at start.
+		"  issuers: [{issuer: \"http://" + ln.Addr().String() + "\", jwks_url: \"http://" + ln.Addr().String() + "/jwks.json\", audience: api, algorithms: [RS256]}]\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,7 @@ var badConfigs = []struct {
 	{name: "ip list file missing", yaml: head + up + "allow: {ips_file: missing.txt}\n"},
 	{name: "bad upstream in a list", yaml: head + "upstream: [http://127.0.0.1:9, \"ftp://x\"]\n"},
 	{name: "one route, several mistakes", yaml: head + up + "routes:\n  - match: \"POST /a\"\n    validate: {body_schema: missing.json}\n    cors: {origins: [\"https://*.co.uk\"]}\n    allow_ips_file: missing.txt\n"},
+	{name: "several auth methods wrong", yaml: head + up + "auth:\n  sessions: {idle_timeout: 30m}\n  tokens: {access_ttl: 5m, refresh_ttl: 24h, signing_key: nokey.pem}\n"},
 	{name: "two documents", yaml: head + up + "---\nenv: development\n"},
 	{name: "empty file", yaml: ""},
 	{name: "yaml syntax", yaml: head + up + "cors: {origins: [\n"},
