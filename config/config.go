@@ -193,8 +193,9 @@ type RequestHeaders struct {
 	// from a proxy that strips a path prefix. Default none: every
 	// X-Forwarded-*, Forwarded-* and client-address header is removed.
 	TrustedForwarding []string `yaml:"trusted_forwarding"`
-	// AllowUnusualNames passes header names containing "_" or "." (unless
-	// they read as a header Rampart removes). Default false: they are
+	// AllowUnusualNames passes header names with characters other than
+	// letters, digits and "-", such as "_" or "." (unless they read as a
+	// header Rampart removes). Default false: they are
 	// removed, as nginx does, because CGI-style servers (PHP, Rack, WSGI,
 	// Perl) read them as the "-" spelling of another header.
 	AllowUnusualNames bool `yaml:"allow_unusual_names"`

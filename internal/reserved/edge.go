@@ -127,8 +127,9 @@ type FilterConfig struct {
 	// X-Forwarded-Prefix) passed on unchanged when the request comes
 	// straight from a trusted proxy. Default none.
 	TrustedForwarding []string
-	// AllowUnusualNames keeps header names containing "_" or "." (those
-	// that fold onto a reserved name are removed regardless). By default
+	// AllowUnusualNames keeps header names with characters other than
+	// letters, digits and "-", such as "_" or "." (those that fold onto a
+	// reserved name are removed regardless). By default
 	// they are removed, as nginx does: CGI-style servers read them as the
 	// "-" spelling of another header.
 	AllowUnusualNames bool
@@ -240,8 +241,8 @@ func plainName(s string) bool {
 // removes owned and override headers in every spelling, forwarding headers
 // spelled with "_" or "." (the canonical spellings stay for Rampart to
 // judge by the peer, and Upstream removes them), and — unless
-// AllowUnusualNames — every other name with "_" or ".". It does not
-// allocate.
+// AllowUnusualNames — every other name with a character other than a
+// letter, a digit or "-". It does not allocate.
 func (f *Filter) Client(h http.Header) {
 	for k := range h {
 		cls, plain := f.classify(k)
