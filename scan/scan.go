@@ -355,6 +355,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	started := time.Now()
 	p := newProber(c)
 	defer p.close()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	p.ctx = ctx
@@ -362,6 +363,12 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	ev, err := p.collect(u)
 	if err != nil {
 		return nil, err
+	}
+	if err := parent.Err(); err != nil {
+		// Cancelled by the caller part-way: the probes that failed for it
+		// would read as the site's errors. No report is better than a
+		// wrong one.
+		return nil, fmt.Errorf("scan: %w", err)
 	}
 	rep := &Report{
 		URL:         c.URL,
