@@ -51,6 +51,8 @@ var clientHeaders = []string{
 	"X-Forwarded-Host: evil.example",
 	"X_Forwarded_Host: evil.example",
 	"X-Forwarded-Prefix: /admin",
+	"X_Forwarded_Prefix: /evil",
+	"X.Forwarded.Prefix: /evil",
 	"X-Forwarded-Uri: /admin",
 	"X-Forwarded-Method: DELETE",
 	"X-Forwarded-Server: evil.example",
@@ -274,6 +276,9 @@ func TestEdgeHostValidation(t *testing.T) {
 		}
 	}
 	d := start(t, parse(t, up.URL, "allow: {default_host: app.example.com}\n"))
+	if _, err := gatewayNew(parse(t, up.URL, "allow: {default_host: evil.example, hosts: [app.example.com]}\n")); err == nil {
+		t.Error("a default_host outside allow.hosts was accepted")
+	}
 	resp, s := rawSeen(t, d, "GET /x HTTP/1.0\r\n\r\n")
 	if resp.StatusCode != 200 || s.Host != "app.example.com" {
 		t.Errorf("HTTP/1.0 without Host, default_host set: status %d, host %q", resp.StatusCode, s.Host)
@@ -301,6 +306,20 @@ func TestEdgeHostValidation(t *testing.T) {
 		if want == 200 && s.Header.Get("X-Forwarded-Host") != "app.example.com" {
 			t.Errorf("X-Forwarded-Host %q: upstream saw %q", xfh, s.Header.Get("X-Forwarded-Host"))
 		}
+	}
+	// The same, as separate header lines and with a duplicate's case and
+	// spelling varied: every line is checked, not only the first.
+	for _, headers := range [][]string{
+		{"X-Forwarded-Host: app.example.com", "X-Forwarded-Host: evil.example"},
+		{"X-Forwarded-Host: app.example.com", "x-forwarded-host: evil.example"},
+	} {
+		if resp, _ := rawSeen(t, tr, testutil.RequestText("GET", "/x", "app.example.com", headers...)); resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Errorf("%v: status %d, want 421", headers, resp.StatusCode)
+		}
+	}
+	resp, s = rawSeen(t, tr, testutil.RequestText("GET", "/x", "app.example.com", "X_Forwarded_Host: evil.example"))
+	if resp.StatusCode != 200 || s.Header.Get("X-Forwarded-Host") != "app.example.com" {
+		t.Errorf("X_Forwarded_Host from a trusted proxy: status %d, upstream host %q", resp.StatusCode, s.Header.Get("X-Forwarded-Host"))
 	}
 }
 

@@ -1,7 +1,6 @@
 package validate_test
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -92,11 +91,7 @@ paths:
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := spec.Validator("GET", "/a", validate.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := v.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := spec.Handler(upstream)
 	for q, want := range map[string]string{"short=blue": `red`, "long=x": "allowed values"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/a?"+q, nil))

@@ -1,9 +1,6 @@
 package validate_test
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/rampartsec/rampart/validate"
@@ -37,23 +34,14 @@ components:
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := spec.Validator("POST", "/a", validate.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := v.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	for body, want := range map[string]int{
-		`{"default": 3}`:                       200,
-		`{"default": "x"}`:                     400,
-		`{"kind": {"$ref": "#/not/a/ref"}}`:    200,
-		`{"kind": {"$ref": "#/components/x"}}`: 400,
+	h := spec.Handler(upstream)
+	for _, tc := range []reqCase{
+		{body: `{"default": 3}`, status: 200},
+		{body: `{"default": "x"}`, status: 400, field: "/default"},
+		{body: `{"kind": {"$ref": "#/not/a/ref"}}`, status: 200},
+		{body: `{"kind": {"$ref": "#/components/x"}}`, status: 400, field: "/kind"},
 	} {
-		r := httptest.NewRequest("POST", "/a", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != want {
-			t.Errorf("%s: %d %s, want %d", body, w.Code, w.Body, want)
-		}
+		tc.method, tc.target, tc.ctype = "POST", "/a", "application/json"
+		runCase(t, h, tc)
 	}
 }
