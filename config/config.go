@@ -34,6 +34,7 @@ import (
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/internal/redisconn"
 	"github.com/rampartsec/rampart/internal/reserved"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/shield"
@@ -335,7 +336,11 @@ type Store struct {
 	SQLite string `yaml:"sqlite"`
 	// Redis, when set, holds rate-limit and login-protection counters (and
 	// sessions and revocations) shared by every replica:
-	// redis://[user:password@]host:port/db or rediss:// for TLS.
+	// redis://[user:password@]host:port/db (rediss:// for TLS) for one
+	// server, redis-sentinel://[user:password@]host:port[,host:port…]/master[/db]
+	// for a master found through Sentinel, or
+	// redis-cluster://[user:password@]host:port[,host:port…] for a Redis
+	// Cluster's seed nodes.
 	Redis string `yaml:"redis"`
 	// RedisTimeout bounds every Redis call. Default 100ms.
 	RedisTimeout time.Duration `yaml:"redis_timeout"`
@@ -352,6 +357,11 @@ type Store struct {
 	SessionCache *time.Duration `yaml:"session_cache"`
 	// Postgres, when set, holds users for many replicas: postgres://….
 	Postgres string `yaml:"postgres"`
+	// SQLTimeout bounds every call to the SQL database (PostgreSQL or
+	// SQLite): a database that hangs fails the call, and the policy that
+	// made it applies its failure behaviour, instead of holding the
+	// request and a pooled connection. Default 1s.
+	SQLTimeout time.Duration `yaml:"sql_timeout"`
 	// Namespace starts every key Rampart writes to Redis, so that
 	// deployments sharing one Redis never read each other's sessions,
 	// refresh tokens, rate-limit budgets or lockouts. Letters, digits, '-'
@@ -545,6 +555,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.UpstreamTimeout, 60*time.Second)
 	setDefault(&l.UpstreamIdleConns, 256)
 	setDefault(&c.Store.RedisTimeout, 100*time.Millisecond)
+	setDefault(&c.Store.SQLTimeout, time.Second)
 	if c.Store.SessionCache == nil {
 		c.Store.SessionCache = durationPtr(5 * time.Second)
 	}
@@ -927,9 +938,12 @@ func (c *Config) Validate() error {
 		add("limits.upstream_idle_conns", "must be between 1 and 100000")
 	}
 	if c.Store.Redis != "" {
-		if u, err := url.Parse(c.Store.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			add("store.redis", "must be a redis:// or rediss:// URL with a host")
+		if _, err := redisconn.Parse(c.Store.Redis); err != nil {
+			add("store.redis", "%s", strings.TrimPrefix(err.Error(), "redisconn: "))
 		}
+	}
+	if c.Store.SQLTimeout < 0 || c.Store.SQLTimeout > time.Minute {
+		add("store.sql_timeout", "must be between 0 (the default, 1s) and 1m")
 	}
 	if sc := c.Store.SessionCache; sc != nil && *sc > time.Minute {
 		add("store.session_cache", "must be at most 1m: it bounds how long a lost revocation announcement can go unseen")

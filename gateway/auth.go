@@ -36,7 +36,7 @@ type authn struct {
 }
 
 // buildAuth builds the authentication methods c configures.
-func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip.Resolver, logins *bruteforce.Protector, recordKey []byte, ns string) (*authn, error) {
+func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips *clientip.Resolver, logins *bruteforce.Protector, recordKey []byte, ns string) (*authn, error) {
 	a := &authn{enabled: c.Auth.Enabled()}
 	if !a.enabled {
 		return a, nil
@@ -45,16 +45,16 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 	dev := c.Env == config.Development
 	needUsers := c.Auth.Sessions != nil || c.Auth.Tokens != nil
 	if needUsers {
-		db, err := g.stores.sql(ctx, c)
+		db, err := l.sql(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		if a.users, err = g.stores.users(ctx, c, db); err != nil {
+		if a.users, err = l.users(ctx, c, db); err != nil {
 			return nil, err
 		}
 	}
 	if sc := c.Auth.Sessions; sc != nil {
-		st, err := g.stores.sessions(ctx, c, ns)
+		st, err := l.sessions(ctx, c, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		}
 	}
 	if tc := c.Auth.Tokens; tc != nil {
-		st, err := g.stores.tokens(ctx, c, ns)
+		st, err := l.tokens(ctx, c, ns)
 		if err != nil {
 			return nil, err
 		}

@@ -42,6 +42,8 @@ type generation struct {
 	// edge removes the request headers a client must not choose.
 	edge    *reserved.Filter
 	closers []io.Closer
+	// lease holds the shared stores the generation uses.
+	lease *lease
 	// logins guards password logins against guessing.
 	logins *bruteforce.Protector
 
@@ -69,6 +71,9 @@ func (gen *generation) close() {
 		if err := c.Close(); err != nil {
 			gen.log.Warn("closing policy", slog.String("error", err.Error()))
 		}
+	}
+	if err := gen.lease.release(); err != nil {
+		gen.log.Warn("closing stores the configuration no longer uses", slog.String("error", err.Error()))
 	}
 }
 
@@ -106,6 +111,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	}
 	gen = &generation{
 		drained:   make(chan struct{}),
+		lease:     g.stores.lease(),
 		cfg:       c,
 		ips:       ips,
 		log:       g.log,
@@ -174,10 +180,10 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	if err != nil {
 		fail(err)
 		ns = config.NamespaceDefault
-	} else if err := g.stores.claim(context.Background(), c, recordKey, ns, g.log); err != nil {
+	} else if err := gen.lease.claim(context.Background(), c, recordKey, ns, g.log); err != nil {
 		fail(err)
 	}
-	bfStore, bfFallback, err := g.stores.bruteforce(c, ns)
+	bfStore, bfFallback, err := gen.lease.bruteforce(c, ns)
 	if err != nil {
 		fail(err)
 		bfStore, bfFallback = g.stores.bfMem, nil
@@ -191,7 +197,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		fail(c.Errorf("login_protection", "%v", err))
 		gen.logins, _ = bruteforce.New(bruteforce.Config{Store: g.stores.bfMem})
 	}
-	an, err := g.buildAuth(context.Background(), c, ips, gen.logins, recordKey, ns)
+	an, err := g.buildAuth(context.Background(), c, gen.lease, ips, gen.logins, recordKey, ns)
 	authFailed := err != nil
 	if authFailed {
 		fail(err)
@@ -200,7 +206,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		an = &authn{}
 	}
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, namespace: ns, authn: an}
+	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, lease: gen.lease, namespace: ns, authn: an}
 	routes, err := rb.build()
 	if err != nil {
 		if authFailed {

@@ -32,7 +32,7 @@ type routeBuilder struct {
 	metrics  *metrics
 	log      *slog.Logger
 	ips      *clientip.Resolver
-	stores   *stores
+	lease    *lease
 	// namespace is the deployment's Redis namespace.
 	namespace string
 	authn     *authn
@@ -121,7 +121,7 @@ func (b *routeBuilder) buildShared() error {
 	// their mistakes are reported together.
 	var errs []error
 	var err error
-	if b.rateStore, b.rateFallback, err = b.stores.rate(c, b.namespace); err != nil {
+	if b.rateStore, b.rateFallback, err = b.lease.rate(c, b.namespace); err != nil {
 		return err
 	}
 	if len(c.RateLimits) > 0 {
@@ -197,7 +197,7 @@ func (b *routeBuilder) loadCSRFKey() ([]byte, error) {
 	if c.CSRF.KeyFile == "" {
 		// The process's key, not this configuration's: a reload of the
 		// same file must not invalidate every form already rendered.
-		key := b.stores.processCSRFKey()
+		key := b.lease.s.processCSRFKey()
 		if m := c.CSRF.Mode; m == csrf.ModeToken || m == csrf.ModeBoth {
 			b.log.Warn("csrf.key_file is not set: CSRF tokens are signed with a random key that does not survive a restart or work across replicas")
 		}

@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -33,26 +33,22 @@ import (
 
 // stores are the state that outlives a configuration: counters must not
 // reset on reload, or every reload would hand every client a fresh budget.
-// They are created on first use, kept per Redis URL, and closed with the
-// Gateway.
+//
+// Clients and stores are shared by the generations that use them, under a
+// key naming every setting they were built with (a Redis client by URL and
+// timeout, a rate-limit store by client, namespace and pipelining, a
+// session store by client, namespace and cache lifetime): a reload that
+// changes a setting gets a new one, and one that does not shares the old.
+// Each generation holds a lease on what it uses; what no lease holds any
+// more is closed when the last generation using it retires.
 type stores struct {
 	mu sync.Mutex
 	// Process-wide memory stores: the default, and the local fallback when
 	// Redis is unreachable.
 	rateMem *ratelimit.MemoryStore
 	bfMem   *bruteforce.MemoryStore
-	// One Redis client per URL, shared by the stores that use it.
-	clients   map[string]*redis.Client
-	rateRedis map[string]*rlredis.Store
-	bfRedis   map[string]*bfredis.Store
-	// SQL databases (SQLite file or PostgreSQL DSN) and the stores on
-	// them, opened once: migrations run at first use, not at every reload.
-	dbs           map[string]*sqldb.DB
-	userStores    map[string]users.Store
-	sessionStores map[string]session.Store
-	tokenStores   map[string]token.Store
-	// closers stop stores' goroutines before their clients close.
-	closers []io.Closer
+	// pool holds the shared clients, databases and stores by key.
+	pool map[string]*pooled
 	// processKey is the record key of a development process without
 	// store.key_file: random, and the process's, not a configuration's,
 	// so a reload does not invalidate every session.
@@ -63,6 +59,75 @@ type stores struct {
 	// dry replaces every store by an in-memory one, for Check: a check
 	// creates no file and opens no connection (see dryRedis).
 	dry bool
+}
+
+// pooled is one shared client, database or store and the number of leases
+// holding it.
+type pooled struct {
+	val   any
+	refs  int
+	close func() error // nil when there is nothing to close
+}
+
+// lease is one generation's hold on the shared stores: everything it got
+// through the lease stays open until release.
+type lease struct {
+	s    *stores
+	keys []string // in the order acquired
+}
+
+// lease starts a lease on s.
+func (s *stores) lease() *lease { return &lease{s: s} }
+
+// get returns the value pooled under key, creating it with open on first
+// use, and counts l's hold on it. s.mu must be held.
+func (l *lease) get(key string, open func() (any, func() error, error)) (any, error) {
+	p, ok := l.s.pool[key]
+	if !ok {
+		v, closeFn, err := open()
+		if err != nil {
+			return nil, err
+		}
+		p = &pooled{val: v, close: closeFn}
+		l.s.pool[key] = p
+	}
+	p.refs++
+	l.keys = append(l.keys, key)
+	return p.val, nil
+}
+
+// release ends l's hold and closes what nothing holds any more: stores
+// before the clients and databases they use, since they were acquired
+// after them.
+func (l *lease) release() error {
+	if l == nil {
+		return nil
+	}
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	var errs []error
+	for i := len(l.keys) - 1; i >= 0; i-- {
+		p, ok := l.s.pool[l.keys[i]]
+		if !ok {
+			continue // closed with the Gateway
+		}
+		if p.refs--; p.refs > 0 {
+			continue
+		}
+		delete(l.s.pool, l.keys[i])
+		if p.close != nil {
+			errs = append(errs, p.close())
+		}
+	}
+	l.keys = nil
+	return errors.Join(errs...)
+}
+
+// open counts what the pool holds, for tests and metrics.
+func (s *stores) open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pool)
 }
 
 // processCSRFKey returns the process's random CSRF signing key, created on
@@ -81,7 +146,7 @@ func (s *stores) processCSRFKey() []byte {
 func redisPrefix(_ *config.Config, ns string) string { return config.RedisPrefix(ns) }
 
 // redisKey names a store on c's Redis in c's namespace.
-func redisKey(c *config.Config, ns string) string { return c.Store.Redis + "\x00" + ns }
+func redisKey(c *config.Config, ns string) string { return redisClientKey(c) + "\x00" + ns }
 
 // recordKey returns the record key and namespace of c: store.key_file
 // when set; else, when Redis holds sessions or refresh tokens, this
@@ -110,13 +175,13 @@ func (s *stores) recordKey(c *config.Config) (key []byte, ns string, err error) 
 // told apart by its record key, or without one by where its users live.
 // Only deployments with sessions or tokens claim. Redis being unreachable
 // is not a refusal (the stores' own failure policies apply); it is logged.
-func (s *stores) claim(ctx context.Context, c *config.Config, key []byte, ns string, log *slog.Logger) error {
-	if c.Store.Redis == "" || s.dry || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
+func (l *lease) claim(ctx context.Context, c *config.Config, key []byte, ns string, log *slog.Logger) error {
+	if c.Store.Redis == "" || l.s.dry || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
 		return nil
 	}
-	s.mu.Lock()
-	cl, err := s.client(c)
-	s.mu.Unlock()
+	l.s.mu.Lock()
+	cl, err := l.client(c)
+	l.s.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -163,140 +228,173 @@ func sqlKey(c *config.Config) (key string, postgres bool) {
 
 // sql returns the SQL database for users (and, without Redis, sessions and
 // refresh tokens).
-func (s *stores) sql(ctx context.Context, c *config.Config) (*sqldb.DB, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sqlLocked(ctx, c)
+func (l *lease) sql(ctx context.Context, c *config.Config) (*sqldb.DB, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.sqlLocked(ctx, c)
 }
 
-func (s *stores) sqlLocked(ctx context.Context, c *config.Config) (*sqldb.DB, error) {
+func (l *lease) sqlLocked(ctx context.Context, c *config.Config) (*sqldb.DB, error) {
 	key, pg := sqlKey(c)
-	if db, ok := s.dbs[key]; ok {
-		return db, nil
-	}
-	var db *sqldb.DB
-	var err error
-	if s.dry {
-		if db, err = sqldb.OpenSQLite(ctx, ":memory:"); err != nil {
-			return nil, c.Errorf("store.sqlite", "%v", err)
+	v, err := l.get("sql\x00"+key, func() (any, func() error, error) {
+		var db *sqldb.DB
+		var err error
+		if l.s.dry {
+			if db, err = sqldb.OpenSQLite(ctx, ":memory:"); err != nil {
+				return nil, nil, c.Errorf("store.sqlite", "%v", err)
+			}
+			// Every connection to ":memory:" is a database of its own.
+			db.SetMaxOpenConns(1)
+		} else if pg {
+			if db, err = sqldb.OpenPostgres(ctx, key); err != nil {
+				return nil, nil, c.Errorf("store.postgres", "%v", err)
+			}
+		} else if db, err = sqldb.OpenSQLite(ctx, key); err != nil {
+			return nil, nil, c.Errorf("store.sqlite", "%v", err)
 		}
-		// Every connection to ":memory:" is a database of its own.
-		db.SetMaxOpenConns(1)
-	} else if pg {
-		if db, err = sqldb.OpenPostgres(ctx, key); err != nil {
-			return nil, c.Errorf("store.postgres", "%v", err)
-		}
-	} else if db, err = sqldb.OpenSQLite(ctx, key); err != nil {
-		return nil, c.Errorf("store.sqlite", "%v", err)
-	}
-	s.dbs[key] = db
-	return db, nil
-}
-
-// users returns the user store on db.
-func (s *stores) users(ctx context.Context, c *config.Config, db *sqldb.DB) (users.Store, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key, pg := sqlKey(c)
-	if st, ok := s.userStores[key]; ok {
-		return st, nil
-	}
-	st, err := users.NewSQLStore(ctx, db, nil)
+		return db, db.Close, nil
+	})
 	if err != nil {
-		k := "store.sqlite"
-		if pg {
-			k = "store.postgres"
-		}
-		return nil, c.Errorf(k, "%v", err)
+		return nil, err
 	}
-	s.userStores[key] = st
-	return st, nil
+	return v.(*sqldb.DB), nil
+}
+
+// sqlErrKey is the key an error of c's SQL database is reported under.
+func sqlErrKey(c *config.Config) string {
+	if c.Store.Postgres != "" {
+		return "store.postgres"
+	}
+	return "store.sqlite"
+}
+
+// users returns the user store on db, every call bounded by
+// store.sql_timeout.
+func (l *lease) users(ctx context.Context, c *config.Config, db *sqldb.DB) (users.Store, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	key, _ := sqlKey(c)
+	v, err := l.get("users\x00"+key, func() (any, func() error, error) {
+		st, err := users.NewSQLStore(ctx, db, nil)
+		if err != nil {
+			return nil, nil, c.Errorf(sqlErrKey(c), "%v", err)
+		}
+		return st, nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return boundUsers{v.(users.Store), c.Store.SQLTimeout}, nil
 }
 
 // sessions returns the session store: Redis when configured (sessions
-// shared by replicas, expiring with Redis TTLs), else the SQL database.
-func (s *stores) sessions(ctx context.Context, c *config.Config, ns string) (session.Store, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.dryRedis(c); err != nil {
+// shared by replicas, expiring with Redis TTLs), else the SQL database,
+// every call bounded by store.sql_timeout.
+func (l *lease) sessions(ctx context.Context, c *config.Config, ns string) (session.Store, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if err := l.s.dryRedis(c); err != nil {
 		return nil, err
 	}
-	if c.Store.Redis != "" && !s.dry {
-		if st, ok := s.sessionStores["redis:"+redisKey(c, ns)]; ok {
-			return st, nil
-		}
-		cl, err := s.client(c)
+	if c.Store.Redis != "" && !l.s.dry {
+		cl, err := l.client(c)
 		if err != nil {
 			return nil, err
 		}
-		var st session.Store
-		rc := session.RedisConfig{Prefix: redisPrefix(c, ns)}
-		if ttl := c.Store.SessionCache; ttl != nil && *ttl > 0 {
-			cached, err := session.NewCachedRedisStore(cl, rc, *ttl)
-			if err != nil {
-				return nil, c.Errorf("store.session_cache", "%v", err)
-			}
-			s.closers = append(s.closers, cached)
-			st = cached
-		} else if st, err = session.NewRedisStore(cl, rc); err != nil {
-			return nil, c.Errorf("store.redis", "%v", err)
+		var ttl time.Duration
+		if t := c.Store.SessionCache; t != nil && *t > 0 {
+			ttl = *t
 		}
-		s.sessionStores["redis:"+redisKey(c, ns)] = st
-		return st, nil
+		v, err := l.get("session\x00"+redisKey(c, ns)+"\x00"+ttl.String(), func() (any, func() error, error) {
+			rc := session.RedisConfig{Prefix: redisPrefix(c, ns)}
+			if ttl > 0 {
+				cached, err := session.NewCachedRedisStore(cl, rc, ttl)
+				if err != nil {
+					return nil, nil, c.Errorf("store.session_cache", "%v", err)
+				}
+				return cached, cached.Close, nil
+			}
+			st, err := session.NewRedisStore(cl, rc)
+			if err != nil {
+				return nil, nil, c.Errorf("store.redis", "%v", err)
+			}
+			return st, nil, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return v.(session.Store), nil
 	}
 	key, _ := sqlKey(c)
-	if st, ok := s.sessionStores[key]; ok {
-		return st, nil
-	}
-	db, err := s.sqlLocked(ctx, c)
+	db, err := l.sqlLocked(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	st, err := session.NewSQLStore(ctx, db, nil)
+	v, err := l.get("session\x00"+key, func() (any, func() error, error) {
+		st, err := session.NewSQLStore(ctx, db, nil)
+		if err != nil {
+			return nil, nil, c.Errorf("auth.sessions", "%v", err)
+		}
+		return st, nil, nil
+	})
 	if err != nil {
-		return nil, c.Errorf("auth.sessions", "%v", err)
+		return nil, err
 	}
-	s.sessionStores[key] = st
-	return st, nil
+	return boundSessions{v.(session.Store), c.Store.SQLTimeout}, nil
 }
 
 // tokens returns the refresh-token store: Redis when configured, else the
-// SQL database.
-func (s *stores) tokens(ctx context.Context, c *config.Config, ns string) (token.Store, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.dryRedis(c); err != nil {
+// SQL database, every call bounded by store.sql_timeout.
+func (l *lease) tokens(ctx context.Context, c *config.Config, ns string) (token.Store, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if err := l.s.dryRedis(c); err != nil {
 		return nil, err
 	}
-	if c.Store.Redis != "" && !s.dry {
-		if st, ok := s.tokenStores["redis:"+redisKey(c, ns)]; ok {
-			return st, nil
-		}
-		cl, err := s.client(c)
+	if c.Store.Redis != "" && !l.s.dry {
+		cl, err := l.client(c)
 		if err != nil {
 			return nil, err
 		}
-		st, err := tokredis.New(cl, redisPrefix(c, ns)+"token:")
+		v, err := l.get("token\x00"+redisKey(c, ns), func() (any, func() error, error) {
+			st, err := tokredis.New(cl, tokenPrefix(c, ns))
+			if err != nil {
+				return nil, nil, c.Errorf("store.redis", "%v", err)
+			}
+			return st, nil, nil
+		})
 		if err != nil {
-			return nil, c.Errorf("store.redis", "%v", err)
+			return nil, err
 		}
-		s.tokenStores["redis:"+redisKey(c, ns)] = st
-		return st, nil
+		return v.(token.Store), nil
 	}
 	key, _ := sqlKey(c)
-	if st, ok := s.tokenStores[key]; ok {
-		return st, nil
-	}
-	db, err := s.sqlLocked(ctx, c)
+	db, err := l.sqlLocked(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	st, err := toksql.New(ctx, db)
+	v, err := l.get("token\x00"+key, func() (any, func() error, error) {
+		st, err := toksql.New(ctx, db)
+		if err != nil {
+			return nil, nil, c.Errorf("auth.tokens", "%v", err)
+		}
+		return st, nil, nil
+	})
 	if err != nil {
-		return nil, c.Errorf("auth.tokens", "%v", err)
+		return nil, err
 	}
-	s.tokenStores[key] = st
-	return st, nil
+	return boundTokens{v.(token.Store), c.Store.SQLTimeout}, nil
+}
+
+// tokenPrefix is where refresh tokens live in Redis. On a Redis Cluster
+// every token key carries one hash tag: the store's scripts follow a token
+// to its family and subject, keys they can only name once they read them,
+// so all of a deployment's token keys must live in one slot.
+func tokenPrefix(c *config.Config, ns string) string {
+	if t, err := redisconn.Parse(c.Store.Redis); err == nil && t.Topology == redisconn.Cluster {
+		return redisPrefix(c, ns) + "token:{" + ns + "}:"
+	}
+	return redisPrefix(c, ns) + "token:"
 }
 
 // dryRedis, for Check, makes the Redis client as serving would — which
@@ -314,17 +412,25 @@ func (s *stores) dryRedis(c *config.Config) error {
 	return cl.Close()
 }
 
-// client returns the Redis client for c's URL. s.mu must be held.
-func (s *stores) client(c *config.Config) (*redis.Client, error) {
-	if cl, ok := s.clients[c.Store.Redis]; ok {
-		return cl, nil
-	}
-	cl, err := redisconn.Open(c.Store.Redis, c.Store.RedisTimeout)
+// client returns the Redis client for c's URL and timeout. s.mu must be
+// held.
+func (l *lease) client(c *config.Config) (redis.UniversalClient, error) {
+	v, err := l.get("redis\x00"+redisClientKey(c), func() (any, func() error, error) {
+		cl, err := redisconn.Open(c.Store.Redis, c.Store.RedisTimeout)
+		if err != nil {
+			return nil, nil, c.Errorf("store.redis", "%v", err)
+		}
+		return cl, cl.Close, nil
+	})
 	if err != nil {
-		return nil, c.Errorf("store.redis", "%v", err)
+		return nil, err
 	}
-	s.clients[c.Store.Redis] = cl
-	return cl, nil
+	return v.(redis.UniversalClient), nil
+}
+
+// redisClientKey names a Redis client by every setting it is built with.
+func redisClientKey(c *config.Config) string {
+	return c.Store.Redis + "\x00" + c.Store.RedisTimeout.String()
 }
 
 func newStores() (*stores, error) {
@@ -336,73 +442,81 @@ func newStores() (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stores{rateMem: rateMem, bfMem: bfMem, clients: map[string]*redis.Client{},
-		rateRedis: map[string]*rlredis.Store{}, bfRedis: map[string]*bfredis.Store{},
-		dbs: map[string]*sqldb.DB{}, userStores: map[string]users.Store{},
-		sessionStores: map[string]session.Store{}, tokenStores: map[string]token.Store{}}, nil
+	return &stores{rateMem: rateMem, bfMem: bfMem, pool: map[string]*pooled{}}, nil
 }
 
 // rate returns the rate-limit store for c and the local fallback.
-func (s *stores) rate(c *config.Config, ns string) (store, fallback ratelimit.Store, err error) {
-	if c.Store.Redis == "" || s.dry {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.rateMem, nil, s.dryRedis(c)
+func (l *lease) rate(c *config.Config, ns string) (store, fallback ratelimit.Store, err error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if c.Store.Redis == "" || l.s.dry {
+		return l.s.rateMem, nil, l.s.dryRedis(c)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.rateRedis[redisKey(c, ns)]
-	if !ok {
-		cl, err := s.client(c)
-		if err != nil {
-			return nil, nil, err
-		}
-		st, err = rlredis.New(rlredis.Config{Client: cl, Prefix: redisPrefix(c, ns) + "rl:", Timeout: c.Store.RedisTimeout, AutoPipeline: c.Store.RedisAutoPipeline})
+	cl, err := l.client(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := fmt.Sprintf("rate\x00%s\x00%t", redisKey(c, ns), c.Store.RedisAutoPipeline)
+	v, err := l.get(key, func() (any, func() error, error) {
+		st, err := rlredis.New(rlredis.Config{Client: cl, Prefix: redisPrefix(c, ns) + "rl:", Timeout: c.Store.RedisTimeout, AutoPipeline: c.Store.RedisAutoPipeline})
 		if err != nil {
 			return nil, nil, c.Errorf("store.redis", "%v", err)
 		}
-		s.rateRedis[redisKey(c, ns)] = st
+		return st, st.Close, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return st, s.rateMem, nil
+	return v.(*rlredis.Store), l.s.rateMem, nil
 }
 
 // bruteforce returns the login-protection store for c and the local
 // fallback.
-func (s *stores) bruteforce(c *config.Config, ns string) (store, fallback bruteforce.Store, err error) {
-	if c.Store.Redis == "" || s.dry {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.bfMem, nil, s.dryRedis(c)
+func (l *lease) bruteforce(c *config.Config, ns string) (store, fallback bruteforce.Store, err error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if c.Store.Redis == "" || l.s.dry {
+		return l.s.bfMem, nil, l.s.dryRedis(c)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.bfRedis[redisKey(c, ns)]
-	if !ok {
-		cl, err := s.client(c)
-		if err != nil {
-			return nil, nil, err
-		}
-		st, err = bfredis.New(bfredis.Config{Client: cl, Prefix: redisPrefix(c, ns) + "bf:", Timeout: c.Store.RedisTimeout})
+	cl, err := l.client(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := l.get("bf\x00"+redisKey(c, ns), func() (any, func() error, error) {
+		st, err := bfredis.New(bfredis.Config{Client: cl, Prefix: redisPrefix(c, ns) + "bf:", Timeout: c.Store.RedisTimeout})
 		if err != nil {
 			return nil, nil, c.Errorf("store.redis", "%v", err)
 		}
-		s.bfRedis[redisKey(c, ns)] = st
+		return st, st.Close, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return st, s.bfMem, nil
+	return v.(*bfredis.Store), l.s.bfMem, nil
 }
 
+// close closes everything still pooled, whoever holds it: the Gateway is
+// closing.
 func (s *stores) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Stores first, then the clients and databases they use.
 	var errs []error
-	for _, c := range s.closers {
-		errs = append(errs, c.Close())
+	for _, kind := range []string{"session", "token", "users", "rate", "bf", "redis", "sql"} {
+		for k, p := range s.pool {
+			if strings.HasPrefix(k, kind+"\x00") {
+				delete(s.pool, k)
+				if p.close != nil {
+					errs = append(errs, p.close())
+				}
+			}
+		}
 	}
-	for _, cl := range s.clients {
-		errs = append(errs, cl.Close())
-	}
-	for _, db := range s.dbs {
-		errs = append(errs, db.Close())
+	for k, p := range s.pool {
+		delete(s.pool, k)
+		if p.close != nil {
+			errs = append(errs, p.close())
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -72,13 +72,23 @@ func (s *RedisStore) Create(ctx context.Context, key Key, rec Record, ttl time.D
 		return err
 	}
 	sk, uk := s.sessionKey(key), s.userKey(rec.User)
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, sk, "rec", val, "seen", rec.LastSeen.UnixMilli())
-		p.PExpire(ctx, sk, max(ttl, time.Millisecond))
+	// The index first, then the session, each in a transaction of its
+	// own: on a Redis Cluster the two keys live in different slots, and a
+	// session must never exist without its index entry (log out
+	// everywhere reads the index). An index entry whose session was never
+	// written is pruned by List and DeleteUser.
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, uk, key.String())
 		// The index lives as long as its longest-lived session.
 		p.ExpireNX(ctx, uk, ttl+indexSlack)
 		p.ExpireGT(ctx, uk, ttl+indexSlack)
+		return nil
+	}); err != nil {
+		return err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, sk, "rec", val, "seen", rec.LastSeen.UnixMilli())
+		p.PExpire(ctx, sk, max(ttl, time.Millisecond))
 		return nil
 	})
 	return err
@@ -180,10 +190,21 @@ func (s *RedisStore) DeleteUser(ctx context.Context, user string) (int, error) {
 			keys = append(keys, s.sessionKey(k))
 		}
 	}
+	// One DEL per session, pipelined: on a Redis Cluster the sessions
+	// live in different slots, which one multi-key DEL cannot span.
 	var n int64
 	if len(keys) > 0 {
-		if n, err = s.rdb.Del(ctx, keys...).Result(); err != nil {
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.Del(ctx, k)
+			}
+			return nil
+		})
+		if err != nil {
 			return 0, err
+		}
+		for _, c := range cmds {
+			n += c.(*redis.IntCmd).Val()
 		}
 	}
 	s.broadcast(ctx, "u:"+user)
