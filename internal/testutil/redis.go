@@ -19,9 +19,10 @@ type Redis struct {
 	// Addr is the server's host:port.
 	Addr string
 
-	t    testing.TB
-	bin  string
-	dir  string
+	t     testing.TB
+	bin   string
+	dir   string
+	extra []string // more arguments for redis-server
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -32,8 +33,16 @@ type Redis struct {
 // redis-server is not installed.
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
+	return startRedis(t)
+}
+
+// startRedis starts redis-server with extra arguments; an argument
+// containing "{dir}" or "{port}" has them replaced by the server's
+// directory and port.
+func startRedis(t testing.TB, extra ...string) *Redis {
+	t.Helper()
 	bin := RequireBinary(t, "redis-server", "/usr/bin", "/usr/local/bin")
-	r := &Redis{t: t, bin: bin, dir: t.TempDir(), logs: &Buffer{}}
+	r := &Redis{t: t, bin: bin, dir: t.TempDir(), logs: &Buffer{}, extra: extra}
 	var err error
 	// The free port may be taken between FreeAddr and the server's bind by
 	// a parallel test: try a few.
@@ -62,10 +71,17 @@ func (r *Redis) start() error {
 		return nil
 	}
 	host, port, _ := net.SplitHostPort(r.Addr)
-	cmd := exec.Command(r.bin,
-		"--bind", host, "--port", port, "--dir", r.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no",
-		"--daemonize", "no", "--loglevel", "warning")
+	var args []string
+	for _, a := range r.extra {
+		args = append(args, strings.NewReplacer("{dir}", r.dir, "{port}", port).Replace(a))
+	}
+	if len(args) == 0 || !strings.HasSuffix(args[0], ".conf") {
+		args = append([]string{
+			"--bind", host, "--port", port, "--dir", r.dir,
+			"--save", "", "--appendonly", "no", "--protected-mode", "no",
+			"--daemonize", "no", "--loglevel", "warning"}, args...)
+	}
+	cmd := exec.Command(r.bin, args...)
 	cmd.Stdout, cmd.Stderr = r.logs, r.logs
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
