@@ -23,10 +23,10 @@ type Redis struct {
 	bin   string
 	dir   string
 	extra []string // more arguments for redis-server
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	logs *Buffer
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
+	logs  *Buffer
 }
 
 // StartRedis starts redis-server for t, or skips t (fails it in CI) when
