@@ -1,10 +1,15 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,4 +219,117 @@ routes:
 	if !ok {
 		t.Fatal("the session written before the hang did not work again after it")
 	}
+}
+
+// rawUpstream is a TCP listener on loopback that hands each accepted
+// connection, after reading the request head, to serve; requests other
+// than GET /x (the gateway's readiness probes) get a 204.
+func rawUpstream(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
+	ln := testutil.Listen(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				br := bufio.NewReader(c)
+				first, _ := br.ReadString('\n')
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				if !strings.HasPrefix(first, "GET /x ") {
+					_, _ = c.Write([]byte("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"))
+					_ = c.Close()
+					return
+				}
+				serve(c)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// TestUpstreamFaults: every way an upstream can fail is answered with the
+// documented neutral status within the configured bound, and a response
+// that stalls is cut at limits.write_timeout with the upstream request
+// aborted, not left holding a connection.
+func TestUpstreamFaults(t *testing.T) {
+	t.Parallel()
+	const bound = 300 * time.Millisecond
+	limits := "limits: {upstream_timeout: 300ms, upstream_connect_timeout: 300ms}\n"
+	check := func(t *testing.T, upstream string, want int) {
+		t.Helper()
+		h := start(t, parse(t, upstream, limits))
+		code, took := timed(t, withCookie("GET", h.url+"/x", nil))
+		if code != want || took > bound+faultMargin() {
+			t.Errorf("got %d after %v, want %d within %v", code, took, want, bound+faultMargin())
+		}
+	}
+	t.Run("connection refused", func(t *testing.T) {
+		t.Parallel()
+		check(t, "http://"+testutil.FreeAddr(t), http.StatusBadGateway)
+	})
+	t.Run("reset before the response", func(t *testing.T) {
+		t.Parallel()
+		check(t, rawUpstream(t, func(c net.Conn) {
+			_ = c.(*net.TCPConn).SetLinger(0)
+			_ = c.Close()
+		}), http.StatusBadGateway)
+	})
+	t.Run("accepts and never answers", func(t *testing.T) {
+		t.Parallel()
+		hold := make(chan struct{})
+		t.Cleanup(func() { close(hold) })
+		check(t, rawUpstream(t, func(c net.Conn) { <-hold; _ = c.Close() }), http.StatusGatewayTimeout)
+	})
+	t.Run("network path hangs", func(t *testing.T) {
+		t.Parallel()
+		px := testutil.StartFaultProxy(t, strings.TrimPrefix(echoUpstream(t).URL, "http://"))
+		px.SetMode(testutil.Hang)
+		check(t, "http://"+px.Addr, http.StatusGatewayTimeout)
+	})
+	t.Run("garbage instead of HTTP", func(t *testing.T) {
+		t.Parallel()
+		check(t, rawUpstream(t, func(c net.Conn) {
+			_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\r\n"))
+			_ = c.Close()
+		}), http.StatusBadGateway)
+	})
+	t.Run("stalls in the middle of the body", func(t *testing.T) {
+		t.Parallel()
+		aborted := make(chan struct{})
+		up := rawUpstream(t, func(c net.Conn) {
+			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nContent-Type: text/plain\r\n\r\npartial"))
+			// Wait for the gateway to give up on this connection.
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_, err := c.Read(make([]byte, 1))
+			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				close(aborted)
+			}
+			_ = c.Close()
+		})
+		h := start(t, parse(t, up, "limits: {write_timeout: 1s}\n"))
+		t0 := time.Now()
+		resp, err := http.Get(h.url + "/x")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		if err == nil {
+			t.Error("a stalled response looked complete to the client")
+		}
+		if took := time.Since(t0); took > time.Second+faultMargin() {
+			t.Errorf("the stalled response was cut after %v, want about write_timeout (1s)", took)
+		}
+		select {
+		case <-aborted:
+		case <-time.After(time.Second + faultMargin()):
+			t.Error("the upstream request was left open after the client's response was cut")
+		}
+	})
 }

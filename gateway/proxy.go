@@ -157,10 +157,14 @@ type proxy struct {
 	log      *slog.Logger
 	metrics  *metrics
 	upstream *http.Transport
+	// write is limits.write_timeout: a response that has not been written
+	// by then is cut by the server, so the upstream request is abandoned
+	// then too, rather than left waiting on an upstream that stalls.
+	write time.Duration
 }
 
 func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
-	p := &proxy{pool: newPool(c.Upstream), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits)}
+	p := &proxy{pool: newPool(c.Upstream), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits), write: c.Limits.Write()}
 	p.guards.New = func() any { return &hintsGuard{marks: make([]headerMark, 0, 8)} }
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
@@ -175,8 +179,10 @@ func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, l
 type upstreamKey struct{}
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	websocket := false
 	if upgrade.Requested(r) {
-		if upgrade.IsWebSocket(r) {
+		if websocket = upgrade.IsWebSocket(r); websocket {
 			// The connection's deadlines are lifted only once the upstream
 			// has agreed to switch protocols (ReverseProxy hijacks the
 			// connection on a 101 only): until then a slow body or a slow
@@ -204,7 +210,17 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer p.guards.Put(g)
 	defer g.release()
-	p.rp.ServeHTTP(g, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, u)))
+	if p.write > 0 && !websocket {
+		// An upstream that stalls in the middle of a response would
+		// otherwise hold this request, and the upstream connection, for
+		// as long as it stalls: the server's write deadline fails writes
+		// but cannot interrupt the read from the upstream. An upgraded
+		// WebSocket lives as long as the application wants.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.write)
+		defer cancel()
+	}
+	p.rp.ServeHTTP(g, r.WithContext(context.WithValue(ctx, upstreamKey{}, u)))
 }
 
 // clientBody records the error, if any, of reading the client's body. The
