@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,17 +43,22 @@ func metricValue(t *testing.T, adminURL, sample string) float64 {
 	return -1
 }
 
-// TestSIGHUPUnderLoad reloads a real gateway process 50 times with SIGHUP
-// while clients use it — store settings, the CSRF mode and the route table
-// change every time — and asserts that no request fails, that each
-// reload's settings are in force, and that neither goroutines nor open
-// files grow across the reloads: replaced configurations and the stores
-// only they used are closed.
-func TestSIGHUPUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("50 reloads under load; skipped with -short")
-	}
-	t.Parallel()
+// reloadable is a real `rampart serve` process whose configuration file a
+// test rewrites and reloads with SIGHUP.
+type reloadable struct {
+	cmd         *exec.Cmd
+	base, admin string
+	logs        *testutil.Buffer
+	write       func(i int)
+	reloads     int
+	sess        *http.Cookie
+}
+
+// startReloadable starts a gateway with Redis, sessions in Redis, a rate
+// limit and a CSRF policy; configuration i varies the store settings
+// (every i a new Redis timeout), the CSRF mode and the route table.
+func startReloadable(t *testing.T) *reloadable {
+	t.Helper()
 	rd := testutil.StartRedis(t)
 	up := echoUpstream(t)
 	dir := t.TempDir()
@@ -60,7 +66,8 @@ func TestSIGHUPUnderLoad(t *testing.T) {
 	seedUser(t, db, "erin")
 	listen, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cfgPath := filepath.Join(dir, "rampart.yaml")
-	write := func(i int) {
+	g := &reloadable{base: "http://" + listen, admin: "http://" + admin, logs: &testutil.Buffer{}}
+	g.write = func(i int) {
 		t.Helper()
 		extra, mode := "", "origin"
 		if i%2 == 1 {
@@ -76,7 +83,7 @@ store: {sqlite: %q, redis: %q, redis_timeout: %dms, session_cache: %ds, redis_au
 auth:
   sessions: {idle_timeout: 30m, absolute_timeout: 12h}
 csrf: {mode: %s}
-rate_limits: [{limit: 100000, per: 1m}]
+rate_limits: [{limit: 1000000, per: 1m}]
 routes:
   - match: "GET /public"
     auth: none
@@ -88,115 +95,149 @@ routes:
 			t.Fatal(err)
 		}
 	}
-	write(0)
-	cmd := exec.Command(testutil.BuildRampart(t), "serve", "--config", cfgPath)
-	logs := &testutil.Buffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
+	g.write(0)
+	g.cmd = exec.Command(testutil.BuildRampart(t), "serve", "--config", cfgPath)
+	g.cmd.Stderr = g.logs
+	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base, adminURL := "http://"+listen, "http://"+admin
+	t.Cleanup(func() { _ = g.cmd.Process.Kill(); _ = g.cmd.Wait() })
 	if !testutil.WaitFor(20*time.Second, func() bool {
-		resp, err := http.Get(base + "/public")
+		resp, err := http.Get(g.base + "/public")
 		if err == nil {
 			resp.Body.Close()
 		}
 		return err == nil && resp.StatusCode == 200
 	}) {
-		t.Fatalf("gateway did not start:\n%s", logs)
+		t.Fatalf("gateway did not start:\n%s", g.logs)
 	}
-	sess := sessionLogin(t, base, "erin")
+	g.sess = sessionLogin(t, g.base, "erin")
+	return g
+}
 
-	reloads := 0
-	reload := func(i int) {
-		t.Helper()
-		write(i)
-		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-		reloads++
-		if !testutil.WaitFor(10*time.Second, func() bool {
-			return metricValue(t, adminURL, `rampart_config_reloads_total{result="success"}`) >= float64(reloads)
-		}) {
-			t.Fatalf("reload %d was not applied:\n%s", i, logs)
-		}
+// reload writes configuration i, sends SIGHUP and waits until it applied.
+func (g *reloadable) reload(t *testing.T, i int) {
+	t.Helper()
+	g.write(i)
+	if err := g.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
 	}
-	// counts reads goroutines and open files once replaced configurations
-	// have retired (no request is in flight, so they retire at once).
-	counts := func() (goroutines, fds float64) {
-		time.Sleep(500 * time.Millisecond)
-		return metricValue(t, adminURL, "go_goroutines"), metricValue(t, adminURL, "process_open_fds")
+	g.reloads++
+	if !testutil.WaitFor(10*time.Second, func() bool {
+		return metricValue(t, g.admin, `rampart_config_reloads_total{result="success"}`) >= float64(g.reloads)
+	}) {
+		t.Fatalf("reload %d was not applied:\n%s", i, g.logs)
 	}
-	// Warm up: every variant of the configuration once, so pools and
-	// caches exist before the baseline.
-	for i := 1; i <= 6; i++ {
-		reload(i)
-	}
-	g0, f0 := counts()
+}
 
-	var failures, total atomic.Int64
-	var failed sync.Map
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	transport := &http.Transport{MaxIdleConnsPerHost: 8}
-	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
-	for w := range 4 {
-		wg.Add(1)
+// load runs workers that alternate public and signed-in requests until
+// stop is closed, counting requests and failures (anything but a 200).
+type load struct {
+	total, failures atomic.Int64
+	failed          sync.Map
+	stop            chan struct{}
+	wg              sync.WaitGroup
+	transport       *http.Transport
+}
+
+func (g *reloadable) startLoad(workers int) *load {
+	l := &load{stop: make(chan struct{}), transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	client := &http.Client{Transport: l.transport, Timeout: 10 * time.Second}
+	for w := range workers {
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer l.wg.Done()
 			for {
 				select {
-				case <-stop:
+				case <-l.stop:
 					return
 				default:
 				}
 				var req *http.Request
 				if w%2 == 0 {
-					req = withCookie("GET", base+"/public", nil)
+					req = withCookie("GET", g.base+"/public", nil)
 				} else {
-					req = withCookie("GET", base+"/notes", sess)
+					req = withCookie("GET", g.base+"/notes", g.sess)
 				}
-				total.Add(1)
+				l.total.Add(1)
 				resp, err := client.Do(req)
 				if err != nil {
-					failures.Add(1)
-					failed.Store(err.Error(), true)
+					l.failures.Add(1)
+					l.failed.Store(err.Error(), true)
 					continue
 				}
+				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
-					failures.Add(1)
-					failed.Store(strconv.Itoa(resp.StatusCode)+" "+req.URL.Path, true)
+					l.failures.Add(1)
+					l.failed.Store(strconv.Itoa(resp.StatusCode)+" "+req.URL.Path, true)
 				}
 			}
 		}()
 	}
+	return l
+}
+
+// end stops the load and reports failures.
+func (l *load) end(t *testing.T, during string) {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	l.transport.CloseIdleConnections()
+	if n := l.failures.Load(); n > 0 {
+		var what []string
+		l.failed.Range(func(k, _ any) bool { what = append(what, k.(string)); return true })
+		t.Errorf("%d of %d requests failed %s: %q", n, l.total.Load(), during, what)
+	}
+	if l.total.Load() < 100 {
+		t.Errorf("only %d requests ran %s", l.total.Load(), during)
+	}
+}
+
+// counts reads goroutines, open files and resident memory once replaced
+// configurations have retired (with no request in flight they retire at
+// once).
+func (g *reloadable) counts(t *testing.T) (goroutines, fds, rss float64) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	return metricValue(t, g.admin, "go_goroutines"), metricValue(t, g.admin, "process_open_fds"),
+		metricValue(t, g.admin, "process_resident_memory_bytes")
+}
+
+// TestSIGHUPUnderLoad reloads a real gateway process 50 times with SIGHUP
+// while clients use it — store settings, the CSRF mode and the route table
+// change every time — and asserts that no request fails, that each
+// reload's settings are in force, and that neither goroutines nor open
+// files grow across the reloads: replaced configurations and the stores
+// only they used are closed.
+func TestSIGHUPUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 reloads under load; skipped with -short")
+	}
+	t.Parallel()
+	g := startReloadable(t)
+	// Warm up: every variant of the configuration once, so pools and
+	// caches exist before the baseline.
+	for i := 1; i <= 6; i++ {
+		g.reload(t, i)
+	}
+	g0, f0, _ := g.counts(t)
+	l := g.startLoad(4)
 	for i := 7; i < 7+50; i++ {
-		reload(i)
+		g.reload(t, i)
 		time.Sleep(20 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
-	transport.CloseIdleConnections()
-	if n := failures.Load(); n > 0 {
-		var what []string
-		failed.Range(func(k, _ any) bool { what = append(what, k.(string)); return true })
-		t.Errorf("%d of %d requests failed across 50 reloads: %q", n, total.Load(), what)
-	}
-	if total.Load() < 100 {
-		t.Errorf("only %d requests ran during the reloads", total.Load())
-	}
+	l.end(t, "across 50 reloads")
 
 	// The last configuration (i = 56: even) is in force: no /extra route,
 	// CSRF by origin (a same-origin form post passes without a token).
-	if resp, _ := do(t, nil, withCookie("GET", base+"/extra", nil)); resp.StatusCode == 200 {
+	if resp, _ := do(t, nil, withCookie("GET", g.base+"/extra", nil)); resp.StatusCode == 200 {
 		t.Errorf("route removed by the last reload still served")
 	}
 	post := func() int {
-		req, _ := http.NewRequest("POST", base+"/form", strings.NewReader("a=1"))
+		req, _ := http.NewRequest("POST", g.base+"/form", strings.NewReader("a=1"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", base)
+		req.Header.Set("Origin", g.base)
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		resp, _ := do(t, nil, req)
 		return resp.StatusCode
@@ -204,20 +245,63 @@ routes:
 	if got := post(); got != 200 {
 		t.Errorf("csrf.mode origin after the last reload: same-origin post got %d", got)
 	}
-	reload(57) // odd: /extra back, CSRF tokens required
-	if resp, _ := do(t, nil, withCookie("GET", base+"/extra", nil)); resp.StatusCode != 200 {
+	g.reload(t, 57) // odd: /extra back, CSRF tokens required
+	if resp, _ := do(t, nil, withCookie("GET", g.base+"/extra", nil)); resp.StatusCode != 200 {
 		t.Errorf("route added by a reload: got %d", resp.StatusCode)
 	}
 	if got := post(); got != 403 {
 		t.Errorf("csrf.mode token after a reload: a post without a token got %d, want 403", got)
 	}
 
-	g1, f1 := counts()
-	t.Logf("after %d reloads: goroutines %v -> %v, open files %v -> %v, %d requests", reloads, g0, g1, f0, f1, total.Load())
+	g1, f1, _ := g.counts(t)
+	t.Logf("after %d reloads: goroutines %v -> %v, open files %v -> %v, %d requests", g.reloads, g0, g1, f0, f1, l.total.Load())
 	if g1 > g0+10 {
 		t.Errorf("goroutines grew across 50 reloads: %v -> %v", g0, g1)
 	}
 	if f1 > f0+5 {
 		t.Errorf("open files (connections) grew across 50 reloads: %v -> %v", f0, f1)
+	}
+}
+
+// TestSoak keeps a real gateway under steady load — sessions in Redis, a
+// rate limit on every request, a reload every second — for
+// RAMPART_SOAK (a Go duration; default 20s, skipped with -short), and
+// asserts that resident memory and goroutines stay flat: the second half
+// of the run may not grow them beyond noise.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak; skipped with -short")
+	}
+	d := 20 * time.Second
+	if v := os.Getenv("RAMPART_SOAK"); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			t.Fatalf("RAMPART_SOAK: %v", err)
+		}
+	}
+	t.Parallel()
+	g := startReloadable(t)
+	l := g.startLoad(4)
+	run := func(until time.Time, i *int) {
+		for time.Now().Before(until) {
+			*i++
+			g.reload(t, *i)
+			time.Sleep(time.Second)
+		}
+	}
+	i := 0
+	start := time.Now()
+	run(start.Add(d/2), &i)
+	gMid, _, rssMid := g.counts(t)
+	run(start.Add(d), &i)
+	gEnd, _, rssEnd := g.counts(t)
+	l.end(t, "during the soak")
+	t.Logf("soak %v, %d reloads, %d requests: goroutines %v -> %v, RSS %.1f MiB -> %.1f MiB",
+		d, g.reloads, l.total.Load(), gMid, gEnd, rssMid/(1<<20), rssEnd/(1<<20))
+	if gEnd > gMid+10 {
+		t.Errorf("goroutines grew in the second half of the soak: %v -> %v", gMid, gEnd)
+	}
+	if rssEnd > rssMid*1.25+8<<20 {
+		t.Errorf("resident memory grew in the second half of the soak: %.1f MiB -> %.1f MiB", rssMid/(1<<20), rssEnd/(1<<20))
 	}
 }
