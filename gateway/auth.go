@@ -71,10 +71,10 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips
 		}
 	}
 	if needUsers {
-		hasher, err := password.NewHasher(c.Auth.Passwords.Hash)
+		hasher, err := g.stores.hasher(c.Auth.Passwords.Hash)
 		if err != nil {
 			errs = append(errs, c.Errorf("auth.passwords.hash", "%v", err))
-			hasher, _ = password.NewHasher(password.Params{})
+			hasher, _ = g.stores.hasher(password.Params{})
 		}
 		lc := c.Auth.Login
 		lc.Users, lc.Sessions, lc.Hasher = a.users, a.sessions, hasher

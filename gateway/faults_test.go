@@ -17,6 +17,7 @@ import (
 
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/users"
+	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
@@ -332,4 +333,55 @@ func TestUpstreamFaults(t *testing.T) {
 			t.Error("the upstream request was left open after the client's response was cut")
 		}
 	})
+}
+
+// TestSQLiteLocked: another process holding the SQLite file's write lock
+// (a backup, a migration, `sqlite3` left open in a transaction) makes
+// writes wait; store.sql_timeout bounds the wait, so a login that must
+// write its session answers 503 in time instead of queueing, reads go on,
+// and everything works again once the lock is released.
+func TestSQLiteLocked(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	db := filepath.Join(t.TempDir(), "rampart.db")
+	seedUser(t, db, "alice")
+	const timeout = 300 * time.Millisecond
+	h := start(t, parse(t, up.URL, fmt.Sprintf(`env: development
+store: {sqlite: %q, sql_timeout: 300ms}
+auth:
+  sessions: {idle_timeout: 30m, absolute_timeout: 12h}
+login_protection: {delay: 1ms}
+routes:
+  - match: "GET /notes"
+`, db)))
+	alice := sessionLogin(t, h.url, "alice")
+
+	other, err := sqldb.OpenSQLite(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", h.url+"/.rampart/login", strings.NewReader(fmt.Sprintf(`{"username":"alice","password":%q}`, testPassword)))
+	req.Header.Set("Content-Type", "application/json")
+	code, took := timed(t, req)
+	if code != 503 || took > 3*timeout+faultMargin() {
+		t.Errorf("login while the file is locked: got %d after %v, want 503 within %v", code, took, 3*timeout+faultMargin())
+	}
+	if code, took := timed(t, withCookie("GET", h.url+"/notes", alice)); code != 200 || took > 2*timeout+faultMargin() {
+		t.Errorf("a session read while the file is locked: got %d after %v, want 200", code, took)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close()
+	if got := sessionLogin(t, h.url, "alice"); got == nil {
+		t.Error("no login after the lock was released")
+	}
 }

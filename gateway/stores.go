@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/token"
 	tokredis "github.com/rampartsec/rampart/auth/token/redisstore"
@@ -56,6 +57,10 @@ type stores struct {
 	// csrfKey signs CSRF tokens when csrf.key_file is not set: the
 	// process's, for the same reason.
 	csrfKey []byte
+	// hashers are kept by their parameters across reloads: each holds
+	// its dummy hash, one argon2id run (tens of MiB) that a reload would
+	// otherwise repeat.
+	hashers map[password.Params]*password.Hasher
 	// dry replaces every store by an in-memory one, for Check: a check
 	// creates no file and opens no connection (see dryRedis).
 	dry bool
@@ -128,6 +133,24 @@ func (s *stores) open() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.pool)
+}
+
+// hasher returns the process's password hasher for p.
+func (s *stores) hasher(p password.Params) (*password.Hasher, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, err := password.NewHasher(p)
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := s.hashers[h.Params()]; ok {
+		return old, nil
+	}
+	if s.hashers == nil {
+		s.hashers = map[password.Params]*password.Hasher{}
+	}
+	s.hashers[h.Params()] = h
+	return h, nil
 }
 
 // processCSRFKey returns the process's random CSRF signing key, created on

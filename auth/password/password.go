@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
@@ -69,6 +70,26 @@ var (
 type Hasher struct {
 	params Params
 	prefix string // "$argon2id$v=19$m=…,t=…,p=…$"
+
+	dummyOnce sync.Once
+	dummy     string
+	dummyErr  error
+}
+
+// Dummy returns a hash, under the hasher's parameters, of a random
+// password that is thrown away: checking a password against it costs what
+// checking a real hash costs, and nothing ever matches it. Callers check
+// unknown users against it so that they take as long as known ones. It is
+// computed once per Hasher (one argon2id run, MinMemory KiB or more), so a
+// program that rebuilds its login handling — a configuration reload —
+// reuses the Hasher rather than paying for a new dummy each time.
+func (h *Hasher) Dummy() (string, error) {
+	h.dummyOnce.Do(func() {
+		var pw [24]byte
+		_, _ = rand.Read(pw[:])
+		h.dummy, h.dummyErr = h.Hash(base64.RawStdEncoding.EncodeToString(pw[:]))
+	})
+	return h.dummy, h.dummyErr
 }
 
 // NewHasher returns a Hasher for p. Zero fields take the defaults; values

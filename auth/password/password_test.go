@@ -211,3 +211,31 @@ func TestCommonList(t *testing.T) {
 		t.Error("a passphrase is on the common list")
 	}
 }
+
+// TestDummy: the dummy hash has the hasher's parameters (so checking
+// against it costs the same), matches nothing, and is computed once per
+// Hasher.
+func TestDummy(t *testing.T) {
+	t.Parallel()
+	h, err := password.NewHasher(password.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, err := h.Dummy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := h.Dummy()
+	if d1 != d2 {
+		t.Error("the dummy hash was computed twice")
+	}
+	real, _ := h.Hash("a password")
+	if cut := strings.LastIndexByte(real, '$'); !strings.HasPrefix(d1, real[:strings.LastIndexByte(real[:cut], '$')]) {
+		t.Errorf("dummy %q has other parameters than %q", d1, real)
+	}
+	for _, pw := range []string{"", "a password", d1} {
+		if ok, _ := h.Verify(d1, pw); ok {
+			t.Errorf("the dummy hash matched %q", pw)
+		}
+	}
+}
