@@ -894,9 +894,9 @@ func (c *Config) Validate() error {
 			add("listen_http", "redirects to HTTPS and answers ACME challenges, so it needs tls (tls.cert and tls.key, or tls.acme)")
 		}
 	}
-	if len(c.Upstream) == 0 {
-		add("upstream", "required: the URL of the application to protect, e.g. http://127.0.0.1:3000")
-	}
+	// A missing upstream is reported when the gateway is built: a Go
+	// program may serve its application in-process instead
+	// (gateway.Options.App).
 	for i, u := range c.Upstream {
 		if u != nil && ownListener(c.Listen, u) {
 			key := "upstream"

@@ -132,7 +132,6 @@ func TestParseErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "x.yaml:1: expected a mapping"},
 		{"syntax", "upstream: [\n", "x.yaml"},
 		{"tab indentation", "limits:\n\tmax_body_bytes: 1\n", "x.yaml:2: invalid YAML"},
-		{"missing upstream", "listen: ':8080'\n", "x.yaml: upstream: required"},
 		{"upstream scheme", "upstream: ftp://x\n", "x.yaml:1: upstream: upstream URL \"ftp://x\" must start with http"},
 		{"upstream creds", "upstream: http://u:p@x\n", "must not carry credentials"},
 		{"upstream list item type", "upstream: [1]\n", "x.yaml:1: upstream: line 1: expected an upstream URL"},
@@ -257,8 +256,10 @@ func TestParsePrefix(t *testing.T) {
 func TestValidateBuiltInCode(t *testing.T) {
 	t.Parallel()
 	c := config.Default()
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "upstream: required") {
-		t.Fatalf("got %v, want upstream required", err)
+	// No upstream is not a configuration error: a Go program may serve its
+	// application in-process (the gateway reports a missing one).
+	if err := c.Validate(); err != nil {
+		t.Fatalf("default configuration: %v", err)
 	}
 	u, err := config.ParseUpstream("http://127.0.0.1:3000")
 	if err != nil {

@@ -139,7 +139,13 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 			gen.cert = &cert
 		}
 	}
-	gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs)
+	switch {
+	case g.app == nil && len(c.Upstream) == 0:
+		fail(c.Errorf("upstream", "required: the URL of the application to protect, e.g. http://127.0.0.1:3000"))
+	case g.app != nil && len(c.Upstream) > 0:
+		g.log.Warn("upstream is ignored: the application is served in-process (gateway.Options.App)")
+	}
+		gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs, g.app)
 
 	allowCfg := c.Allow
 	allowCfg.IPsFile = c.RelativePath(allowCfg.IPsFile)

@@ -35,6 +35,14 @@ type Options struct {
 	// the admin listener (validate-then-swap, as Reload). Nil answers
 	// POST /reload with 409: there is no file to read.
 	Loader func() (*config.Config, error)
+	// App, when set, serves in-process what passes the policies, instead
+	// of a proxy to the configuration's upstream (which may then be left
+	// out, and is ignored when given). It receives the request an upstream
+	// would: identity and forwarding headers set, the client's copies
+	// removed, the identity also in the context (see Identity).
+	// Streaming, http.Flusher and WebSocket hijacking work. Everything else
+	// — the whole chain, reloads, the admin listener — is the same.
+	App http.Handler
 }
 
 // Gateway is a running configuration: a handler for the public listener and
@@ -62,6 +70,7 @@ type Gateway struct {
 	acmeEvents *prometheus.CounterVec
 
 	loader     func() (*config.Config, error)
+	app        http.Handler
 	adminToken atomic.Pointer[[32]byte] // SHA-256 of admin.token_file's token
 }
 
@@ -71,7 +80,7 @@ var _ http.Handler = (*Gateway)(nil)
 // one goroutine that probes the upstreams; Close stops it. c must have been
 // produced by config.Parse or have passed Validate.
 func New(c *config.Config, opt Options) (*Gateway, error) {
-	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}, loader: opt.Loader}
+	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}, loader: opt.Loader, app: opt.App}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -214,7 +223,7 @@ func (g *Gateway) retire(old *generation) {
 // certificate.
 func (g *Gateway) Ready() bool {
 	gen := g.current.Load()
-	return gen != nil && gen.proxy.pool.ready() && g.acmeReady()
+	return gen != nil && (gen.proxy.app != nil || gen.proxy.pool.ready()) && g.acmeReady()
 }
 
 // Close stops the prober and releases the current chain's resources. It does

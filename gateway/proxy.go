@@ -161,10 +161,17 @@ type proxy struct {
 	// by then is cut by the server, so the upstream request is abandoned
 	// then too, rather than left waiting on an upstream that stalls.
 	write time.Duration
+	// app, when set, serves what passes in-process instead of an upstream
+	// (Options.App).
+	app http.Handler
 }
 
-func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
-	p := &proxy{pool: newPool(c.Upstream), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits), write: c.Limits.Write()}
+func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool, app http.Handler) *proxy {
+	urls := c.Upstream
+	if app != nil {
+		urls = nil // the application is in-process: nothing to dial or probe
+	}
+	p := &proxy{pool: newPool(urls), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits), write: c.Limits.Write(), app: app}
 	p.guards.New = func() any { return &hintsGuard{marks: make([]headerMark, 0, 8)} }
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
@@ -194,6 +201,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Header.Del("Upgrade")
 			dropConnectionToken(r.Header, "upgrade")
 		}
+	}
+	if p.app != nil {
+		p.serveApp(w, r, websocket)
+		return
 	}
 	u := p.pool.pick()
 	if e := exchangeOf(w); e != nil {
@@ -380,28 +391,35 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetURL(u.url)
 	pr.Out.Host = pr.In.Host // the application sees the public host name, canonical
+	p.forwardHeaders(pr.In, pr.Out.Header)
+}
 
-	peer := clientip.Peer(pr.In)
+// forwardHeaders sets on h, the headers of the request the application
+// receives (a copy of in's), what it may see: the client's forwarding and
+// reserved headers removed, Rampart's own and the forwarding headers it
+// computed set. The proxy and the in-process application share it, so
+// both see the same request.
+func (p *proxy) forwardHeaders(in *http.Request, h http.Header) {
+	peer := clientip.Peer(in)
 	trusted := p.ips.Trusted(peer)
-	client := p.ips.ClientIP(pr.In)
+	client := p.ips.ClientIP(in)
 
-	h := pr.Out.Header
-	p.edge.Upstream(h, pr.In.Header, trusted)
-	if id := requestid.FromContext(pr.In.Context()); id != "" {
+	p.edge.Upstream(h, in.Header, trusted)
+	if id := requestid.FromContext(in.Context()); id != "" {
 		h[requestid.Header] = []string{id}
 	}
 	proto := "http"
-	if pr.In.TLS != nil {
+	if in.TLS != nil {
 		proto = "https"
 	}
-	host := pr.In.Host
+	host := in.Host
 	if trusted {
-		if v := pr.In.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
+		if v := in.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
 			proto = v
 		}
 		// Validated, canonicalised and checked against the Host
 		// allow-list by access.HostHandler.
-		if v := pr.In.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
+		if v := in.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
 			host = v
 		}
 	}
