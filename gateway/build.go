@@ -145,7 +145,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	case g.app != nil && len(c.Upstream) > 0:
 		g.log.Warn("upstream is ignored: the application is served in-process (gateway.Options.App)")
 	}
-		gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs, g.app)
+	gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs, g.app)
 
 	allowCfg := c.Allow
 	allowCfg.IPsFile = c.RelativePath(allowCfg.IPsFile)
