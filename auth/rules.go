@@ -3,7 +3,6 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -85,7 +84,7 @@ type Config struct {
 	LoginURL string `yaml:"-"`
 	// Realm is the realm in WWW-Authenticate. Default "rampart".
 	Realm string `yaml:"-"`
-	// Logger receives authenticator failures. Default: discard.
+	// Logger receives authenticator failures. Default: slog.Default(), so nothing is lost silently; pass a logger with slog.DiscardHandler to drop.
 	Logger *slog.Logger `yaml:"-"`
 	// OnDecision, if set, is called with every decision, for metrics. It
 	// must be fast and safe for concurrent use.
@@ -179,7 +178,7 @@ func New(c Config) (*Policy, error) {
 	p.invalid = []string{`Bearer realm="` + realm + `", error="invalid_token"`}
 	p.scopeError = []string{`Bearer realm="` + realm + `", error="insufficient_scope", scope="` + strings.Join(p.scopes, " ") + `"`}
 	if p.log == nil {
-		p.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		p.log = slog.Default()
 	}
 	if p.onDecision == nil {
 		p.onDecision = func(Decision) {}

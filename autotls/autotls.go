@@ -164,7 +164,7 @@ func validHost(name string) bool {
 // Options are the parts of a Manager that do not come from the
 // configuration.
 type Options struct {
-	// Logger receives issuance, renewal and OCSP messages. Nil discards.
+	// Logger receives issuance, renewal and OCSP messages. Nil uses slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger
 	// HTTPAddr is the address of the listener that answers HTTP-01
 	// challenges (the gateway's listen_http). Empty disables HTTP-01.
@@ -200,7 +200,7 @@ func New(c Config, opt Options) (*Manager, error) {
 	}
 	log := opt.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = slog.Default()
 	}
 	if c.CA == "" {
 		c.CA = LetsEncrypt

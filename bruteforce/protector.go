@@ -156,7 +156,7 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time `yaml:"-" json:"-"`
 	// Logger receives lockouts (info), store failures and recoveries.
-	// Default: discard.
+	// Default: slog.Default(), so nothing is lost silently; pass a logger with slog.DiscardHandler to drop.
 	Logger *slog.Logger `yaml:"-" json:"-"`
 	// OnDecision, when set, is called for every Check, Fail and Succeed,
 	// for metrics. It must be fast and safe for concurrent use.
@@ -262,7 +262,7 @@ func New(c Config) (*Protector, error) {
 		pr.now = time.Now
 	}
 	if pr.log == nil {
-		pr.log = slog.New(slog.DiscardHandler)
+		pr.log = slog.Default()
 	}
 	return pr, nil
 }

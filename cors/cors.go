@@ -66,7 +66,7 @@ type Config struct {
 	// concurrent use. Default nil.
 	OnDecision func(r *http.Request, d Decision) `yaml:"-"`
 	// Logger receives a debug line for every refused preflight, with the
-	// reason and request id. Nil discards.
+	// reason and request id. Nil uses slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger `yaml:"-"`
 }
 
@@ -158,7 +158,7 @@ type Policy struct {
 func New(c Config) (*Policy, error) {
 	p := &Policy{credentials: c.Credentials, pna: c.PrivateNetwork, onDecision: c.OnDecision, log: c.Logger}
 	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
+		p.log = slog.Default()
 	}
 	var errs []error
 	fail := func(format string, args ...any) {

@@ -107,7 +107,7 @@ type Config struct {
 	// and safe for concurrent use. Default nil.
 	OnDecision func(r *http.Request, d Decision) `yaml:"-"`
 	// Logger receives one line per refused request with the reason and the
-	// request id. Nil discards.
+	// request id. Nil uses slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger `yaml:"-"`
 }
 
@@ -216,7 +216,7 @@ func New(c Config) (*Protection, error) {
 		p.mode = ModeOrigin
 	}
 	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
+		p.log = slog.Default()
 	}
 	var errs []error
 	fail := func(format string, args ...any) {

@@ -21,7 +21,7 @@ import (
 // Options are the parts of a Gateway that do not come from the
 // configuration file.
 type Options struct {
-	// Logger receives the access log and operational messages. Nil discards.
+	// Logger receives the access log and operational messages. Nil uses slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger
 	// Registry receives the gateway's metrics. Nil creates a private
 	// registry (see Gateway.Registry).
@@ -82,7 +82,7 @@ var _ http.Handler = (*Gateway)(nil)
 func New(c *config.Config, opt Options) (*Gateway, error) {
 	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}, loader: opt.Loader, app: opt.App}
 	if g.log == nil {
-		g.log = slog.New(slog.DiscardHandler)
+		g.log = slog.Default()
 	}
 	if g.reg == nil {
 		g.reg = prometheus.NewRegistry()

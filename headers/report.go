@@ -29,7 +29,7 @@ type ReportConfig struct {
 	// ignored. Default 20.
 	MaxReports int `yaml:"max_reports" json:"max_reports,omitempty"`
 	// Logger receives one line per violation at Warn level. Default:
-	// discard.
+	// slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger `yaml:"-" json:"-"`
 	// OnViolation, when set, is called for each accepted violation, for
 	// example to count rampart_csp_violations_total by directive. It must be
@@ -100,7 +100,7 @@ func NewReportHandler(c ReportConfig) (*ReportHandler, error) {
 	}
 	h := &ReportHandler{cfg: c, log: c.Logger, now: c.Now}
 	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
+		h.log = slog.Default()
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -118,7 +118,7 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives store failures and recoveries (warn, info) and
-	// dry-run refusals (info). Default: discard.
+	// dry-run refusals (info). Default: slog.Default(), so nothing is lost silently; pass a logger with slog.DiscardHandler to drop.
 	Logger *slog.Logger
 	// OnDecision, when set, is called once per rule per request with its
 	// outcome, for metrics. It must be fast and safe for concurrent use.
@@ -202,7 +202,7 @@ func New(c Config) (*Limiter, error) {
 		l.now = time.Now
 	}
 	if l.log == nil {
-		l.log = slog.New(slog.DiscardHandler)
+		l.log = slog.Default()
 	}
 	if l.retryAfter == 0 {
 		l.retryAfter = DefaultRetryStoreAfter

@@ -48,7 +48,7 @@ type Config struct {
 	// none.
 	Signatures []string `yaml:"signatures" json:"signatures,omitempty"`
 	// Logger receives one Error line per incident, from a background
-	// goroutine. Default: discard.
+	// goroutine. Default: slog.Default(), so nothing is lost silently; pass a logger with slog.DiscardHandler to drop.
 	Logger *slog.Logger `yaml:"-" json:"-"`
 	// OnIncident, when set, is called on the request path with the reason
 	// of each replaced response ("status", "leak:<signature>", "encoding",
@@ -108,7 +108,7 @@ func New(c Config) (*Shield, error) {
 		onDrop:  c.OnLogDropped,
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+		s.log = slog.Default()
 	}
 	statuses := c.Statuses
 	if statuses == "" {

@@ -377,3 +377,25 @@ func TestLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultLoggerKeepsIncidents: a Shield built without a Logger logs
+// through slog.Default, so a Go program that never set one still finds the
+// original error behind an incident id. (Not parallel: it swaps the
+// process's default logger.)
+func TestDefaultLoggerKeepsIncidents(t *testing.T) {
+	var buf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	s, err := shield.New(shield.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r = r.WithContext(requestid.NewContext(r.Context(), "inc-default"))
+	s.Handler(reply(500, "text/plain", "Error: boom\n    at /srv/app.js:7:3")).ServeHTTP(httptest.NewRecorder(), r)
+	_ = s.Close()
+	if log := buf.String(); !strings.Contains(log, "inc-default") || !strings.Contains(log, "/srv/app.js:7:3") {
+		t.Errorf("the incident was not logged through slog.Default:\n%s", log)
+	}
+}

@@ -353,7 +353,7 @@ func New(c Config) (*Validator, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &Validator{ops: []*operation{op}, onDecision: c.OnDecision, logger: slog.New(slog.DiscardHandler)}, nil
+	return &Validator{ops: []*operation{op}, onDecision: c.OnDecision, logger: slog.Default()}, nil
 }
 
 // compilerPair compiles every schema twice in strict mode: see checker.

@@ -35,7 +35,7 @@ type Options struct {
 	// validation; a larger response is logged as not validated. Default
 	// 1MiB.
 	MaxResponseBytes int64
-	// Logger receives response validation findings. Default: discard.
+	// Logger receives response validation findings. Default: slog.Default(), so nothing is lost silently; pass a logger with slog.DiscardHandler to drop.
 	Logger *slog.Logger
 	// OnDecision, when set, is called once per validated request, for
 	// metrics. It must be fast and safe for concurrent use.
@@ -160,7 +160,7 @@ func newSpec(path string, doc any, o Options) (*Spec, error) {
 		o.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+		o.Logger = slog.Default()
 	}
 	s := &Spec{name: path, opts: o, doc: doc, docURL: fileURL(path),
 		compilers: map[schemaOptions]*compiler{}, defaults: map[string]*Validator{}}

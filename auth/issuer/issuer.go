@@ -122,7 +122,7 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time `yaml:"-"`
 	// Logger receives JWKS fetch failures and rejection reasons. Default:
-	// discard.
+	// slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger `yaml:"-"`
 	// OnDecision, when set, is called with ("verify", outcome) for each
 	// token — outcome "ok", "invalid", "expired" or "error" (keys
@@ -266,7 +266,7 @@ func New(c Config) (*Verifier, error) {
 		v.now = time.Now
 	}
 	if v.log == nil {
-		v.log = slog.New(slog.DiscardHandler)
+		v.log = slog.Default()
 	}
 	if v.decide == nil {
 		v.decide = func(string, string) {}

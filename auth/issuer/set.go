@@ -21,7 +21,7 @@ type Set struct {
 // NewSet returns a Set of verifiers. Two verifiers for the same issuer are
 // an error: which one decides would be ambiguous.
 func NewSet(vs ...*Verifier) (*Set, error) {
-	s := &Set{byIssuer: map[string]*Verifier{}, log: slog.New(slog.DiscardHandler)}
+	s := &Set{byIssuer: map[string]*Verifier{}, log: slog.Default()}
 	for _, v := range vs {
 		if _, dup := s.byIssuer[v.issuer]; dup {
 			return nil, fmt.Errorf("issuer: %s is configured twice", v.issuer)

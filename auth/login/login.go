@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -81,7 +80,7 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time `yaml:"-"`
 	// Logger receives failures and outcomes (never passwords). Default:
-	// discard.
+	// slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger `yaml:"-"`
 	// OnAttempt, if set, is called with the outcome of every attempt, for
 	// metrics. It must be fast and safe for concurrent use.
@@ -188,7 +187,7 @@ func New(c Config) (*Service, error) {
 		s.now = time.Now
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.Default()
 	}
 	if s.onAttempt == nil {
 		s.onAttempt = func(Outcome) {}

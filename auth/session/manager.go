@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -76,7 +75,7 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time `yaml:"-"`
 	// Logger receives store failures and expiries at debug level.
-	// Default: discard.
+	// Default: slog.Default(), so nothing is lost silently; pass a logger with slog.DiscardHandler to drop.
 	Logger *slog.Logger `yaml:"-"`
 	// OnEvent, if set, is called for every session event, for metrics.
 	// It must be fast and safe for concurrent use.
@@ -177,7 +176,7 @@ func New(store Store, c Config) (*Manager, error) {
 		m.now = time.Now
 	}
 	if m.log == nil {
-		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		m.log = slog.Default()
 	}
 	if m.onEvent == nil {
 		m.onEvent = func(Event) {}

@@ -120,7 +120,7 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time `yaml:"-"`
 	// Logger receives warnings (reuse detected, ephemeral key) and the
-	// reasons behind rejections. Default: discard.
+	// reasons behind rejections. Default: slog.Default(), so nothing is lost silently; pass a logger with slog.DiscardHandler to drop.
 	Logger *slog.Logger `yaml:"-"`
 	// OnDecision, when set, is called once per decision with the operation
 	// ("verify", "password", "refresh", "revoke") and its outcome ("ok",
@@ -206,7 +206,7 @@ func New(c Config) (*Manager, error) {
 		m.now = time.Now
 	}
 	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
+		m.log = slog.Default()
 	}
 	if m.decide == nil {
 		m.decide = func(string, string) {}
