@@ -416,3 +416,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Retry-After", "1")
 	problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName})
 }
+
+// Policy is the name every package gives the value its New returns
+// (headers.Policy, cors.Policy, access.Policy, …). A Protector is not
+// middleware: login handlers call Check, Fail and Succeed around their
+// own password check.
+type Policy = Protector

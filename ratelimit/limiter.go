@@ -520,3 +520,8 @@ func (l *Limiter) event(rule int, o Outcome, fallback bool) {
 func ceilSeconds(d time.Duration) int64 {
 	return max(1, int64((d+time.Second-1)/time.Second))
 }
+
+// Policy is the name every middleware package gives its middleware
+// (headers.Policy, cors.Policy, access.Policy, …): New returns one, and its
+// Handler method wraps an http.Handler.
+type Policy = Limiter

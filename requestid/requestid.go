@@ -76,6 +76,11 @@ type Config struct {
 	Trust func(r *http.Request) bool
 }
 
+// Handler is the package's middleware in the shape of every other
+// package's (New(cfg) then .Handler(h)): requestid.Config{}.Handler(h) is
+// Handler(requestid.Config{}, h).
+func (c Config) Handler(h http.Handler) http.Handler { return Handler(c, h) }
+
 // Handler returns a handler that assigns the request id, stores it in the
 // request's context and in the X-Request-Id request header (so the upstream
 // receives it), and sets it on the response, before calling h.

@@ -647,3 +647,8 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Policy is the name every middleware package gives its middleware
+// (headers.Policy, cors.Policy, access.Policy, …): New returns one, and its
+// Handler method wraps an http.Handler.
+type Policy = Shield

@@ -493,3 +493,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	problem.Write(w, r, problem.Problem{Status: e.Status, Detail: e.Detail, Errors: e.Fields, Policy: policyName})
 }
+
+// Policy is the name every middleware package gives its middleware
+// (headers.Policy, cors.Policy, access.Policy, …): New returns one, and its
+// Handler method wraps an http.Handler.
+type Policy = Validator
