@@ -77,14 +77,16 @@ type Package struct {
 
 // Registry is a running test registry.
 type Registry struct {
-	srv      *httptest.Server
-	key      *ecdsa.PrivateKey
-	keyID    string
-	caKey    *ecdsa.PrivateKey
-	caCert   *x509.Certificate
-	log      *testLog
-	mu       sync.Mutex
-	versions map[string]map[string]*published
+	srv    *httptest.Server
+	key    *ecdsa.PrivateKey
+	keyID  string
+	caKey  *ecdsa.PrivateKey
+	caCert *x509.Certificate
+	log    *testLog
+	mu     sync.Mutex
+	// keyExpires is the expiry the keys endpoint states; zero is none.
+	keyExpires time.Time
+	versions   map[string]map[string]*published
 	// Requests counts the requests served, by path.
 	requests map[string]int
 }
@@ -137,6 +139,14 @@ func Start() (*Registry, error) {
 	}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	return r, nil
+}
+
+// ExpireKey makes the keys endpoint state that the signing key expired at
+// t, as npm's registry does for a rotated key.
+func (r *Registry) ExpireKey(t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keyExpires = t
 }
 
 // URL returns the registry's base URL.
@@ -222,7 +232,7 @@ func (r *Registry) Publish(p Package) string {
 	sum := sha512.Sum512(tgz)
 	digest := hex.EncodeToString(sum[:])
 	atts := []map[string]any{{"predicateType": "https://github.com/npm/attestation/tree/main/specs/publish/v0.1",
-		"bundle": r.publishBundle(p.Name, p.Version, digest)}}
+		"bundle": r.publishBundle(p.Name, p.Version, digest, p.Published)}}
 	ref := map[string]any{"url": r.srv.URL + "/-/npm/v1/attestations/" + strings.Replace(url.PathEscape(p.Name), "%40", "@", 1) + "@" + p.Version}
 	if p.Provenance {
 		d := digest
@@ -274,12 +284,12 @@ func pae(typ string, payload []byte) []byte {
 	return []byte("DSSEv1 " + strconv.Itoa(len(typ)) + " " + typ + " " + strconv.Itoa(len(payload)) + " " + string(payload))
 }
 
-func (r *Registry) publishBundle(name, version, digest string) map[string]any {
+func (r *Registry) publishBundle(name, version, digest string, at time.Time) map[string]any {
 	payload := statement(name, version, digest, "https://github.com/npm/attestation/tree/main/specs/publish/v0.1", nil)
 	sig := r.sign(pae("application/vnd.in-toto+json", payload))
 	der, _ := x509.MarshalPKIXPublicKey(&r.key.PublicKey)
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	entry := r.log.add(dsseBody(payload, sig, keyPEM), false)
+	entry := r.log.add(dsseBody(payload, sig, keyPEM), false, at)
 	return map[string]any{
 		"mediaType":            "application/vnd.dev.sigstore.bundle+json;version=0.2",
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": r.keyID}, "tlogEntries": []any{entry}},
@@ -305,8 +315,10 @@ func (r *Registry) provenanceBundle(p Package, digest string) map[string]any {
 		return pkix.Extension{Id: oid, Value: b}
 	}
 	fulcio := func(n int) asn1.ObjectIdentifier { return asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, n} }
-	now := time.Now().Add(-time.Minute)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), NotBefore: now, NotAfter: now.Add(10 * time.Minute),
+	// Fulcio certificates live ten minutes around the signing, which the
+	// log records as the publication time.
+	start := p.Published.Add(-time.Minute)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), NotBefore: start, NotAfter: start.Add(10 * time.Minute),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, URIs: []*url.URL{u},
 		ExtraExtensions: []pkix.Extension{ext(fulcio(8), issuer), ext(fulcio(9), workflow), ext(fulcio(12), repo),
 			ext(fulcio(13), "0123456789abcdef0123456789abcdef01234567"), ext(fulcio(14), "refs/heads/main")}}
@@ -328,7 +340,7 @@ func (r *Registry) provenanceBundle(p Package, digest string) map[string]any {
 	}
 	vm := map[string]any{"x509CertificateChain": map[string]any{"certificates": []map[string]string{{"rawBytes": base64.StdEncoding.EncodeToString(der)}}}}
 	if !p.UnloggedProvenance {
-		vm["tlogEntries"] = []any{r.log.add(intotoBody(payload, logged, certPEM), p.ForgedTimestamp)}
+		vm["tlogEntries"] = []any{r.log.add(intotoBody(payload, logged, certPEM), p.ForgedTimestamp, p.Published)}
 	}
 	return map[string]any{
 		"mediaType":            "application/vnd.dev.sigstore.bundle+json;version=0.2",
@@ -347,7 +359,13 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case p == "/-/npm/v1/keys":
 		der, _ := x509.MarshalPKIXPublicKey(&r.key.PublicKey)
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]any{{"expires": nil, "keyid": r.keyID,
+		var expires any
+		r.mu.Lock()
+		if !r.keyExpires.IsZero() {
+			expires = r.keyExpires.UTC().Format("2006-01-02T15:04:05.000Z")
+		}
+		r.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]any{{"expires": expires, "keyid": r.keyID,
 			"keytype": "ecdsa-sha2-nistp256", "scheme": "ecdsa-sha2-nistp256", "key": base64.StdEncoding.EncodeToString(der)}}})
 		return
 	case strings.HasPrefix(p, "/-/npm/v1/attestations/"):

@@ -87,9 +87,10 @@ func (s logSigner) Sign(msg []byte) ([]byte, error) {
 	return ecdsa.SignASN1(rand.Reader, s.l.key, sum[:])
 }
 
-// add logs body and returns the entry a bundle carries. A few unrelated
-// leaves are logged first so the proof has a path to check.
-func (l *testLog) add(body []byte, forgedTimestamp bool) map[string]any {
+// add logs body as integrated at time at and returns the entry a bundle
+// carries. A few unrelated leaves are logged first so the proof has a
+// path to check.
+func (l *testLog) add(body []byte, forgedTimestamp bool, at time.Time) map[string]any {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for len(l.leaves) < 5 {
@@ -103,7 +104,7 @@ func (l *testLog) add(body []byte, forgedTimestamp bool) map[string]any {
 	for _, h := range auditPath(index, l.leaves) {
 		hashes = append(hashes, base64.StdEncoding.EncodeToString(h))
 	}
-	integrated := time.Now().Unix()
+	integrated := at.Unix()
 	bodyB64 := base64.StdEncoding.EncodeToString(body)
 	var set bytes.Buffer
 	enc := json.NewEncoder(&set)

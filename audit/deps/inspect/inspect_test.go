@@ -418,3 +418,39 @@ func TestRegistryWithoutKeys(t *testing.T) {
 		t.Fatalf("got gaps %v signals %v notes %v, want two notes, no gap and no signal", res.Gaps, res.Signals, res.Notes)
 	}
 }
+
+// TestRotatedRegistryKey: the keys endpoint says the key expired; versions
+// signed before verify, one published after is a forgery made with a
+// retired (perhaps leaked) key: its signature and its publish attestation.
+func TestRotatedRegistryKey(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	lib := map[string]string{"index.js": "module.exports = 1\n"}
+	before := reg.Publish(npmregistrytest.Package{Name: "rotated", Version: "1.0.0", Files: lib, Published: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)})
+	after := reg.Publish(npmregistrytest.Package{Name: "rotated", Version: "1.1.0", Files: lib, Published: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)})
+	reg.ExpireKey(time.Date(2025, 1, 29, 0, 0, 0, 0, time.UTC))
+	pkg := func(v, integ string) inspect.Package {
+		return inspect.Package{Source: "package-lock.json", Package: lockfile.Package{Name: "rotated", Version: v, Ecosystem: lockfile.EcosystemNPM,
+			Resolved: reg.TarballURL("rotated", v), Integrity: integ}}
+	}
+	res, err := inspect.Run(context.Background(), config(reg, t.TempDir()), []inspect.Package{pkg("1.0.0", before), pkg("1.1.0", after)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []deps.Signal
+	for _, s := range res.Signals {
+		if s.Kind == deps.SignalBadSignature || s.Kind == deps.SignalBadAttestation {
+			bad = append(bad, s)
+		}
+	}
+	// The signature and the publish attestation of 1.1.0 were both made
+	// with the retired key.
+	if len(bad) != 2 {
+		t.Fatalf("got %+v, want a bad-signature and a bad-attestation for 1.1.0", bad)
+	}
+	for _, s := range bad {
+		if s.Version != "1.1.0" || s.Severity != osv.SeverityCritical || !strings.Contains(s.Detail, "expired 2025-01-29") {
+			t.Errorf("got %+v, want critical, for 1.1.0, naming the expiry", s)
+		}
+	}
+}

@@ -268,8 +268,8 @@ func verifyOne(c *AttestationCheck, a Attestation, opts AttestationOptions, name
 	c.Checked = append(c.Checked, "log entry records this envelope, signature and signer")
 
 	if regKey != nil && regKey.Expires != nil && !logged.Time.Before(*regKey.Expires) {
-		return fmt.Errorf("%w: %w: %s expired %s, the attestation was logged %s", ErrAttestation, ErrKeyExpired, regKey.KeyID,
-			regKey.Expires.Format(time.DateOnly), logged.Time.Format(time.DateOnly))
+		return fmt.Errorf("%w: registry key %s expired %s, the attestation was logged %s (%w)", ErrAttestation, regKey.KeyID,
+			regKey.Expires.Format(time.DateOnly), logged.Time.Format(time.DateOnly), ErrKeyExpired)
 	}
 	if len(certs) > 0 {
 		if err := verifyChain(certs, opts.Root, logged.Time); err != nil {
