@@ -185,6 +185,10 @@ func (f *inspectFlags) inspectReport(ctx context.Context, c *cli, report *deps.R
 		from = "the package cache only (--offline)"
 	}
 	note := fmt.Sprintf("Inspected %d npm %s: archives from %s, cached in %s", res.Inspected, pluralize(res.Inspected, "package", "packages"), from, *f.cache)
+	if cfg.Registry != nil {
+		note += fmt.Sprintf("; registry signatures verified for %d, provenance for %d (transparency log, certificate chain, built from the repository the package declares)",
+			res.Verified.Signatures, res.Verified.Provenance)
+	}
 	for _, n := range res.Notes {
 		note += "\nnote: " + n
 	}

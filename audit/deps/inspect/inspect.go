@@ -72,11 +72,20 @@ type Result struct {
 	Gaps    []deps.Gap    `json:"gaps"`
 	// Inspected counts the packages whose code was read.
 	Inspected int `json:"inspected"`
+	// Verified counts the package versions whose registry signature, and
+	// whose provenance (transparency log, chain and identity), verified.
+	Verified Verified `json:"verified"`
 	// Notes are remarks about the run as a whole, e.g. a registry that
 	// signs nothing.
 	Notes []string `json:"notes,omitempty"`
 	// Profiles holds what each package version can do, by "name@version".
 	Profiles map[string]*Profile `json:"-"`
+}
+
+// Verified counts what verified in a run.
+type Verified struct {
+	Signatures int `json:"signatures"`
+	Provenance int `json:"provenance"`
 }
 
 // Capability is one thing a package version can do, at one place.
@@ -476,7 +485,13 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 		// signatures does.
 		r.note("the registry publishes no signing keys: registry signatures were not checked")
 	default:
-		if _, err := registry.VerifySignatures(keys, p.Name, p.Version, integrity, v.Dist.Signatures, published); err != nil {
+		_, err := registry.VerifySignatures(keys, p.Name, p.Version, integrity, v.Dist.Signatures, published)
+		if err == nil {
+			r.mu.Lock()
+			r.res.Verified.Signatures++
+			r.mu.Unlock()
+		}
+		if err != nil {
 			sev := osv.SeverityCritical
 			if errors.Is(err, registry.ErrUnsigned) {
 				sev = osv.SeverityHigh
@@ -501,6 +516,11 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 	for _, c := range registry.VerifyAttestations(atts, opts, p.Name, p.Version, registry.SHA512Hex(data)) {
 		switch {
 		case c.Err == nil:
+			if c.Identity != nil {
+				r.mu.Lock()
+				r.res.Verified.Provenance++
+				r.mu.Unlock()
+			}
 		case len(keys) == 0 && errors.Is(c.Err, registry.ErrUnknownKey):
 			r.note("the registry publishes no signing keys: attestations signed by the registry were not checked")
 		case errors.Is(c.Err, registry.ErrTlogUnverifiable):

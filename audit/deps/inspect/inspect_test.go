@@ -154,6 +154,13 @@ func TestRun(t *testing.T) {
 			t.Errorf("%s: want %s (%s+) at %s:%d with %q; got:%s", tc.pkg, tc.kind, tc.sev, tc.file, tc.line, tc.detail, dump(tc.pkg))
 		}
 	}
+	// Every version's registry signature verifies but forged-sig's (the
+	// swapped archive's too: the registry signed what it serves, the
+	// lockfile pins something else); clean-utils' provenance is the one
+	// that verifies.
+	if res.Verified.Signatures != len(pkgs)-1 || res.Verified.Provenance != 1 {
+		t.Errorf("got %+v verified, want %d signatures and 1 provenance", res.Verified, len(pkgs)-1)
+	}
 	if got := bySignal(res.Signals, "clean-utils"); len(got) != 0 {
 		t.Errorf("clean-utils: got%s, want no signal", dump("clean-utils"))
 	}
