@@ -130,7 +130,45 @@ func NormalizeRepository(s string) string {
 	return clean("https://" + u.Hostname() + u.Path)
 }
 
+// clean lowers a candidate "https://host/path" and drops trailing "/" and
+// ".git"; it returns "" unless the result is a plain URL of a host and a
+// path of at least two segments in letters, digits and "._~-".
 func clean(s string) string {
-	s = strings.TrimSuffix(strings.TrimRight(s, "/"), ".git")
-	return strings.ToLower(strings.TrimRight(s, "/"))
+	s = strings.ToLower(s)
+	for {
+		t := strings.TrimSuffix(strings.TrimRight(s, "/"), ".git")
+		if t == s {
+			break
+		}
+		s = t
+	}
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		return ""
+	}
+	host, p, ok := strings.Cut(rest, "/")
+	if !ok || host == "" || !plain(host, ".-:") {
+		return ""
+	}
+	segs := strings.Split(p, "/")
+	if len(segs) < 2 {
+		return ""
+	}
+	for _, seg := range segs {
+		if seg == "" || seg == "." || seg == ".." || !plain(seg, "._~-") {
+			return ""
+		}
+	}
+	return s
+}
+
+// plain reports whether s holds only lower-case letters, digits and the
+// runes of extra.
+func plain(s, extra string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(extra, r)) {
+			return false
+		}
+	}
+	return true
 }
