@@ -130,19 +130,12 @@ func NormalizeRepository(s string) string {
 	return clean("https://" + u.Hostname() + u.Path)
 }
 
-// clean lowers a candidate "https://host/path" and drops trailing "/" and
-// ".git"; it returns "" unless the result is a plain URL of a host and a
-// path of at least two segments in letters, digits and "._~-".
+// clean lowers a candidate "https://host/path" and drops what follows
+// the repository in the path and a ".git" suffix; it returns "" unless the
+// result is a plain URL of a host and a path of at least two segments in
+// letters, digits and "._~-".
 func clean(s string) string {
-	s = strings.ToLower(s)
-	for {
-		t := strings.TrimSuffix(strings.TrimRight(s, "/"), ".git")
-		if t == s {
-			break
-		}
-		s = t
-	}
-	rest, ok := strings.CutPrefix(s, "https://")
+	rest, ok := strings.CutPrefix(strings.ToLower(s), "https://")
 	if !ok {
 		return ""
 	}
@@ -150,7 +143,19 @@ func clean(s string) string {
 	if !ok || host == "" || !plain(host, ".-:") {
 		return ""
 	}
-	segs := strings.Split(p, "/")
+	// A repository URL may point inside the repository: GitHub names a
+	// repository by its first two segments (".../o/r/tree/main/pkg"),
+	// GitLab ends the project path at "/-/" (groups nest).
+	if i := strings.Index(p, "/-/"); i >= 0 {
+		p = p[:i]
+	}
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	if host == "github.com" && len(segs) > 2 {
+		segs = segs[:2]
+	}
+	for strings.HasSuffix(segs[len(segs)-1], ".git") {
+		segs[len(segs)-1] = strings.TrimSuffix(segs[len(segs)-1], ".git")
+	}
 	if len(segs) < 2 {
 		return ""
 	}
@@ -159,7 +164,7 @@ func clean(s string) string {
 			return ""
 		}
 	}
-	return s
+	return "https://" + host + "/" + strings.Join(segs, "/")
 }
 
 // plain reports whether s holds only lower-case letters, digits and the

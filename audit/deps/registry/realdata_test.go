@@ -201,7 +201,8 @@ func TestNormalizeRepository(t *testing.T) {
 	want := "https://github.com/sigstore/sigstore-js"
 	for _, in := range []string{"git+https://github.com/sigstore/sigstore-js.git", "https://github.com/Sigstore/Sigstore-JS", "git://github.com/sigstore/sigstore-js.git",
 		"git+ssh://git@github.com/sigstore/sigstore-js.git", "git@github.com:sigstore/sigstore-js.git", "github:sigstore/sigstore-js",
-		"sigstore/sigstore-js", "https://github.com/sigstore/sigstore-js/", "https://github.com/sigstore/sigstore-js#main"} {
+		"sigstore/sigstore-js", "https://github.com/sigstore/sigstore-js/", "https://github.com/sigstore/sigstore-js#main",
+		"https://github.com/sigstore/sigstore-js/tree/main/packages/client", "git+https://github.com/sigstore/sigstore-js.git/"} {
 		if got := registry.NormalizeRepository(in); got != want {
 			t.Errorf("NormalizeRepository(%q) = %q, want %q", in, got, want)
 		}
@@ -211,8 +212,13 @@ func TestNormalizeRepository(t *testing.T) {
 			t.Errorf("NormalizeRepository(%q) = %q, want none", in, got)
 		}
 	}
-	if got := registry.NormalizeRepository("gitlab:group/project"); got != "https://gitlab.com/group/project" {
-		t.Errorf("got %q", got)
+	for in, want := range map[string]string{
+		"gitlab:group/project":                             "https://gitlab.com/group/project",
+		"https://gitlab.com/group/sub/project/-/tree/main": "https://gitlab.com/group/sub/project",
+	} {
+		if got := registry.NormalizeRepository(in); got != want {
+			t.Errorf("NormalizeRepository(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
