@@ -140,6 +140,7 @@ func clean(s string) string {
 		return ""
 	}
 	host, p, ok := strings.Cut(rest, "/")
+	host = strings.TrimPrefix(host, "www.")
 	if !ok || host == "" || !plain(host, ".-:") {
 		return ""
 	}

@@ -202,7 +202,7 @@ func TestNormalizeRepository(t *testing.T) {
 	for _, in := range []string{"git+https://github.com/sigstore/sigstore-js.git", "https://github.com/Sigstore/Sigstore-JS", "git://github.com/sigstore/sigstore-js.git",
 		"git+ssh://git@github.com/sigstore/sigstore-js.git", "git@github.com:sigstore/sigstore-js.git", "github:sigstore/sigstore-js",
 		"sigstore/sigstore-js", "https://github.com/sigstore/sigstore-js/", "https://github.com/sigstore/sigstore-js#main",
-		"https://github.com/sigstore/sigstore-js/tree/main/packages/client", "git+https://github.com/sigstore/sigstore-js.git/"} {
+		"https://github.com/sigstore/sigstore-js/tree/main/packages/client", "git+https://github.com/sigstore/sigstore-js.git/", "https://www.github.com/sigstore/sigstore-js"} {
 		if got := registry.NormalizeRepository(in); got != want {
 			t.Errorf("NormalizeRepository(%q) = %q, want %q", in, got, want)
 		}
