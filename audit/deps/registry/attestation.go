@@ -122,9 +122,9 @@ var (
 //     the registry key the bundle names (npm's publish attestation) or by
 //     the key of the bundle's leaf certificate (SLSA provenance);
 //   - a transparency-log entry of one of the trusted root's Rekor logs
-//     verifies (signed entry timestamp, or inclusion proof and signed
-//     checkpoint, or both) and records this envelope: its payload hash,
-//     its signature and its signer;
+//     verifies (its signed entry timestamp and, when present, its
+//     inclusion proof and signed checkpoint) and records this envelope:
+//     its payload hash, its signature and its signer;
 //   - the log's integrated time is when the registry key had not expired,
 //     or when the certificate was valid and chained, for code signing, to
 //     a certificate authority of the trusted root that was issuing then;

@@ -35,10 +35,6 @@ type tlogEntry struct {
 	LogID    struct {
 		KeyID string `json:"keyId"`
 	} `json:"logId"`
-	KindVersion struct {
-		Kind    string `json:"kind"`
-		Version string `json:"version"`
-	} `json:"kindVersion"`
 	IntegratedTime   json.Number `json:"integratedTime"`
 	InclusionPromise *struct {
 		SignedEntryTimestamp string `json:"signedEntryTimestamp"`
@@ -61,8 +57,6 @@ type tlogResult struct {
 	Time time.Time
 	// Body is the entry's canonicalized body.
 	Body    []byte
-	Kind    string
-	Version string
 	Checked []string
 }
 
@@ -77,8 +71,9 @@ type tlogResult struct {
 //     gives, and the checkpoint (a signed note) is the log key's signature
 //     of that same size and root.
 //
-// At least one of the two must be present and verify: an entry with
-// neither proves nothing. What the body says is checked by the caller.
+// Whatever is present must verify, and the signed entry timestamp must be
+// present: it is what makes the integrated time the log's word. What the
+// body says is checked by the caller.
 func verifyTlogEntry(raw json.RawMessage, root *TrustedRoot) (*tlogResult, error) {
 	var e tlogEntry
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -106,7 +101,7 @@ func verifyTlogEntry(raw json.RawMessage, root *TrustedRoot) (*tlogResult, error
 	if err != nil || secs <= 0 {
 		return nil, fmt.Errorf("%w: no integrated time (a Rekor v2 entry?), which rampart does not read", ErrTlogUnverifiable)
 	}
-	res := &tlogResult{Time: time.Unix(secs, 0).UTC(), Body: body, Kind: e.KindVersion.Kind, Version: e.KindVersion.Version}
+	res := &tlogResult{Time: time.Unix(secs, 0).UTC(), Body: body}
 	if !valid(res.Time, log.Start, log.End) {
 		return nil, fmt.Errorf("%w: integrated at %s, outside the time the log key %s was in use", ErrTlog, res.Time.Format(time.RFC3339), log.BaseURL)
 	}
@@ -161,6 +156,12 @@ func verifyTlogEntry(raw json.RawMessage, root *TrustedRoot) (*tlogResult, error
 	}
 	if !proven {
 		return nil, fmt.Errorf("%w: the entry carries neither a signed entry timestamp nor an inclusion proof", ErrTlog)
+	}
+	if e.InclusionPromise == nil || e.InclusionPromise.SignedEntryTimestamp == "" {
+		// An inclusion proof covers the body, not the integrated time:
+		// without the log's signed timestamp the time the chain and the
+		// key expiry are checked at would be the bundle's word.
+		return nil, fmt.Errorf("%w: the entry's time is not signed (no signed entry timestamp), and RFC 3161 timestamps are not read", ErrTlogUnverifiable)
 	}
 	return res, nil
 }
@@ -233,8 +234,9 @@ func verifyCheckpoint(envelope string, log *TransparencyLog, key *ecdsa.PublicKe
 
 // entryBody is the part of intoto v0.0.2 and dsse v0.0.1 entry bodies read.
 type entryBody struct {
-	Kind string `json:"kind"`
-	Spec struct {
+	Kind       string `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Spec       struct {
 		// intoto v0.0.2
 		Content *struct {
 			Envelope struct {
@@ -270,6 +272,8 @@ func checkEntryBody(r *tlogResult, payloadType string, payload []byte, sig []byt
 	if err := json.Unmarshal(r.Body, &b); err != nil {
 		return fmt.Errorf("%w: entry body: %v", ErrTlog, err)
 	}
+	// The body is what the log signed; the bundle's kindVersion is not.
+	kind, version := b.Kind, b.APIVersion
 	sum := sha256.Sum256(payload)
 	wantHash := hex.EncodeToString(sum[:])
 	decodePEM := func(s string) []byte {
@@ -280,7 +284,7 @@ func checkEntryBody(r *tlogResult, payloadType string, payload []byte, sig []byt
 		return d
 	}
 	switch {
-	case r.Kind == "intoto" && r.Version == "0.0.2" && b.Spec.Content != nil:
+	case kind == "intoto" && version == "0.0.2" && b.Spec.Content != nil:
 		c := b.Spec.Content
 		if c.PayloadHash.Algorithm != "sha256" || c.PayloadHash.Value != wantHash {
 			return fmt.Errorf("%w: the entry records another payload", ErrTlog)
@@ -299,7 +303,7 @@ func checkEntryBody(r *tlogResult, payloadType string, payload []byte, sig []byt
 			}
 		}
 		return fmt.Errorf("%w: the entry records another signature or signer", ErrTlog)
-	case r.Kind == "dsse" && r.Version == "0.0.1" && b.Spec.PayloadHash != nil:
+	case kind == "dsse" && version == "0.0.1" && b.Spec.PayloadHash != nil:
 		if b.Spec.PayloadHash.Algorithm != "sha256" || b.Spec.PayloadHash.Value != wantHash {
 			return fmt.Errorf("%w: the entry records another payload", ErrTlog)
 		}
@@ -311,7 +315,7 @@ func checkEntryBody(r *tlogResult, payloadType string, payload []byte, sig []byt
 		}
 		return fmt.Errorf("%w: the entry records another signature or signer", ErrTlog)
 	}
-	return fmt.Errorf("%w: entry kind %s %s is not one rampart reads", ErrTlogUnverifiable, r.Kind, r.Version)
+	return fmt.Errorf("%w: entry kind %s %s is not one rampart reads", ErrTlogUnverifiable, kind, version)
 }
 
 // pemIsCertificate reports whether pemData holds exactly this certificate.
