@@ -523,10 +523,11 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 			}
 		case len(keys) == 0 && errors.Is(c.Err, registry.ErrUnknownKey):
 			r.note("the registry publishes no signing keys: attestations signed by the registry were not checked")
-		case errors.Is(c.Err, registry.ErrTlogUnverifiable):
+		case errors.Is(c.Err, registry.ErrTlogUnverifiable) && !errors.Is(c.Err, registry.ErrTlog):
 			// Not false, but not checked either: a log or an entry format
 			// this build does not know. A gap keeps the audit from
-			// reporting the package as verified.
+			// reporting the package as verified. Another entry of the
+			// same bundle that is false makes it a signal below.
 			pr.gap(shortPredicate(c.PredicateType) + " not verified: " + flat(c.Err))
 		case errors.Is(c.Err, registry.ErrNoRepository):
 			pr.signal(deps.SignalBadAttestation, osv.SeverityHigh, "", 0, shortPredicate(c.PredicateType)+": "+flat(c.Err))
