@@ -312,3 +312,32 @@ func BenchmarkVerifyInclusionProof(b *testing.B) {
 		}
 	}
 }
+
+// TestValidityWindows: a log key or a certificate authority outside its
+// trusted window does not verify an entry or a certificate of that time.
+func TestValidityWindows(t *testing.T) {
+	t.Parallel()
+	pg := registry.PublicGoodRoot()
+	atts := realAttestations(t)
+	later := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	logs := append([]registry.TransparencyLog(nil), pg.Logs...)
+	for i := range logs {
+		logs[i].Start = later
+	}
+	lateLog := &registry.TrustedRoot{Logs: logs, Authorities: pg.Authorities, Source: "late log"}
+	res := registry.VerifyAttestations(atts[:1], registry.AttestationOptions{Root: lateLog, Repository: sigstoreRepo}, "sigstore", "0.4.0", sigstore040SHA)
+	if !errors.Is(res[0].Err, registry.ErrTlog) || !strings.Contains(res[0].Err.Error(), "outside the time the log key") {
+		t.Fatalf("got %v, want the entry outside the log key's window refused", res[0].Err)
+	}
+
+	cas := append([]registry.CertificateAuthority(nil), pg.Authorities...)
+	for i := range cas {
+		cas[i].Start = later
+	}
+	lateCA := &registry.TrustedRoot{Logs: pg.Logs, Authorities: cas, Source: "late authorities"}
+	res = registry.VerifyAttestations(atts[:1], registry.AttestationOptions{Root: lateCA, Repository: sigstoreRepo}, "sigstore", "0.4.0", sigstore040SHA)
+	if !errors.Is(res[0].Err, registry.ErrAttestation) || !strings.Contains(res[0].Err.Error(), "no certificate authority of the late authorities was issuing") {
+		t.Fatalf("got %v, want no authority issuing at the logged time", res[0].Err)
+	}
+}
