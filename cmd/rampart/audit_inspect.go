@@ -180,6 +180,7 @@ func (f *inspectFlags) inspectReport(ctx context.Context, c *cli, report *deps.R
 	report.AddSignals(res.Signals)
 	report.Gaps = append(report.Gaps, res.Gaps...)
 	report.Notes = append(report.Notes, res.Notes...)
+	report.Provenance = append(report.Provenance, res.Provenance...)
 	from := "the registry " + registryURL
 	if cfg.Registry == nil {
 		from = "the package cache only (--offline)"

@@ -72,6 +72,8 @@ type Result struct {
 	Gaps    []deps.Gap    `json:"gaps"`
 	// Inspected counts the packages whose code was read.
 	Inspected int `json:"inspected"`
+	// Provenance lists the verified provenances.
+	Provenance []deps.Provenance `json:"provenance,omitempty"`
 	// Verified counts the package versions whose registry signature, and
 	// whose provenance (transparency log, chain and identity), verified.
 	Verified Verified `json:"verified"`
@@ -175,6 +177,9 @@ feed:
 	slices.SortFunc(r.res.Signals, func(a, b deps.Signal) int {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), strings.Compare(string(a.Kind), string(b.Kind)),
 			strings.Compare(a.Package, b.Package), strings.Compare(a.Version, b.Version), strings.Compare(a.File, b.File), cmp.Compare(a.FileLine, b.FileLine))
+	})
+	slices.SortFunc(r.res.Provenance, func(a, b deps.Provenance) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line), strings.Compare(a.Package, b.Package), strings.Compare(a.Version, b.Version))
 	})
 	slices.SortFunc(r.res.Gaps, func(a, b deps.Gap) int {
 		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line), strings.Compare(a.Entry, b.Entry))
@@ -516,9 +521,12 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 	for _, c := range registry.VerifyAttestations(atts, opts, p.Name, p.Version, registry.SHA512Hex(data)) {
 		switch {
 		case c.Err == nil:
-			if c.Identity != nil {
+			if id := c.Identity; id != nil {
 				r.mu.Lock()
 				r.res.Verified.Provenance++
+				r.res.Provenance = append(r.res.Provenance, deps.Provenance{Package: p.Name, Version: p.Version, Source: p.Source, Line: p.Line,
+					Repository: safeText(id.SourceRepository), Workflow: safeText(id.Workflow), Issuer: safeText(id.Issuer),
+					Ref: safeText(id.SourceRef), Commit: safeText(id.SourceDigest), Logged: c.Time.UTC().Format(time.RFC3339)})
 				r.mu.Unlock()
 			}
 		case len(keys) == 0 && errors.Is(c.Err, registry.ErrUnknownKey):

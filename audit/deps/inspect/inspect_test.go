@@ -161,6 +161,10 @@ func TestRun(t *testing.T) {
 	if res.Verified.Signatures != len(pkgs)-1 || res.Verified.Provenance != 1 {
 		t.Errorf("got %+v verified, want %d signatures and 1 provenance", res.Verified, len(pkgs)-1)
 	}
+	if len(res.Provenance) != 1 || res.Provenance[0].Package != "clean-utils" || res.Provenance[0].Repository != "https://github.com/acme/clean-utils" ||
+		res.Provenance[0].Workflow != "https://github.com/acme/clean-utils/.github/workflows/release.yml@refs/heads/main" || res.Provenance[0].Logged != "2025-01-01T00:00:00Z" {
+		t.Errorf("got provenance %+v, want clean-utils built by its release workflow", res.Provenance)
+	}
 	if got := bySignal(res.Signals, "clean-utils"); len(got) != 0 {
 		t.Errorf("clean-utils: got%s, want no signal", dump("clean-utils"))
 	}
