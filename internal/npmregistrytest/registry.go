@@ -8,9 +8,11 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -48,6 +50,24 @@ type Package struct {
 	Unsigned     bool
 	// BadProvenance makes the provenance subject name another digest.
 	BadProvenance bool
+	// Repository is the repository package.json declares (when Files has
+	// no package.json); with Provenance it defaults to
+	// "git+https://github.com/acme/<name>.git". NoRepository declares none.
+	Repository   string
+	NoRepository bool
+	// ProvenanceRepository is the repository the provenance certificate
+	// and predicate name; it defaults to the declared one.
+	ProvenanceRepository string
+	// ProvenanceIssuer is the certificate's OIDC issuer; it defaults to
+	// GitHub Actions'.
+	ProvenanceIssuer string
+	// TamperedLog makes the provenance's log entry record another
+	// signature, as if an entry of another bundle were attached.
+	// UnloggedProvenance leaves the entry out. ForgedTimestamp signs the
+	// entry's timestamp with a key that is not the log's.
+	TamperedLog        bool
+	UnloggedProvenance bool
+	ForgedTimestamp    bool
 	// Tarball, when set, is served instead of one made from Files.
 	Tarball []byte
 	// DistIntegrity, when set, is the integrity the packument states
@@ -57,13 +77,16 @@ type Package struct {
 
 // Registry is a running test registry.
 type Registry struct {
-	srv      *httptest.Server
-	key      *ecdsa.PrivateKey
-	keyID    string
-	caKey    *ecdsa.PrivateKey
-	caCert   *x509.Certificate
-	mu       sync.Mutex
-	versions map[string]map[string]*published
+	srv    *httptest.Server
+	key    *ecdsa.PrivateKey
+	keyID  string
+	caKey  *ecdsa.PrivateKey
+	caCert *x509.Certificate
+	log    *testLog
+	mu     sync.Mutex
+	// keyExpires is the expiry the keys endpoint states; zero is none.
+	keyExpires time.Time
+	versions   map[string]map[string]*published
 	// Requests counts the requests served, by path.
 	requests map[string]int
 }
@@ -111,8 +134,19 @@ func Start() (*Registry, error) {
 		return nil, err
 	}
 	r.caCert, _ = x509.ParseCertificate(caDER)
+	if r.log, err = newTestLog(); err != nil {
+		return nil, err
+	}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	return r, nil
+}
+
+// ExpireKey makes the keys endpoint state that the signing key expired at
+// t, as npm's registry does for a rotated key.
+func (r *Registry) ExpireKey(t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keyExpires = t
 }
 
 // URL returns the registry's base URL.
@@ -157,8 +191,21 @@ func (r *Registry) Publish(p Package) string {
 	for k, v := range p.Files {
 		files[k] = v
 	}
+	if p.Repository == "" && p.Provenance && !p.NoRepository {
+		p.Repository = "git+https://github.com/acme/" + path.Base(p.Name) + ".git"
+	}
+	if p.ProvenanceRepository == "" {
+		p.ProvenanceRepository = NormalRepository(p.Repository)
+		if p.ProvenanceRepository == "" {
+			p.ProvenanceRepository = "https://github.com/acme/" + path.Base(p.Name)
+		}
+	}
 	if _, ok := files["package.json"]; !ok {
-		pj, _ := json.Marshal(map[string]any{"name": p.Name, "version": p.Version, "scripts": p.Scripts})
+		m := map[string]any{"name": p.Name, "version": p.Version, "scripts": p.Scripts}
+		if p.Repository != "" && !p.NoRepository {
+			m["repository"] = map[string]string{"type": "git", "url": p.Repository}
+		}
+		pj, _ := json.Marshal(m)
 		files["package.json"] = string(pj)
 	}
 	tgz := p.Tarball
@@ -185,7 +232,7 @@ func (r *Registry) Publish(p Package) string {
 	sum := sha512.Sum512(tgz)
 	digest := hex.EncodeToString(sum[:])
 	atts := []map[string]any{{"predicateType": "https://github.com/npm/attestation/tree/main/specs/publish/v0.1",
-		"bundle": r.publishBundle(p.Name, p.Version, digest)}}
+		"bundle": r.publishBundle(p.Name, p.Version, digest, p.Published)}}
 	ref := map[string]any{"url": r.srv.URL + "/-/npm/v1/attestations/" + strings.Replace(url.PathEscape(p.Name), "%40", "@", 1) + "@" + p.Version}
 	if p.Provenance {
 		d := digest
@@ -193,12 +240,15 @@ func (r *Registry) Publish(p Package) string {
 			other := sha512.Sum512([]byte("other"))
 			d = hex.EncodeToString(other[:])
 		}
-		atts = append(atts, map[string]any{"predicateType": "https://slsa.dev/provenance/v1", "bundle": r.provenanceBundle(p.Name, p.Version, d)})
+		atts = append(atts, map[string]any{"predicateType": "https://slsa.dev/provenance/v1", "bundle": r.provenanceBundle(p, d)})
 		ref["provenance"] = map[string]string{"predicateType": "https://slsa.dev/provenance/v1"}
 	}
 	dist["attestations"] = ref
 	meta := map[string]any{"name": p.Name, "version": p.Version, "scripts": p.Scripts, "maintainers": maint,
 		"_npmUser": map[string]string{"name": p.Publisher, "email": p.Publisher + "@example.test"}, "dist": dist}
+	if p.Repository != "" && !p.NoRepository {
+		meta["repository"] = map[string]string{"type": "git", "url": p.Repository}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.versions[p.Name] == nil {
@@ -217,12 +267,15 @@ func (r *Registry) sign(msg []byte) string {
 	return base64.StdEncoding.EncodeToString(sig)
 }
 
-func statement(name, version, digest, predicateType string) []byte {
+func statement(name, version, digest, predicateType string, predicate map[string]any) []byte {
+	if predicate == nil {
+		predicate = map[string]any{}
+	}
 	st, _ := json.Marshal(map[string]any{
 		"_type":         "https://in-toto.io/Statement/v1",
 		"subject":       []map[string]any{{"name": "pkg:npm/" + strings.Replace(name, "@", "%40", 1) + "@" + version, "digest": map[string]string{"sha512": digest}}},
 		"predicateType": predicateType,
-		"predicate":     map[string]any{},
+		"predicate":     predicate,
 	})
 	return st
 }
@@ -231,37 +284,69 @@ func pae(typ string, payload []byte) []byte {
 	return []byte("DSSEv1 " + strconv.Itoa(len(typ)) + " " + typ + " " + strconv.Itoa(len(payload)) + " " + string(payload))
 }
 
-func (r *Registry) publishBundle(name, version, digest string) map[string]any {
-	payload := statement(name, version, digest, "https://github.com/npm/attestation/tree/main/specs/publish/v0.1")
+func (r *Registry) publishBundle(name, version, digest string, at time.Time) map[string]any {
+	payload := statement(name, version, digest, "https://github.com/npm/attestation/tree/main/specs/publish/v0.1", nil)
+	sig := r.sign(pae("application/vnd.in-toto+json", payload))
+	der, _ := x509.MarshalPKIXPublicKey(&r.key.PublicKey)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	entry := r.log.add(dsseBody(payload, sig, keyPEM), false, at)
 	return map[string]any{
 		"mediaType":            "application/vnd.dev.sigstore.bundle+json;version=0.2",
-		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": r.keyID}},
+		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": r.keyID}, "tlogEntries": []any{entry}},
 		"dsseEnvelope": map[string]any{"payload": base64.StdEncoding.EncodeToString(payload), "payloadType": "application/vnd.in-toto+json",
-			"signatures": []map[string]string{{"sig": r.sign(pae("application/vnd.in-toto+json", payload)), "keyid": ""}}},
+			"signatures": []map[string]string{{"sig": sig, "keyid": r.keyID}}},
 	}
 }
 
-func (r *Registry) provenanceBundle(name, version, digest string) map[string]any {
+func (r *Registry) provenanceBundle(p Package, digest string) map[string]any {
 	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		panic(err)
 	}
-	u, _ := url.Parse("https://github.example.test/acme/" + path.Base(name) + "/.github/workflows/release.yml@refs/heads/main")
-	now := time.Now().Add(-time.Minute)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), NotBefore: now, NotAfter: now.Add(10 * time.Minute),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, URIs: []*url.URL{u}}
+	repo := p.ProvenanceRepository
+	workflow := repo + "/.github/workflows/release.yml@refs/heads/main"
+	u, _ := url.Parse(workflow)
+	issuer := p.ProvenanceIssuer
+	if issuer == "" {
+		issuer = "https://token.actions.githubusercontent.com"
+	}
+	ext := func(oid asn1.ObjectIdentifier, v string) pkix.Extension {
+		b, _ := asn1.MarshalWithParams(v, "utf8")
+		return pkix.Extension{Id: oid, Value: b}
+	}
+	fulcio := func(n int) asn1.ObjectIdentifier { return asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, n} }
+	// Fulcio certificates live ten minutes around the signing, which the
+	// log records as the publication time.
+	start := p.Published.Add(-time.Minute)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), NotBefore: start, NotAfter: start.Add(10 * time.Minute),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, URIs: []*url.URL{u},
+		ExtraExtensions: []pkix.Extension{ext(fulcio(8), issuer), ext(fulcio(9), workflow), ext(fulcio(12), repo),
+			ext(fulcio(13), "0123456789abcdef0123456789abcdef01234567"), ext(fulcio(14), "refs/heads/main")}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.caCert, &leafKey.PublicKey, r.caKey)
 	if err != nil {
 		panic(err)
 	}
-	payload := statement(name, version, digest, "https://slsa.dev/provenance/v1")
+	predicate := map[string]any{"buildDefinition": map[string]any{"buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+		"externalParameters": map[string]any{"workflow": map[string]any{"ref": "refs/heads/main", "repository": repo, "path": ".github/workflows/release.yml"}}}}
+	payload := statement(p.Name, p.Version, digest, "https://slsa.dev/provenance/v1", predicate)
 	h := sha256.Sum256(pae("application/vnd.in-toto+json", payload))
 	sig, _ := ecdsa.SignASN1(rand.Reader, leafKey, h[:])
+	sigB64 := base64.StdEncoding.EncodeToString(sig)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	logged := sigB64
+	if p.TamperedLog {
+		other, _ := ecdsa.SignASN1(rand.Reader, leafKey, make([]byte, 32))
+		logged = base64.StdEncoding.EncodeToString(other)
+	}
+	vm := map[string]any{"x509CertificateChain": map[string]any{"certificates": []map[string]string{{"rawBytes": base64.StdEncoding.EncodeToString(der)}}}}
+	if !p.UnloggedProvenance {
+		vm["tlogEntries"] = []any{r.log.add(intotoBody(payload, logged, certPEM), p.ForgedTimestamp, p.Published)}
+	}
 	return map[string]any{
 		"mediaType":            "application/vnd.dev.sigstore.bundle+json;version=0.2",
-		"verificationMaterial": map[string]any{"x509CertificateChain": map[string]any{"certificates": []map[string]string{{"rawBytes": base64.StdEncoding.EncodeToString(der)}}}},
+		"verificationMaterial": vm,
 		"dsseEnvelope": map[string]any{"payload": base64.StdEncoding.EncodeToString(payload), "payloadType": "application/vnd.in-toto+json",
-			"signatures": []map[string]string{{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": ""}}},
+			"signatures": []map[string]string{{"sig": sigB64, "keyid": ""}}},
 	}
 }
 
@@ -274,7 +359,13 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case p == "/-/npm/v1/keys":
 		der, _ := x509.MarshalPKIXPublicKey(&r.key.PublicKey)
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]any{{"expires": nil, "keyid": r.keyID,
+		var expires any
+		r.mu.Lock()
+		if !r.keyExpires.IsZero() {
+			expires = r.keyExpires.UTC().Format("2006-01-02T15:04:05.000Z")
+		}
+		r.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]any{{"expires": expires, "keyid": r.keyID,
 			"keytype": "ecdsa-sha2-nistp256", "scheme": "ecdsa-sha2-nistp256", "key": base64.StdEncoding.EncodeToString(der)}}})
 		return
 	case strings.HasPrefix(p, "/-/npm/v1/attestations/"):

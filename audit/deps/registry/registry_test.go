@@ -2,9 +2,11 @@ package registry_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,12 @@ func TestSignaturesAndAttestations(t *testing.T) {
 	reg.Publish(npmregistrytest.Package{Name: "@acme/forged", Version: "2.0.0", BadSignature: true})
 	reg.Publish(npmregistrytest.Package{Name: "unsigned", Version: "1.0.0", Unsigned: true})
 	reg.Publish(npmregistrytest.Package{Name: "badprov", Version: "1.0.0", Provenance: true, BadProvenance: true})
+	reg.Publish(npmregistrytest.Package{Name: "otherrepo", Version: "1.0.0", Provenance: true, ProvenanceRepository: "https://github.com/mallory/otherrepo"})
+	reg.Publish(npmregistrytest.Package{Name: "norepo", Version: "1.0.0", Provenance: true, NoRepository: true})
+	reg.Publish(npmregistrytest.Package{Name: "tampered", Version: "1.0.0", Provenance: true, TamperedLog: true})
+	reg.Publish(npmregistrytest.Package{Name: "unlogged", Version: "1.0.0", Provenance: true, UnloggedProvenance: true})
+	reg.Publish(npmregistrytest.Package{Name: "forgedset", Version: "1.0.0", Provenance: true, ForgedTimestamp: true})
+	reg.Publish(npmregistrytest.Package{Name: "laptop", Version: "1.0.0", Provenance: true, ProvenanceIssuer: "https://accounts.google.com"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c := &registry.Client{BaseURL: reg.URL()}
@@ -26,7 +34,11 @@ func TestSignaturesAndAttestations(t *testing.T) {
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("got %v %v, want one key", keys, err)
 	}
-	check := func(name, version string) (error, []registry.AttestationCheck) {
+	root, err := registry.ParseTrustedRoot(reg.TrustedRootJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name, version string, root *registry.TrustedRoot) (error, []registry.AttestationCheck) {
 		p, err := c.Packument(ctx, name)
 		if err != nil {
 			t.Fatal(err)
@@ -48,9 +60,10 @@ func TestSignaturesAndAttestations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return sigErr, registry.VerifyAttestations(atts, keys, reg.Roots(), name, version, registry.SHA512Hex(tgz))
+		opts := registry.AttestationOptions{Keys: keys, Root: root, Repository: v.Repository.URL}
+		return sigErr, registry.VerifyAttestations(atts, opts, name, version, registry.SHA512Hex(tgz))
 	}
-	sigErr, atts := check("good", "1.0.0")
+	sigErr, atts := check("good", "1.0.0", root)
 	if sigErr != nil || len(atts) != 2 {
 		t.Fatalf("good: got %v, %d attestations, want a valid signature and two", sigErr, len(atts))
 	}
@@ -58,24 +71,64 @@ func TestSignaturesAndAttestations(t *testing.T) {
 		if a.Err != nil {
 			t.Fatalf("good: %s: %v", a.PredicateType, a.Err)
 		}
+		got := strings.Join(a.Checked, "; ")
+		for _, want := range []string{"signed entry timestamp", "inclusion proof at index", "log entry records this envelope"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("good: %s: checked %q, want %q", a.PredicateType, got, want)
+			}
+		}
 	}
-	if sigErr, _ := check("@acme/forged", "2.0.0"); !errors.Is(sigErr, registry.ErrBadSignature) {
+	if id := atts[1].Identity; id == nil || id.SourceRepository != "https://github.com/acme/good" {
+		t.Fatalf("good: got identity %+v", id)
+	}
+	if sigErr, _ := check("@acme/forged", "2.0.0", root); !errors.Is(sigErr, registry.ErrBadSignature) {
 		t.Fatalf("forged: got %v, want ErrBadSignature", sigErr)
 	}
-	if sigErr, _ := check("unsigned", "1.0.0"); !errors.Is(sigErr, registry.ErrUnsigned) {
+	if sigErr, _ := check("unsigned", "1.0.0", root); !errors.Is(sigErr, registry.ErrUnsigned) {
 		t.Fatalf("unsigned: got %v, want ErrUnsigned", sigErr)
 	}
-	_, atts = check("badprov", "1.0.0")
-	if atts[1].Err == nil {
-		t.Fatal("badprov: got a verified provenance, want a subject digest mismatch")
+	for _, tc := range []struct {
+		name     string
+		want     error
+		contains string
+	}{
+		{"badprov", registry.ErrAttestation, "the archive has"},
+		{"otherrepo", registry.ErrIdentity, "built from https://github.com/mallory/otherrepo"},
+		{"norepo", registry.ErrNoRepository, ""},
+		{"tampered", registry.ErrTlog, "another signature or signer"},
+		{"unlogged", registry.ErrAttestation, "no transparency-log entry"},
+		{"forgedset", registry.ErrTlog, "signed entry timestamp is not the log's signature"},
+		{"laptop", registry.ErrIdentity, "not a CI provider"},
+	} {
+		_, atts := check(tc.name, "1.0.0", root)
+		if err := atts[1].Err; !errors.Is(err, tc.want) || !strings.Contains(errString(err), tc.contains) {
+			t.Errorf("%s: got %v, want %v containing %q", tc.name, err, tc.want, tc.contains)
+		}
+		if atts[0].Err != nil {
+			t.Errorf("%s: publish attestation: %v", tc.name, atts[0].Err)
+		}
 	}
-	// A root that did not issue the certificate.
+	// A root that did not issue the certificate, with the same log.
 	other := npmregistrytest.New(t)
-	p, _ := c.Packument(ctx, "good")
-	tgz, _ := c.Tarball(ctx, p.Versions["1.0.0"].Dist.Tarball)
-	raw, _ := c.Attestations(ctx, "good", "1.0.0", nil)
-	if res := registry.VerifyAttestations(raw, keys, other.Roots(), "good", "1.0.0", registry.SHA512Hex(tgz)); res[1].Err == nil {
-		t.Fatal("got a chain verified by a foreign root")
+	otherRoot, err := registry.ParseTrustedRoot(other.TrustedRootJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := &registry.TrustedRoot{Logs: root.Logs, Authorities: otherRoot.Authorities, Source: "mixed"}
+	if _, atts := check("good", "1.0.0", mixed); !errors.Is(atts[1].Err, registry.ErrAttestation) || !strings.Contains(atts[1].Err.Error(), "certificate chain") {
+		t.Fatalf("got %v, want a chain verified by a foreign root refused", atts[1].Err)
+	}
+	// The public-good root knows neither the test log nor the test CA.
+	if _, atts := check("good", "1.0.0", nil); !errors.Is(atts[1].Err, registry.ErrTlogUnverifiable) {
+		t.Fatalf("got %v, want the test log unknown to the public-good root", atts[1].Err)
+	}
+	// PEM roots keep the base root's logs.
+	pemRoot, err := root.WithAuthorities(reg.RootsPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, atts := check("good", "1.0.0", pemRoot); atts[1].Err != nil {
+		t.Fatalf("PEM roots: %v", atts[1].Err)
 	}
 }
 
@@ -165,8 +218,22 @@ func TestVerifyIntegrity(t *testing.T) {
 
 func FuzzVerifyAttestations(f *testing.F) {
 	f.Add([]byte(`{"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AA=="}]},"verificationMaterial":{"publicKey":{"hint":"k"}}}`))
+	// Real bundles reach the transparency-log, chain and identity checks.
+	if data, err := os.ReadFile("testdata/sigstore-2.0.0-provenance.sigstore.json"); err == nil {
+		f.Add(data)
+	}
+	if data, err := os.ReadFile("testdata/sigstore-0.4.0-attestations.json"); err == nil {
+		var doc struct {
+			Attestations []registry.Attestation `json:"attestations"`
+		}
+		if json.Unmarshal(data, &doc) == nil {
+			for _, a := range doc.Attestations {
+				f.Add([]byte(a.Bundle))
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res := registry.VerifyAttestations([]registry.Attestation{{Bundle: b}}, []registry.Key{{KeyID: "k", Key: "AA=="}}, nil, "a", "1.0.0", "00")
+		res := registry.VerifyAttestations([]registry.Attestation{{Bundle: b}}, registry.AttestationOptions{Keys: []registry.Key{{KeyID: "k", Key: "AA=="}}}, "a", "1.0.0", "00")
 		if len(res) != 1 || res[0].Err == nil {
 			t.Fatalf("got %+v, want a failure for unsigned input", res)
 		}
