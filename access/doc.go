@@ -78,4 +78,11 @@
 // https://www.rfc-editor.org/rfc/rfc9110; RFC 4632 (CIDR); UTS #46
 // (IDNA compatibility processing); OWASP Web Security Testing Guide,
 // "Testing for Host Header Injection".
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 4 of 9 from the outside in (see
+// package stack and docs/go.md): inside the shield, before CORS and
+// everything that costs work: a refused client costs nothing further.
+// stack.Parts builds the order for you.
 package access

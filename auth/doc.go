@@ -53,4 +53,10 @@
 // References: RFC 9110 section 11.6.1 (WWW-Authenticate), RFC 6750
 // section 3 (Bearer error codes); OWASP Unvalidated Redirects and Forwards
 // Cheat Sheet.
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 7 of 9 from the outside in (see
+// package stack and docs/go.md): after rate limits, before CSRF and
+// validation. stack.Parts builds the order for you.
 package auth

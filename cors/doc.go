@@ -56,4 +56,12 @@
 // Specification: the Fetch standard's CORS protocol,
 // https://fetch.spec.whatwg.org/#http-cors-protocol; Private Network Access,
 // https://wicg.github.io/private-network-access/.
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 5 of 9 from the outside in (see
+// package stack and docs/go.md): after access, before rate limits and
+// authentication: preflights are answered before anything asks for
+// credentials, and refusals further in keep the CORS headers. stack.Parts
+// builds the order for you.
 package cors

@@ -91,4 +91,11 @@
 // https://www.w3.org/TR/fetch-metadata/;
 // https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html;
 // https://words.filippo.io/csrf/.
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 8 of 9 from the outside in (see
+// package stack and docs/go.md): after authentication, before validation:
+// checked only for requests that would otherwise be served. stack.Parts
+// builds the order for you.
 package csrf

@@ -63,4 +63,11 @@
 // Cross-Origin-Resource-Policy, https://fetch.spec.whatwg.org/; HTML's
 // Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy; OWASP Secure
 // Headers Project, https://owasp.org/www-project-secure-headers/.
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 2 of 9 from the outside in (see
+// package stack and docs/go.md): just inside requestid, so every answer,
+// Rampart's own refusals included, carries the headers. stack.Parts builds
+// the order for you.
 package headers

@@ -64,4 +64,11 @@
 // RateLimit-Policy fields), https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/;
 // RFC 9110 section 10.2.3 (Retry-After); RFC 6585 section 4 (429); GCRA as
 // in ITU-T I.371.
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 6 of 9 from the outside in (see
+// package stack and docs/go.md): after CORS, before authentication, CSRF and
+// validation: counted before the expensive work. stack.Parts builds the
+// order for you.
 package ratelimit

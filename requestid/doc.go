@@ -17,4 +17,10 @@
 // # Concurrency
 //
 // A Handler is safe for concurrent use.
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 1 of 9 from the outside in (see
+// package stack and docs/go.md): outermost: every answer, refusals included,
+// carries the incident id. stack.Parts builds the order for you.
 package requestid

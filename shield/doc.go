@@ -54,4 +54,11 @@
 // OWASP Error Handling Cheat Sheet,
 // https://cheatsheetseries.owasp.org/cheatsheets/Error_Handling_Cheat_Sheet.html;
 // CWE-209, https://cwe.mitre.org/data/definitions/209.html.
+//
+// # In a stack
+//
+// Stacked by hand, this package is layer 3 of 9 from the outside in (see
+// package stack and docs/go.md): inside headers and requestid, around
+// everything else, so whatever the inner layers or the application answer
+// with a 5xx is replaced. stack.Parts builds the order for you.
 package shield
