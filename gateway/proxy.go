@@ -157,6 +157,8 @@ type proxy struct {
 	log      *slog.Logger
 	metrics  *metrics
 	upstream *http.Transport
+	// limits bound the requests in flight per upstream; nil: no limit.
+	limits *requestLimits
 }
 
 func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool) *proxy {
@@ -192,6 +194,15 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u := p.pool.pick()
 	if e := exchangeOf(w); e != nil {
 		e.upstream = u.label
+	}
+	if p.limits != nil {
+		ug, ok := p.limits.admitUpstream(w, r, u, p.ips)
+		if !ok {
+			return
+		}
+		if ug != nil {
+			defer ug.release()
+		}
 	}
 	g := p.guards.Get().(*hintsGuard)
 	g.init(w)

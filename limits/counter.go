@@ -55,7 +55,8 @@ func NewCounter() *Counter {
 }
 
 func (c *Counter) shard(k netip.Addr) *counterShard {
-	return &c.shards[maphash.Comparable(c.seed, k)&(counterShards-1)]
+	b := k.As16()
+	return &c.shards[maphash.Bytes(c.seed, b[:])&(counterShards-1)]
 }
 
 // Acquire counts one more for key k and reports true, unless k already

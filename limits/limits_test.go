@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -439,5 +440,108 @@ func TestNewRejectsNegativeDurations(t *testing.T) {
 	}
 	if _, err := limits.NewResetGuard(limits.ResetConfig{MaxResets: -1}); err == nil {
 		t.Error("negative reset budget: got nil error")
+	}
+}
+
+// TestResetGuard spends one connection's reset budget with requests whose
+// client is gone: the one that spends it closes the connection (later
+// requests are refused, responses carry Connection: close), another
+// connection is untouched, and resets of costly requests count more.
+func TestResetGuard(t *testing.T) {
+	t.Parallel()
+	var exceeded atomic.Int32
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g, err := limits.NewResetGuard(limits.ResetConfig{MaxResets: 16, Per: 10 * time.Second,
+		Now: func() time.Time { return now }, OnExceeded: func(*http.Request) { exceeded.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func() context.Context { return limits.ConnContext(context.Background(), nil) }
+	reset := func(ctx context.Context, costly bool) *httptest.ResponseRecorder {
+		ctx, cancel := context.WithCancel(ctx)
+		cancel()
+		r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+		r.ProtoMajor = 2
+		if err := g.Check(r); err != limits.ErrClientGone && err != limits.ErrTooManyResets {
+			t.Fatalf("Check of a reset stream: got %v", err)
+		}
+		w := httptest.NewRecorder()
+		g.Finish(w, r, costly)
+		return w
+	}
+	live := func(ctx context.Context) error {
+		r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+		r.ProtoMajor = 2
+		return g.Check(r)
+	}
+	a, b := conn(), conn()
+	for i := range 15 {
+		if w := reset(a, false); w.Header().Get("Connection") != "" {
+			t.Fatalf("reset %d within the budget closed the connection", i)
+		}
+	}
+	if err := live(a); err != nil {
+		t.Fatalf("within the budget: got %v, want nil", err)
+	}
+	if w := reset(a, false); w.Header().Get("Connection") != "close" {
+		t.Fatal("the reset that spends the budget: no Connection: close")
+	}
+	if err := live(a); err != limits.ErrTooManyResets {
+		t.Fatalf("after the budget: got %v, want ErrTooManyResets", err)
+	}
+	if err := live(b); err != nil {
+		t.Fatalf("another connection: got %v, want nil", err)
+	}
+	// Costly resets: an eighth of the budget each, so the eighth spends it.
+	for i := range 7 {
+		reset(b, true)
+		if err := live(b); err != nil {
+			t.Fatalf("costly reset %d: got %v, want nil", i, err)
+		}
+	}
+	reset(b, true)
+	if err := live(b); err != limits.ErrTooManyResets {
+		t.Fatalf("eight costly resets: got %v, want ErrTooManyResets", err)
+	}
+	if got := exceeded.Load(); got != 2 {
+		t.Errorf("OnExceeded: got %d calls, want 2 (once per connection)", got)
+	}
+	// The budget refills over Per: a fresh connection at a later time is
+	// unaffected, and HTTP/1 requests are never counted.
+	c := conn()
+	for range 100 {
+		ctx, cancel := context.WithCancel(c)
+		cancel()
+		r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+		g.Finish(httptest.NewRecorder(), r, true)
+	}
+	if err := live(c); err != nil {
+		t.Errorf("HTTP/1 requests counted as resets: %v", err)
+	}
+}
+
+func TestListenerKeepsConnFeatures(t *testing.T) {
+	t.Parallel()
+	ln := limits.NewListener(testutil.Listen(t), limits.ConnConfig{MaxPerClient: 1})
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			defer c.Close()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for name, ok := range map[string]bool{
+		"CloseWrite": func() bool { _, ok := c.(interface{ CloseWrite() error }); return ok }(),
+		"ReadFrom":   func() bool { _, ok := c.(io.ReaderFrom); return ok }(),
+		"WriteTo":    func() bool { _, ok := c.(io.WriterTo); return ok }(),
+	} {
+		if !ok {
+			t.Errorf("accepted connection lacks %s (net/http and io.Copy rely on it)", name)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -119,3 +120,32 @@ func (c *countedConn) Close() error {
 
 // NetConn returns the connection that c wraps.
 func (c *countedConn) NetConn() net.Conn { return c.Conn }
+
+// CloseWrite half-closes the connection when the wrapped one can (TCP).
+// Servers rely on it: net/http half-closes before closing a connection
+// whose request it refused, so the client reads the response instead of a
+// reset.
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ReadFrom lets io.Copy to the connection use the wrapped connection's
+// fast path (splice, sendfile).
+func (c *countedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+// WriteTo lets io.Copy from the connection use the wrapped connection's
+// fast path (splice).
+func (c *countedConn) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := c.Conn.(io.WriterTo); ok {
+		return wt.WriteTo(w)
+	}
+	return io.Copy(w, struct{ io.Reader }{c.Conn})
+}

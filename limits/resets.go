@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampartsec/rampart/problem"
@@ -32,9 +33,11 @@ var ErrTooManyResets = errors.New("limits: too many streams reset on this connec
 type ResetConfig struct {
 	// MaxResets is how many streams a client may reset on one HTTP/2
 	// connection within Per (a token bucket: MaxResets at once, refilled
-	// evenly over Per). Past it the connection's remaining requests are
-	// refused and it is closed with GOAWAY; the client may open another.
-	// Default 100.
+	// evenly over Per); the reset that spends it makes the connection's
+	// remaining requests refused and closes it with GOAWAY (the client may
+	// open another). A reset of a request that had started costly work
+	// (see Finish) counts as an eighth of MaxResets, so at most eight such
+	// requests are abandoned per connection. Default 100.
 	MaxResets int
 	// Per is the period over which MaxResets refills. Default 10s.
 	Per time.Duration
@@ -85,7 +88,7 @@ type connState struct {
 	tokens  float64
 	last    time.Time
 	started bool
-	closing bool
+	closing atomic.Bool
 }
 
 // ConnContext returns ctx carrying the reset budget of connection c. Use it
@@ -109,41 +112,40 @@ func (g *ResetGuard) Check(r *http.Request) error {
 	if r.Context().Err() != nil {
 		return ErrClientGone
 	}
-	if st := stateOf(r); st != nil {
-		st.mu.Lock()
-		closing := st.closing
-		st.mu.Unlock()
-		if closing {
-			return ErrTooManyResets
-		}
+	if st := stateOf(r); st != nil && st.closing.Load() {
+		return ErrTooManyResets
 	}
 	return nil
 }
 
 // Finish is called when r's handler is done. A request whose client went
-// away while it ran counts as a reset on an HTTP/2 connection. When the
-// connection is being closed for resets and w has not sent its header yet,
-// Finish sets Connection: close, which makes Go's HTTP/2 server send GOAWAY
-// (and an HTTP/1 server close the connection).
-func (g *ResetGuard) Finish(w http.ResponseWriter, r *http.Request) {
+// away while it ran counts as a reset on an HTTP/2 connection; costly
+// reports whether r had started work that costs more than the server's
+// own — in a proxy, a request sent to the upstream — and such a reset
+// counts as an eighth of the budget. When the connection is being closed
+// for resets and w has not sent its header yet, Finish sets Connection:
+// close, which makes Go's HTTP/2 server send GOAWAY (and an HTTP/1 server
+// close the connection).
+func (g *ResetGuard) Finish(w http.ResponseWriter, r *http.Request, costly bool) {
 	st := stateOf(r)
 	if st == nil {
 		return
 	}
 	if r.Context().Err() != nil && r.ProtoMajor == 2 {
-		g.count(st, r)
+		cost := 1.0
+		if costly {
+			cost = max(g.max/8, 1)
+		}
+		g.count(st, r, cost)
 	}
-	st.mu.Lock()
-	closing := st.closing
-	st.mu.Unlock()
-	if closing {
+	if st.closing.Load() {
 		w.Header().Set("Connection", "close")
 	}
 }
 
-// count takes one reset from st's budget and marks the connection closing
-// when the budget is spent.
-func (g *ResetGuard) count(st *connState, r *http.Request) {
+// count takes cost from st's budget and marks the connection closing when
+// the budget is spent.
+func (g *ResetGuard) count(st *connState, r *http.Request, cost float64) {
 	now := g.now()
 	st.mu.Lock()
 	if !st.started {
@@ -152,10 +154,10 @@ func (g *ResetGuard) count(st *connState, r *http.Request) {
 		st.tokens = min(g.max, st.tokens+el*g.rate)
 	}
 	st.last = now
-	st.tokens--
-	exceeded := st.tokens < 0 && !st.closing
+	st.tokens -= cost
+	exceeded := st.tokens <= 0 && !st.closing.Load()
 	if exceeded {
-		st.closing = true
+		st.closing.Store(true)
 	}
 	st.mu.Unlock()
 	if exceeded && g.onExceeded != nil {
@@ -168,7 +170,7 @@ func (g *ResetGuard) count(st *connState, r *http.Request) {
 // connection over its reset budget gets 429 with Connection: close.
 func (g *ResetGuard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer g.Finish(w, r)
+		defer g.Finish(w, r, false)
 		switch g.Check(r) {
 		case nil:
 		case ErrTooManyResets:
