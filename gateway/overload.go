@@ -149,7 +149,9 @@ func (g *Gateway) limitConns(ln net.Listener) net.Listener {
 // requestLimits are one generation's settings over the gateway's overload
 // counts.
 type requestLimits struct {
-	o           *overload
+	o *overload
+	// gates are the upstreams' gates, looked up without a lock.
+	gates       map[string]*upstreamGate
 	limiter     *limits.Limiter
 	resets      *limits.ResetGuard
 	upstreamCap limits.Capacity
@@ -167,6 +169,11 @@ func (o *overload) newRequestLimits(c *config.Config, ips *clientip.Resolver) (*
 			Timeout: l.QueueTimeout,
 		},
 		retryAfter: []string{"1"},
+		gates:      map[string]*upstreamGate{},
+	}
+	for _, u := range c.Upstream {
+		label := u.Scheme + "://" + u.Host // as the proxy's pool labels it
+		rl.gates[label] = o.upstreamGate(label)
 	}
 	var err error
 	rl.limiter, err = limits.New(limits.Config{
@@ -280,7 +287,10 @@ func (rl *requestLimits) admitUpstream(w http.ResponseWriter, r *http.Request, u
 		rl.resets.Refuse(w, r)
 		return nil, false
 	}
-	ug := rl.o.upstreamGate(u.label)
+	ug := rl.gates[u.label]
+	if ug == nil {
+		ug = rl.o.upstreamGate(u.label)
+	}
 	err := ug.gate.Acquire(r.Context(), rl.upstreamCap)
 	switch {
 	case err == nil:
