@@ -371,3 +371,32 @@ func TestWebSocketGivesBackItsSlots(t *testing.T) {
 		t.Errorf("request while a WebSocket is open: got %d %s, want 200", resp.StatusCode, body)
 	}
 }
+
+// TestLimitsAcrossReload: a reload applies new limits to the requests the
+// old configuration admitted, since the counts live as long as the
+// gateway: two requests held under a limit of 5 fill a limit of 2.
+func TestLimitsAcrossReload(t *testing.T) {
+	t.Parallel()
+	up := newSlowUpstream(t)
+	h := start(t, parse(t, up.URL, "limits:\n  max_inflight_per_client: 5\n"))
+	client := &http.Client{Timeout: 10 * time.Second}
+	var slow []<-chan int
+	for range 2 {
+		slow = append(slow, inBackground(client, request(t, "GET", h.url+"/slow")))
+		<-up.entered
+	}
+	if err := h.g.Reload(parse(t, up.URL, "limits:\n  max_inflight_per_client: 2\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := do(t, client, request(t, "GET", h.url+"/fast"))
+	assertNeutral(t, resp, body, http.StatusTooManyRequests)
+	close(up.release)
+	for _, ch := range slow {
+		if got := <-ch; got != 200 {
+			t.Errorf("request admitted before the reload: got %d, want 200", got)
+		}
+	}
+	if resp, _ := get(t, h.url+"/fast"); resp.StatusCode != 200 {
+		t.Errorf("after they finished: got %d, want 200", resp.StatusCode)
+	}
+}
