@@ -83,6 +83,14 @@ var baseScenarios = map[string]scenario{
 		altName:     "rampart, shield off",
 		request:     request{method: "GET", path: "/"},
 	},
+	"overload": {
+		name:        "overload",
+		description: "The cost of the overload and abuse limits (connections and requests in flight per client, overall and per upstream, the stream-reset budget): zero-config (limits on, the default) against the same with every limit at 0 (off), GET /.",
+		config:      "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\n",
+		alt:         "env: production\nlisten: \"{{listen}}\"\nupstream: \"{{upstream}}\"\nadmin: {listen: \"off\"}\nlimits: {max_conns_per_client: 0, max_inflight_per_client: 0, max_inflight: 0, max_upstream_inflight: 0}\n",
+		altName:     "rampart, limits off",
+		request:     request{method: "GET", path: "/"},
+	},
 	"ratelimit": {
 		name:        "ratelimit",
 		description: "Zero-config plus a global per-IP limit (in memory) set high enough never to trigger: every request is counted, GET /.",

@@ -244,6 +244,33 @@ type Limits struct {
 	UpstreamTimeout time.Duration `yaml:"upstream_timeout"`
 	// UpstreamIdleConns is the keep-alive pool size per upstream. Default 256.
 	UpstreamIdleConns int `yaml:"upstream_idle_conns"`
+	// MaxConnsPerClient caps the TCP connections one client address (IPv6:
+	// its /64) holds open on the public listeners; the next is closed as
+	// it is accepted. Connections are counted per TCP peer; trusted
+	// proxies are exempt. Default 256; an explicit 0 means no limit.
+	MaxConnsPerClient *int `yaml:"max_conns_per_client"`
+	// MaxInflightPerClient caps the requests one client (as resolved
+	// through trusted_proxies; IPv6 by /64) has in flight at once; the next
+	// gets 429. Default 128; an explicit 0 means no limit.
+	MaxInflightPerClient *int `yaml:"max_inflight_per_client"`
+	// MaxInflight caps the requests in flight on the public listeners, all
+	// clients together; the next wait in a queue, then get 503. Default
+	// 4096; an explicit 0 means no limit.
+	MaxInflight *int `yaml:"max_inflight"`
+	// MaxUpstreamInflight caps the requests in flight to each upstream;
+	// the next wait in a queue, then get 503. Default 512; an explicit 0
+	// means no limit.
+	MaxUpstreamInflight *int `yaml:"max_upstream_inflight"`
+	// MaxQueue is how many requests may wait for a slot of max_inflight,
+	// and for each upstream's max_upstream_inflight. Default 256; an
+	// explicit 0 means no queue (503 at once).
+	MaxQueue *int `yaml:"max_queue"`
+	// QueueTimeout bounds a wait in those queues. Default 1s.
+	QueueTimeout time.Duration `yaml:"queue_timeout"`
+	// MaxStreamResets is how many HTTP/2 streams a client may reset on one
+	// connection in 10 seconds before the connection's remaining requests
+	// are refused and it is closed with GOAWAY. Default 100.
+	MaxStreamResets int `yaml:"max_stream_resets"`
 }
 
 // Route is one allowed method and path pattern with its own settings.
@@ -524,6 +551,12 @@ func Default() *Config {
 const (
 	DefaultListen      = ":8080"
 	DefaultAdminListen = "127.0.0.1:9090"
+
+	DefaultMaxConnsPerClient    = 256
+	DefaultMaxInflightPerClient = 128
+	DefaultMaxInflight          = 4096
+	DefaultMaxUpstreamInflight  = 512
+	DefaultMaxQueue             = 256
 )
 
 func (c *Config) applyDefaults() {
@@ -554,6 +587,13 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.UpstreamConnectTimeout, 5*time.Second)
 	setDefault(&l.UpstreamTimeout, 60*time.Second)
 	setDefault(&l.UpstreamIdleConns, 256)
+	setDefaultPtr(&l.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	setDefaultPtr(&l.MaxInflightPerClient, DefaultMaxInflightPerClient)
+	setDefaultPtr(&l.MaxInflight, DefaultMaxInflight)
+	setDefaultPtr(&l.MaxUpstreamInflight, DefaultMaxUpstreamInflight)
+	setDefaultPtr(&l.MaxQueue, DefaultMaxQueue)
+	setDefault(&l.QueueTimeout, time.Second)
+	setDefault(&l.MaxStreamResets, 100)
 	setDefault(&c.Store.RedisTimeout, 100*time.Millisecond)
 	setDefault(&c.Store.SQLTimeout, time.Second)
 	if c.Store.SessionCache == nil {
@@ -578,6 +618,39 @@ func (l Limits) Read() time.Duration { return derefDuration(l.ReadTimeout, 5*tim
 
 // Write returns the response write timeout; 0 means no limit.
 func (l Limits) Write() time.Duration { return derefDuration(l.WriteTimeout, 5*time.Minute) }
+
+// ConnsPerClient returns limits.max_conns_per_client; 0 means no limit.
+func (l Limits) ConnsPerClient() int { return derefInt(l.MaxConnsPerClient, DefaultMaxConnsPerClient) }
+
+// InflightPerClient returns limits.max_inflight_per_client; 0 means no
+// limit.
+func (l Limits) InflightPerClient() int {
+	return derefInt(l.MaxInflightPerClient, DefaultMaxInflightPerClient)
+}
+
+// Inflight returns limits.max_inflight; 0 means no limit.
+func (l Limits) Inflight() int { return derefInt(l.MaxInflight, DefaultMaxInflight) }
+
+// UpstreamInflight returns limits.max_upstream_inflight; 0 means no limit.
+func (l Limits) UpstreamInflight() int {
+	return derefInt(l.MaxUpstreamInflight, DefaultMaxUpstreamInflight)
+}
+
+// Queue returns limits.max_queue; 0 means no queue.
+func (l Limits) Queue() int { return derefInt(l.MaxQueue, DefaultMaxQueue) }
+
+func derefInt(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func setDefaultPtr[T any](p **T, v T) {
+	if *p == nil {
+		*p = &v
+	}
+}
 
 func derefDuration(p *time.Duration, def time.Duration) time.Duration {
 	if p == nil {
@@ -936,6 +1009,26 @@ func (c *Config) Validate() error {
 	}
 	if l.UpstreamIdleConns < 0 || l.UpstreamIdleConns > 100000 {
 		add("limits.upstream_idle_conns", "must be between 1 and 100000")
+	}
+	for _, f := range []struct {
+		key string
+		v   *int
+	}{
+		{"limits.max_conns_per_client", l.MaxConnsPerClient},
+		{"limits.max_inflight_per_client", l.MaxInflightPerClient},
+		{"limits.max_inflight", l.MaxInflight},
+		{"limits.max_upstream_inflight", l.MaxUpstreamInflight},
+		{"limits.max_queue", l.MaxQueue},
+	} {
+		if f.v != nil && (*f.v < 0 || *f.v > 1000000) {
+			add(f.key, "must be between 0 (no limit) and 1000000")
+		}
+	}
+	if l.QueueTimeout < 0 || l.QueueTimeout > time.Minute {
+		add("limits.queue_timeout", "must be at most 1m: a queue is for bursts, not for holding requests")
+	}
+	if l.MaxStreamResets < 0 || l.MaxStreamResets > 100000 {
+		add("limits.max_stream_resets", "must be between 1 and 100000")
 	}
 	if c.Store.Redis != "" {
 		if _, err := redisconn.Parse(c.Store.Redis); err != nil {

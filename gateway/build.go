@@ -146,6 +146,11 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		g.log.Warn("upstream is ignored: the application is served in-process (gateway.Options.App)")
 	}
 	gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs, g.app)
+	rl, err := g.overload.newRequestLimits(c, ips)
+	if err != nil {
+		fail(err)
+	}
+	gen.proxy.limits = rl
 
 	allowCfg := c.Allow
 	allowCfg.IPsFile = c.RelativePath(allowCfg.IPsFile)
@@ -166,6 +171,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	reportCfg.Logger = g.log
 	reportCfg.OnViolation = g.metrics.cspViolation
 	reportCfg.OnDrop = g.metrics.cspDrop
+	reportCfg.ClientIP = ips.ClientIP
 	reports, err := headers.NewReportHandler(reportCfg)
 	if err != nil {
 		fail(c.Errorf("csp_reports", "%v", err))
@@ -220,7 +226,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		}
 		fail(err)
 	}
-	if len(errs) > 0 || sh == nil {
+	if len(errs) > 0 || sh == nil || rl == nil {
 		return gen, nil // the deferred function reports errs
 	}
 	// Outermost first: security headers on every response, Rampart's own
@@ -228,8 +234,10 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	// one canonical path for everything after them, the global allow
 	// lists, the error shield over whatever the route table and the
 	// upstream answer, and the routes.
-	gen.handler = hdr.Handler(gen.recoverPanics(refuseMethods(
-		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes)))))))
+	// The overload and abuse limits come before any work is done for a
+	// request, but inside the headers so their refusals carry them.
+	gen.handler = hdr.Handler(gen.recoverPanics(rl.handler(ips, refuseMethods(
+		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes))))))))
 	return gen, nil
 }
 

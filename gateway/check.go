@@ -35,6 +35,10 @@ func Check(c *config.Config) error {
 	}
 	st.dry = true
 	g := &Gateway{log: slog.New(slog.DiscardHandler), reg: reg, metrics: m, now: time.Now, bufs: &bufferPool{}, stores: st}
+	if g.overload, err = newOverload(reg, g.log, m); err != nil {
+		_ = st.close()
+		return err
+	}
 	gen, err := g.build(c)
 	if gen != nil {
 		gen.close()

@@ -17,6 +17,14 @@ type exchange struct {
 	route    string
 	upstream string
 	hijacked bool
+	// sentUpstream: the request was admitted to its upstream, so a client
+	// that abandons it has cost the application work.
+	sentUpstream bool
+	// slots, for a WebSocket handshake, are the in-flight slots the request
+	// holds; they are given back when the connection is upgraded, since a
+	// WebSocket lives as long as the application wants and is bounded by
+	// the connection limits instead.
+	slots *heldSlots
 	// encodedDelimiter: the path holds an encoded '?' or '#', which only
 	// routes with allow_encoded_delimiters serve.
 	encodedDelimiter bool
@@ -54,6 +62,9 @@ func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(e.ResponseWriter).Hijack()
 	if err == nil {
 		e.hijacked = true
+		if e.slots != nil {
+			e.slots.release()
+		}
 		if e.status == 0 {
 			e.status = http.StatusSwitchingProtocols
 		}

@@ -56,6 +56,7 @@ type Gateway struct {
 	interval time.Duration
 	bufs     *bufferPool
 	stores   *stores
+	overload *overload
 
 	mu      sync.Mutex // serialises Reload and Close
 	current atomic.Pointer[generation]
@@ -100,6 +101,9 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 	}
 	g.metrics = m
 	if g.acmeEvents, err = newACMEMetrics(g.reg); err != nil {
+		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
+	}
+	if g.overload, err = newOverload(g.reg, g.log, m); err != nil {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
 	if g.stores, err = newStores(); err != nil {

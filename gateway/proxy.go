@@ -164,6 +164,8 @@ type proxy struct {
 	// app, when set, serves what passes in-process instead of an upstream
 	// (Options.App).
 	app http.Handler
+	// limits bound the requests in flight per upstream; nil: no limit.
+	limits *requestLimits
 }
 
 func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, log *slog.Logger, m *metrics, bufs *bufferPool, app http.Handler) *proxy {
@@ -209,6 +211,15 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u := p.pool.pick()
 	if e := exchangeOf(w); e != nil {
 		e.upstream = u.label
+	}
+	if p.limits != nil {
+		ug, ok := p.limits.admitUpstream(w, r, u, p.ips)
+		if !ok {
+			return
+		}
+		if ug != nil {
+			defer ug.release()
+		}
 	}
 	g := p.guards.Get().(*hintsGuard)
 	g.init(w)

@@ -19,9 +19,9 @@ import (
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
-// metricValue reads one sample (name with its labels, as exposed) from a
+// sampleValue reads one sample (name with its labels, as exposed) from a
 // Prometheus text page.
-func metricValue(t *testing.T, adminURL, sample string) float64 {
+func sampleValue(t *testing.T, adminURL, sample string) float64 {
 	t.Helper()
 	resp, err := http.Get(adminURL + "/metrics")
 	if err != nil {
@@ -124,7 +124,7 @@ func (g *reloadable) reload(t *testing.T, i int) {
 	}
 	g.reloads++
 	if !testutil.WaitFor(10*time.Second, func() bool {
-		return metricValue(t, g.admin, `rampart_config_reloads_total{result="success"}`) >= float64(g.reloads)
+		return sampleValue(t, g.admin, `rampart_config_reloads_total{result="success"}`) >= float64(g.reloads)
 	}) {
 		t.Fatalf("reload %d was not applied:\n%s", i, g.logs)
 	}
@@ -200,8 +200,8 @@ func (l *load) end(t *testing.T, during string) {
 func (g *reloadable) counts(t *testing.T) (goroutines, fds, rss float64) {
 	t.Helper()
 	time.Sleep(500 * time.Millisecond)
-	return metricValue(t, g.admin, "go_goroutines"), metricValue(t, g.admin, "process_open_fds"),
-		metricValue(t, g.admin, "process_resident_memory_bytes")
+	return sampleValue(t, g.admin, "go_goroutines"), sampleValue(t, g.admin, "process_open_fds"),
+		sampleValue(t, g.admin, "process_resident_memory_bytes")
 }
 
 // liveHeap returns the bytes of live heap objects right after a garbage
@@ -216,7 +216,7 @@ func (g *reloadable) liveHeap(t *testing.T) float64 {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return metricValue(t, g.admin, "go_memstats_heap_alloc_bytes")
+	return sampleValue(t, g.admin, "go_memstats_heap_alloc_bytes")
 }
 
 // TestSIGHUPUnderLoad reloads a real gateway process 50 times with SIGHUP

@@ -10,6 +10,8 @@ import (
 	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rampartsec/rampart/limits"
 )
 
 // Run listens on the configured addresses and serves until ctx is done, then
@@ -64,8 +66,13 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 	}
 	l := cfg.Limits
 	errLog := slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
+	ln = g.limitConns(ln)
+	if ls.HTTP != nil {
+		ls.HTTP = g.limitConns(ls.HTTP)
+	}
 	srv := &http.Server{
 		Handler:           g,
+		ConnContext:       limits.ConnContext,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.Read(),
 		WriteTimeout:      l.Write(),

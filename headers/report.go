@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/rampartsec/rampart/internal/shardmap"
+	"github.com/rampartsec/rampart/limits"
 	"github.com/rampartsec/rampart/problem"
 )
 
@@ -20,14 +23,22 @@ type ReportConfig struct {
 	// MaxBodyBytes caps a report request's body; larger ones get 413.
 	// Default 64KiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes" json:"max_body_bytes,omitempty"`
-	// PerMinute is how many report requests are accepted per minute, all
-	// clients together, with bursts of a tenth of it; the rest get 429 and
-	// are counted as dropped. It protects the log, not the browser. Default
-	// 600.
+	// PerMinute is how many reports are accepted per minute, all clients
+	// together, with bursts of a tenth of it. Each report counts, not each
+	// request: a request may carry up to MaxReports. Reports over the
+	// budget are dropped and counted; a request none of whose reports fit
+	// gets 429. It protects the log, not the browser. Default 600.
 	PerMinute int `yaml:"per_minute" json:"per_minute,omitempty"`
+	// PerClientPerMinute is how many reports are accepted per minute from
+	// one client (IPv6: its /64), with bursts of up to MaxReports, so that
+	// one client cannot use up everyone's budget. Default 60.
+	PerClientPerMinute int `yaml:"per_client_per_minute" json:"per_client_per_minute,omitempty"`
 	// MaxReports is how many reports of one request are read; the rest are
 	// ignored. Default 20.
 	MaxReports int `yaml:"max_reports" json:"max_reports,omitempty"`
+	// ClientIP returns a request's client address. Default: the TCP peer.
+	// Pass a clientip.Resolver's ClientIP behind trusted proxies.
+	ClientIP func(*http.Request) netip.Addr `yaml:"-" json:"-"`
 	// Logger receives one line per violation at Warn level. Default:
 	// slog.Default(), so nothing is lost silently.
 	Logger *slog.Logger `yaml:"-" json:"-"`
@@ -35,8 +46,10 @@ type ReportConfig struct {
 	// example to count rampart_csp_violations_total by directive. It must be
 	// fast and safe for concurrent use.
 	OnViolation func(Violation) `yaml:"-" json:"-"`
-	// OnDrop, when set, is called for each rejected report request with the
-	// reason: "rate", "size", "type", "method" or "malformed".
+	// OnDrop, when set, is called with the reason for each report dropped
+	// over the budget — "rate" (all clients' budget) or "client_rate" (the
+	// client's) — and once for each request refused whole: "size", "type",
+	// "method" or "malformed".
 	OnDrop func(reason string) `yaml:"-" json:"-"`
 	// Now is the clock. Default time.Now.
 	Now func() time.Time `yaml:"-" json:"-"`
@@ -80,13 +93,25 @@ type ReportHandler struct {
 	last   time.Time
 	rate   float64 // tokens per second
 	burst  float64
+
+	// clients holds each client's budget as a GCRA theoretical arrival
+	// time in Unix nanoseconds; an entry whose time has passed is a full
+	// budget and may be dropped. The map is bounded; when full, the entry
+	// nearest to full is evicted.
+	clients        *shardmap.Map[netip.Addr, int64]
+	clientInterval int64 // nanoseconds per report
+	clientBurst    int64
+	clientIP       func(*http.Request) netip.Addr
 }
+
+// reportClients bounds the clients whose report budgets are remembered.
+const reportClients = 10000
 
 var _ http.Handler = (*ReportHandler)(nil)
 
 // NewReportHandler returns a ReportHandler for c.
 func NewReportHandler(c ReportConfig) (*ReportHandler, error) {
-	if c.MaxBodyBytes < 0 || c.PerMinute < 0 || c.MaxReports < 0 {
+	if c.MaxBodyBytes < 0 || c.PerMinute < 0 || c.PerClientPerMinute < 0 || c.MaxReports < 0 {
 		return nil, errors.New("headers: report limits must not be negative")
 	}
 	if c.MaxBodyBytes == 0 {
@@ -95,10 +120,19 @@ func NewReportHandler(c ReportConfig) (*ReportHandler, error) {
 	if c.PerMinute == 0 {
 		c.PerMinute = 600
 	}
+	if c.PerClientPerMinute == 0 {
+		c.PerClientPerMinute = 60
+	}
 	if c.MaxReports == 0 {
 		c.MaxReports = 20
 	}
-	h := &ReportHandler{cfg: c, log: c.Logger, now: c.Now}
+	h := &ReportHandler{cfg: c, log: c.Logger, now: c.Now, clientIP: c.ClientIP}
+	if h.clientIP == nil {
+		h.clientIP = peerAddr
+	}
+	h.clients = shardmap.New[netip.Addr, int64](reportClients, 0)
+	h.clientInterval = int64(time.Minute) / int64(c.PerClientPerMinute)
+	h.clientBurst = int64(max(min(c.MaxReports, c.PerClientPerMinute), 1))
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -111,9 +145,9 @@ func NewReportHandler(c ReportConfig) (*ReportHandler, error) {
 	return h, nil
 }
 
-// allow takes one token from the bucket.
-func (h *ReportHandler) allow() bool {
-	now := h.now()
+// take takes up to n reports from the budget of all clients and returns
+// how many it took.
+func (h *ReportHandler) take(now time.Time, n int) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.last.IsZero() {
@@ -122,11 +156,76 @@ func (h *ReportHandler) allow() bool {
 		}
 	}
 	h.last = now
-	if h.tokens < 1 {
-		return false
+	k := min(n, int(h.tokens))
+	h.tokens -= float64(k)
+	return max(k, 0)
+}
+
+// takeClient takes up to n reports from client's budget and returns how
+// many it took. With n == 0 it only reports whether one would fit (1) or
+// not (0).
+func (h *ReportHandler) takeClient(now time.Time, client netip.Addr, n int) int {
+	t := now.UnixNano()
+	key := limits.ClientKey(client)
+	sh := h.clients.Lock(h.clients.Index(string(key.AsSlice())))
+	defer sh.Unlock()
+	tat, ok := sh.Get(key, t)
+	if !ok || tat < t {
+		tat = t
 	}
-	h.tokens--
-	return true
+	avail := (t + h.clientBurst*h.clientInterval - tat) / h.clientInterval
+	if n == 0 {
+		return int(min(avail, 1))
+	}
+	k := min(int64(n), max(avail, 0))
+	if k > 0 {
+		tat += k * h.clientInterval
+		sh.Put(key, tat, tat, t)
+	}
+	return int(k)
+}
+
+// giveBack returns k reports taken by takeClient that were not used.
+func (h *ReportHandler) giveBack(client netip.Addr, k int) {
+	key := limits.ClientKey(client)
+	sh := h.clients.Lock(h.clients.Index(string(key.AsSlice())))
+	defer sh.Unlock()
+	if e := sh.Lookup(key); e != nil {
+		e.V -= int64(k) * h.clientInterval
+		e.Exp = e.V
+	}
+}
+
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// peek reports whether the budget of all clients has a report left (1) or
+// not (0), taking nothing.
+func (h *ReportHandler) peek(now time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	tokens := h.tokens
+	if !h.last.IsZero() {
+		if el := now.Sub(h.last).Seconds(); el > 0 {
+			tokens = min(h.burst, tokens+el*h.rate)
+		}
+	}
+	if tokens < 1 {
+		return 0
+	}
+	return 1
+}
+
+// refuseRate answers a request refused before its body was read, because
+// no report could be accepted.
+func (h *ReportHandler) refuseRate(w http.ResponseWriter, r *http.Request, reason string) {
+	w.Header().Set("Retry-After", "60")
+	h.drop(w, r, reason, http.StatusTooManyRequests)
 }
 
 func (h *ReportHandler) drop(w http.ResponseWriter, r *http.Request, reason string, status int) {
@@ -159,9 +258,15 @@ func (h *ReportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.drop(w, r, "size", http.StatusRequestEntityTooLarge)
 		return
 	}
-	if !h.allow() {
-		w.Header().Set("Retry-After", "60")
-		h.drop(w, r, "rate", http.StatusTooManyRequests)
+	// Refuse before reading the body when no report could be accepted.
+	now := h.now()
+	client := h.clientIP(r)
+	if h.takeClient(now, client, 0) == 0 {
+		h.refuseRate(w, r, "client_rate")
+		return
+	}
+	if h.peek(now) == 0 {
+		h.refuseRate(w, r, "rate")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
@@ -179,7 +284,27 @@ func (h *ReportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.drop(w, r, "malformed", http.StatusBadRequest)
 		return
 	}
-	for _, v := range vs {
+	// Each report counts: first against the client's budget, then against
+	// everyone's; what the second cannot take goes back to the first.
+	took := h.takeClient(now, client, len(vs))
+	accepted := h.take(now, took)
+	if accepted < took {
+		h.giveBack(client, took-accepted)
+	}
+	if h.cfg.OnDrop != nil {
+		for range took - accepted {
+			h.cfg.OnDrop("rate")
+		}
+		for range len(vs) - took {
+			h.cfg.OnDrop("client_rate")
+		}
+	}
+	if accepted == 0 && len(vs) > 0 {
+		w.Header().Set("Retry-After", "60")
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "csp-report"})
+		return
+	}
+	for _, v := range vs[:accepted] {
 		h.log.LogAttrs(r.Context(), slog.LevelWarn, "csp violation",
 			slog.String("format", v.Format),
 			slog.String("directive", v.Directive),

@@ -2,6 +2,7 @@ package headers_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -144,5 +145,113 @@ func TestParseReportsLimits(t *testing.T) {
 	}
 	if _, err := headers.ParseReports(nil, 20); err == nil {
 		t.Error("empty body: got nil error")
+	}
+}
+
+// reportsBody is a Reporting API body carrying n CSP violation reports.
+func reportsBody(n int) string {
+	one := `{"type":"csp-violation","url":"https://app.example/","body":{"effectiveDirective":"img-src","blockedURL":"https://x.example/a.png"}}`
+	return "[" + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + "]"
+}
+
+// TestReportBudgetCountsReports is the flood the budget exists for: 650
+// fast requests of 20 reports each, from many clients, must not log more
+// than the budget's burst, counted in reports.
+func TestReportBudgetCountsReports(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var logs testutil.Buffer
+	var mu sync.Mutex
+	drops := map[string]int{}
+	h, err := headers.NewReportHandler(headers.ReportConfig{
+		PerMinute: 600, // bursts of 60 reports
+		Now:       func() time.Time { return now },
+		Logger:    slog.New(slog.NewJSONHandler(&logs, nil)),
+		OnDrop: func(reason string) {
+			mu.Lock()
+			defer mu.Unlock()
+			drops[reason]++
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := reportsBody(20)
+	codes := map[int]int{}
+	for i := range 650 {
+		r := httptest.NewRequest("POST", "/.rampart/csp-report", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/reports+json")
+		r.RemoteAddr = fmt.Sprintf("198.51.%d.%d:4000", i/250, i%250)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		codes[rec.Code]++
+	}
+	if got := strings.Count(logs.String(), `"msg":"csp violation"`); got != 60 {
+		t.Errorf("violations logged: got %d, want 60 (the burst, in reports)", got)
+	}
+	if codes[204] != 3 || codes[429] != 647 {
+		t.Errorf("statuses: got %v, want 3×204 and 647×429", codes)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if drops["client_rate"] != 0 || drops["rate"] != 647 {
+		t.Errorf("drops: got %v, want 647 rate", drops)
+	}
+}
+
+// TestReportBudgetPerClient: one client's reports cannot use up everyone's
+// budget, and a request that only partly fits is accepted in part.
+func TestReportBudgetPerClient(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	drops := map[string]int{}
+	accepted := 0
+	h, err := headers.NewReportHandler(headers.ReportConfig{
+		PerMinute:          6000,
+		PerClientPerMinute: 60, // one a second, bursts of 20 (max_reports)
+		Now:                func() time.Time { return now },
+		OnViolation:        func(headers.Violation) { mu.Lock(); accepted++; mu.Unlock() },
+		OnDrop: func(reason string) {
+			mu.Lock()
+			defer mu.Unlock()
+			drops[reason]++
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(from string, n int) int {
+		r := httptest.NewRequest("POST", "/.rampart/csp-report", strings.NewReader(reportsBody(n)))
+		r.Header.Set("Content-Type", "application/reports+json")
+		r.RemoteAddr = from
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	const a, a2, b = "[2001:db8:1:1::1]:4000", "[2001:db8:1:1::2]:4000", "192.0.2.9:4000"
+	if got := post(a, 15); got != 204 {
+		t.Fatalf("first request: got %d, want 204", got)
+	}
+	if got := post(a2, 15); got != 204 { // the same /64: 5 fit, 10 dropped
+		t.Fatalf("partly fitting request: got %d, want 204", got)
+	}
+	if got := post(a, 1); got != http.StatusTooManyRequests {
+		t.Fatalf("client over its budget: got %d, want 429", got)
+	}
+	if got := post(b, 20); got != 204 {
+		t.Fatalf("another client: got %d, want 204", got)
+	}
+	now = now.Add(3 * time.Second) // three more reports for a
+	if got := post(a, 5); got != 204 {
+		t.Fatalf("after refill: got %d, want 204", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if accepted != 15+5+20+3 {
+		t.Errorf("accepted: got %d, want %d", accepted, 15+5+20+3)
+	}
+	if drops["client_rate"] != 10+1+2 || drops["rate"] != 0 {
+		t.Errorf("drops: got %v, want 13 client_rate", drops)
 	}
 }

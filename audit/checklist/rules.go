@@ -162,6 +162,29 @@ var rules = []Rule{
 		},
 	},
 	{
+		ID: "limits-overload-off", Item: 8, Severity: Moderate,
+		Title:     "a connection or in-flight limit is off",
+		Fix:       "keep limits.max_conns_per_client, max_inflight_per_client, max_inflight and max_upstream_inflight above 0; raise one rather than turning it off",
+		Rationale: "Rate limits count requests per period, not what a client holds at once: without these limits one client can keep thousands of connections or slow requests open, starving the others, and a burst reaches the application unbounded.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			var out []Finding
+			l := c.Limits
+			if l.ConnsPerClient() == 0 {
+				out = append(out, r.finding(c, "limits.max_conns_per_client", "0 (no limit)"))
+			}
+			if l.InflightPerClient() == 0 {
+				out = append(out, r.finding(c, "limits.max_inflight_per_client", "0 (no limit)"))
+			}
+			if l.Inflight() == 0 {
+				out = append(out, r.findingAt(c, Low, "limits.max_inflight", "0 (no limit)"))
+			}
+			if l.UpstreamInflight() == 0 {
+				out = append(out, r.findingAt(c, Low, "limits.max_upstream_inflight", "0 (no limit)"))
+			}
+			return out
+		},
+	},
+	{
 		ID: "access-log-off", Item: 4, Severity: Low,
 		Title:     "the access log is off",
 		Fix:       "set log.access: true",

@@ -75,6 +75,10 @@ var ruleCases = map[string]struct {
 		trigger: base + "limits: {read_timeout: 0}\n",
 		clean:   base + "limits: {read_timeout: 30s, read_header_timeout: 10s}\n", key: "limits.read_timeout",
 	},
+	"limits-overload-off": {
+		trigger: base + "limits: {max_conns_per_client: 0}\n",
+		clean:   base + "limits: {max_conns_per_client: 1000}\n", key: "limits.max_conns_per_client",
+	},
 	"hosts-unrestricted": {
 		trigger: "env: production\nupstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nroutes: [{match: /}]\n",
 		clean:   base,
