@@ -126,7 +126,10 @@ func TestReloadUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	for i := range 20 {
+	// At least 20 reloads, and on until 50 requests have run: a loaded
+	// machine may serve only a few requests in the first 20.
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; i < 20 || total.Load() < 50 && time.Now().Before(deadline); i++ {
 		time.Sleep(20 * time.Millisecond)
 		if err := h.g.Reload(cfgs[(i+1)%2]); err != nil {
 			t.Errorf("reload %d: %v", i, err)
