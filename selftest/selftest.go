@@ -420,6 +420,11 @@ func (r *runner) targets(kind string) []*target {
 						t.vars[k] = v
 					}
 				}
+				if len(r.c.CSRF.TrustedOrigins) == 0 && r.c.TLS == nil {
+					// Served over plain HTTP: http://host is the site
+					// itself, not a downgrade.
+					delete(t.vars, "o_downgrade")
+				}
 				out = append(out, t)
 			}
 		}
