@@ -56,6 +56,9 @@ type Class struct {
 type Fix struct {
 	Rules   []string `yaml:"rules" json:"rules"`
 	Setting string   `yaml:"setting" json:"setting"`
+	// Key, when set, is the configuration key the fix is about; a
+	// failure is then located there instead of at the attacked target.
+	Key string `yaml:"key" json:"key,omitempty"`
 }
 
 // Case is one attack: a request template, instantiated for every target of

@@ -280,8 +280,14 @@ func hostFor(c *config.Config, r *route) string {
 	if r != nil && r.host != "" {
 		return r.host
 	}
-	if len(c.Allow.Hosts) > 0 && !strings.HasPrefix(c.Allow.Hosts[0], "*.") {
-		return c.Allow.Hosts[0]
+	for _, h := range c.Allow.Hosts {
+		if !strings.HasPrefix(h, "*.") {
+			return h
+		}
+	}
+	for _, h := range c.Allow.Hosts {
+		// Only a pattern: a name it admits.
+		return "selftest" + strings.TrimPrefix(h, "*")
 	}
 	return "localhost"
 }

@@ -290,15 +290,17 @@ func randomHex(n int) string {
 
 // runner runs the cases of one configuration.
 type runner struct {
-	c      *config.Config
-	cl     *client
-	opt    Options
-	routes []*route
-	pool   *addressPool
-	keys   *keyring
-	user   *testUser
-	cookie string
-	spoof  uint32
+	c        *config.Config
+	cl       *client
+	opt      Options
+	routes   []*route
+	pool     *addressPool
+	keys     *keyring
+	user     *testUser
+	cookie   string
+	loginErr error
+	csrfTok  []string // header and token, once fetched
+	spoof    uint32
 	// formNext is whether the login page shows the next it will use:
 	// 0 not probed, 1 yes, 2 no.
 	formNext int
@@ -548,6 +550,9 @@ func (r *runner) runClass(ctx context.Context, cls *Class) (res ClassResult) {
 func (r *runner) runCase(ctx context.Context, cs *Case, t *target) Result {
 	res := Result{Class: cs.class.Name, Case: cs.ID, Source: cs.Source, Note: cs.Note, Target: t.label,
 		Key: t.key, File: r.c.File(), Line: t.line, Severity: cs.severity, Fix: cs.fix(), Control: cs.Control}
+	if k := res.Fix.Key; k != "" {
+		res.Key, res.Line = k, r.c.Line(k)
+	}
 	vars := maps(t.vars)
 	if r.remote && r.host != "" {
 		vars["host"] = r.host
@@ -572,6 +577,13 @@ func (r *runner) runCase(ctx context.Context, cs *Case, t *target) Result {
 				return res
 			}
 			vars["credentials"] = "Cookie: " + cookie
+			if cs.class.Name != "csrf" {
+				// A legitimate same-site request also carries the CSRF
+				// token when the mode asks for one; an attacker's never.
+				if h, tok := r.csrfToken(ctx, cookie); tok != "" {
+					vars["credentials"] += "\r\n" + h + ": " + tok
+				}
+			}
 		case len(r.keys.issuers) > 0 && cs.class.Name != "csrf":
 			// No sessions: a token the first issuer would issue, with the
 			// route's roles. (A cross-site request cannot carry one, so
@@ -806,15 +818,16 @@ func buildRequest(cs *Case, vars map[string]string) ([]byte, error) {
 
 // login signs the test user in and returns its session cookie, once.
 func (r *runner) login(ctx context.Context) (string, error) {
-	if r.cookie != "" {
-		return r.cookie, nil
+	if r.cookie != "" || r.loginErr != nil {
+		return r.cookie, r.loginErr
 	}
 	body, _ := json.Marshal(map[string]string{"username": r.user.name, "password": r.user.password})
 	raw := fmt.Sprintf("POST /.rampart/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		hostFor(r.c, nil), len(body), body)
 	ex := r.cl.send(ctx, r.pool.take(nil), []byte(raw))
 	if ex.Err != nil || ex.Status != http.StatusOK {
-		return "", fmt.Errorf("the test user could not log in (%s)", observed(ex))
+		r.loginErr = fmt.Errorf("the test user could not log in (%s)", observed(ex))
+		return "", r.loginErr
 	}
 	var parts []string
 	for _, sc := range ex.Header.Values("Set-Cookie") {
@@ -828,6 +841,30 @@ func (r *runner) login(ctx context.Context) (string, error) {
 	return r.cookie, nil
 }
 
+// csrfToken fetches a CSRF token for the session, when token mode is on
+// anywhere; "" otherwise.
+func (r *runner) csrfToken(ctx context.Context, cookie string) (header, token string) {
+	if r.csrfTok != nil {
+		return r.csrfTok[0], r.csrfTok[1]
+	}
+	r.csrfTok = []string{"", ""}
+	raw := fmt.Sprintf("GET /.rampart/csrf HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\nConnection: close\r\n\r\n", hostFor(r.c, nil), cookie)
+	ex := r.cl.send(ctx, r.pool.take(nil), []byte(raw))
+	if ex.Err != nil || ex.Status != http.StatusOK {
+		return "", ""
+	}
+	var tr struct {
+		Token  string `json:"token"`
+		Header string `json:"header"`
+	}
+	if json.Unmarshal(ex.Body, &tr) != nil || tr.Token == "" || tr.Header == "" {
+		return "", ""
+	}
+	r.csrfTok = []string{tr.Header, tr.Token}
+	return tr.Header, tr.Token
+}
+
+// observed summarises an exchange on both sides.
 func observed(ex *exchange) string {
 	s := "no response"
 	if ex.Err == nil {
