@@ -111,6 +111,7 @@ type Case struct {
 
 	class    *Class
 	severity severity.Level
+	file     string
 	line     int
 }
 
@@ -212,7 +213,8 @@ func LoadFS(fsys fs.FS) (*Corpus, error) {
 	for _, cl := range c.Classes {
 		seen := map[string]string{}
 		for _, cs := range cl.Cases {
-			where := fmt.Sprintf("%s:%d", cs.class.file, cs.line)
+			errs = append(errs, checkMerged(cs)...)
+			where := fmt.Sprintf("%s:%d", cs.file, cs.line)
 			if prev, ok := seen[cs.ID]; ok {
 				errs = append(errs, fmt.Errorf("%s: id: %q is already used in class %s at %s", where, cs.ID, cl.Name, prev))
 			}
@@ -227,16 +229,15 @@ func LoadFS(fsys fs.FS) (*Corpus, error) {
 
 // parseClass decodes one corpus file strictly and checks every case.
 func parseClass(name string, data []byte) (*Class, error) {
-	var root yaml.Node
+	cl := &Class{file: name}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&root); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := dec.Decode(cl); err != nil {
+		return nil, yamlError(name, err)
 	}
-	cl := &Class{file: name}
-	if err := root.Decode(cl); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
+	// The same document as nodes, for the lines of the cases.
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
 	// Lines of the cases, for errors.
 	var caseLines []int
 	if len(root.Content) == 1 {
@@ -261,7 +262,7 @@ func parseClass(name string, data []byte) (*Class, error) {
 		fail(1, "severity", "%v", err)
 	}
 	for i, cs := range cl.Cases {
-		cs.class = cl
+		cs.class, cs.file = cl, name
 		if i < len(caseLines) {
 			cs.line = caseLines[i]
 		}
@@ -271,20 +272,6 @@ func parseClass(name string, data []byte) (*Class, error) {
 		}
 		if !sourceRe.MatchString(cs.Source) {
 			fail(l, "source", "must name a CVE or GHSA id, an RFC, or a project's issue or report (owner/repo#123, \"<project> advisory <id>\"), got %q", cs.Source)
-		}
-		if on := cs.kind(); !slices.Contains(Kinds, on) {
-			fail(l, "on", "unknown target kind %q (one of %s)", on, strings.Join(Kinds, ", "))
-		}
-		if ex := cs.judge(); !slices.Contains(Judges, ex) {
-			fail(l, "expect", "unknown judge %q (one of %s)", ex, strings.Join(Judges, ", "))
-		}
-		if cs.Control != (cs.judge() == "reached") {
-			fail(l, "control", "control cases, and only they, expect reached")
-		}
-		for _, r := range cs.fix().Rules {
-			if !knownRule(r) {
-				fail(l, "fix.rules", "%q is not a rule of rampart audit config", r)
-			}
 		}
 		if cs.Raw == "" && cs.Target == "" {
 			fail(l, "target", "a case needs raw or target")
@@ -310,9 +297,6 @@ func parseClass(name string, data []byte) (*Class, error) {
 		if cs.severity, err = parseSeverity(cs.RawSeverity); err != nil {
 			fail(l, "severity", "%v", err)
 		}
-		if cs.severity == severity.Unknown {
-			cs.severity = cl.Severity
-		}
 		if err := checkTemplates(cs); err != nil {
 			fail(l, "template", "%v", err)
 		}
@@ -320,10 +304,73 @@ func parseClass(name string, data []byte) (*Class, error) {
 	if len(cl.Cases) == 0 {
 		fail(1, "cases", "a class needs at least one case")
 	}
+	for _, r := range cl.Fix.Rules {
+		if !knownRule(r) {
+			fail(1, "fix.rules", "%q is not a rule of rampart audit config", r)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return cl, nil
+}
+
+var yamlLineRe = regexp.MustCompile(`^\s*(?:yaml: )?line (\d+): (.*?)(?: in type [\w.*\[\]]+)?$`)
+
+// yamlError restates a YAML error as "file:line: message", without the
+// Go type names the decoder mentions.
+func yamlError(name string, err error) error {
+	var te *yaml.TypeError
+	var lines []string
+	if errors.As(err, &te) {
+		lines = te.Errors
+	} else {
+		lines = []string{err.Error()}
+	}
+	var errs []error
+	for _, l := range lines {
+		if m := yamlLineRe.FindStringSubmatch(l); m != nil {
+			errs = append(errs, fmt.Errorf("%s:%s: %s", name, m[1], m[2]))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", name, strings.TrimPrefix(l, "yaml: ")))
+	}
+	return errors.Join(errs...)
+}
+
+// checkMerged checks what a case takes from its class, once every file
+// is read.
+func checkMerged(cs *Case) []error {
+	var errs []error
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s:%d: %s: %s", cs.file, cs.line, field, fmt.Sprintf(format, args...)))
+	}
+	if on := cs.kind(); !slices.Contains(Kinds, on) {
+		fail("on", "unknown target kind %q (one of %s)", on, strings.Join(Kinds, ", "))
+	}
+	if ex := cs.judge(); !slices.Contains(Judges, ex) {
+		fail("expect", "unknown judge %q (one of %s)", ex, strings.Join(Judges, ", "))
+	}
+	if cs.Control != (cs.judge() == "reached") {
+		fail("control", "control cases, and only they, expect reached")
+	}
+	if cs.Fix != nil {
+		for _, r := range cs.Fix.Rules {
+			if !knownRule(r) {
+				fail("fix.rules", "%q is not a rule of rampart audit config", r)
+			}
+		}
+	}
+	if cs.fix().Setting == "" {
+		fail("fix.setting", "a case needs a fix, its own or its class's")
+	}
+	if cs.severity == severity.Unknown {
+		cs.severity = cs.class.Severity
+	}
+	if cs.severity == severity.Unknown {
+		fail("severity", "a case needs a severity, its own or its class's")
+	}
+	return errs
 }
 
 func parseSeverity(s string) (severity.Level, error) {

@@ -39,7 +39,10 @@ func foldPath(p string) string {
 	var segs []string
 	for _, s := range strings.Split(p, "/") {
 		s, _, _ = strings.Cut(s, ";")
-		s = strings.TrimRight(s, ". \t\x00")
+		if s != "." && s != ".." {
+			// Windows and some servers drop trailing dots and spaces.
+			s = strings.TrimRight(s, ". \t\x00")
+		}
 		switch s {
 		case "", ".":
 		case "..":

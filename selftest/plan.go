@@ -408,8 +408,11 @@ func originParts(o, host string) map[string]string {
 // segments collapsed, look-alikes folded and case ignored.
 func lenientPaths(target string) []string {
 	p, _, _ := strings.Cut(target, "?")
-	if u, err := url.Parse(p); err == nil && u.Host != "" {
-		p = u.EscapedPath()
+	if l := strings.ToLower(p); strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+		// Absolute form: the path is what follows the authority.
+		if u, err := url.Parse(p); err == nil {
+			p = u.EscapedPath()
+		}
 	}
 	var out []string
 	for range 3 {

@@ -1056,6 +1056,10 @@ func (r *runner) runLimited(ctx context.Context, cs *Case, t *target, vars map[s
 		}
 		r.baselines[t] = base
 	}
+	if base == 0 {
+		res.Skipped = "the limit refused every request of one client: its budget is already spent (run this class alone, or after a period)"
+		return res
+	}
 	if base >= n {
 		res.Skipped = fmt.Sprintf("the limit did not stop one client sending %d requests in %s", n, time.Since(startBase).Round(time.Millisecond))
 		return res
