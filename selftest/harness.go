@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -131,6 +132,27 @@ func (r *recorder) take() []*received {
 	r.got = nil
 	return got
 }
+
+// claim returns and forgets what was received for one case: the requests
+// carrying its case header, or the gateway's request id of its answer.
+func (r *recorder) claim(caseID, requestID string) []*received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var mine, rest []*received
+	for _, got := range r.got {
+		if got.Header.Get(caseHeader) == caseID || requestID != "" && got.Header.Get("X-Request-Id") == requestID {
+			mine = append(mine, got)
+		} else {
+			rest = append(rest, got)
+		}
+	}
+	r.got = rest
+	return mine
+}
+
+// caseHeader tags every request with its case, so that cases may run
+// side by side and what reaches the app is still told apart.
+const caseHeader = "X-Selftest-Case"
 
 func (r *recorder) close() {
 	_ = r.ln.Close()
@@ -254,18 +276,27 @@ type client struct {
 	timeout time.Duration
 	// remote is true against a deployment: no preamble, no recorder.
 	remote bool
-	port   uint16
+	port   atomic.Uint32
+	// exclusive: one case at a time, and everything the app receives
+	// meanwhile is the case's (request smuggling).
+	exclusive bool
 	// budget, in target mode, is how many requests may still be sent;
 	// interval is the least time between two.
 	budget   int
 	interval time.Duration
 	last     time.Time
+	seq      atomic.Uint64
 }
 
 func (cl *client) send(ctx context.Context, from netip.Addr, raw []byte) *exchange {
 	ex := &exchange{From: from, Raw: raw}
-	if cl.rec != nil {
+	if cl.rec != nil && cl.exclusive {
 		cl.rec.take()
+	}
+	caseID := ""
+	if cl.rec != nil {
+		caseID = fmt.Sprint(cl.seq.Add(1))
+		raw = tagRequest(raw, caseID)
 	}
 	if cl.remote {
 		if cl.budget <= 0 {
@@ -294,8 +325,8 @@ func (cl *client) send(ctx context.Context, from netip.Addr, raw []byte) *exchan
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(cl.timeout))
 	if !cl.remote {
-		cl.port++
-		if _, err := fmt.Fprintf(c, "%s%s\n", preamble, netip.AddrPortFrom(from, 40000+cl.port%20000)); err != nil {
+		port := uint16(40000 + cl.port.Add(1)%20000)
+		if _, err := fmt.Fprintf(c, "%s%s\n", preamble, netip.AddrPortFrom(from, port)); err != nil {
 			ex.Err = err
 			return ex
 		}
@@ -327,9 +358,40 @@ func (cl *client) send(ctx context.Context, from netip.Addr, raw []byte) *exchan
 		_ = resp.Body.Close()
 	}
 	if cl.rec != nil {
-		ex.Reached = cl.rec.take()
+		if cl.exclusive {
+			ex.Reached = cl.rec.take()
+		} else {
+			ex.Reached = cl.rec.claim(caseID, ex.Header.Get("X-Request-Id"))
+		}
+		for _, got := range ex.Reached {
+			got.Header.Del(caseHeader)
+			got.Raw = untagRequest(got.Raw)
+		}
 	}
 	return ex
+}
+
+// tagRequest adds the case header after the request line. The header is
+// the selftest's own; the report shows requests without it.
+func tagRequest(raw []byte, id string) []byte {
+	i := bytes.IndexByte(raw, '\n')
+	if i < 0 {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+len(caseHeader)+len(id)+4)
+	out = append(out, raw[:i+1]...)
+	out = append(out, caseHeader+": "+id+"\r\n"...)
+	return append(out, raw[i+1:]...)
+}
+
+func untagRequest(head string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(head, "\n") {
+		if !strings.HasPrefix(strings.ToLower(l), strings.ToLower(caseHeader)+":") {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }
 
 // standIns writes throw-away secrets into dir.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -297,6 +298,7 @@ func hostFor(c *config.Config, r *route) string {
 // trusted proxy when one outside them exists. Each case gets its own
 // address, so that one case's rate-limit budget is not another's.
 type addressPool struct {
+	mu      sync.Mutex
 	c       *config.Config
 	next    uint32
 	trusted bool // every candidate is a trusted proxy
@@ -341,8 +343,18 @@ func (p *addressPool) candidate(i uint32) netip.Addr {
 	return netip.Addr{}
 }
 
+// allTrusted reports whether every address an attacker could use is a
+// trusted proxy.
+func (p *addressPool) allTrusted() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.trusted
+}
+
 // take returns a fresh attacker address outside exclude.
 func (p *addressPool) take(exclude []netip.Prefix) netip.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for attempt := range 2 {
 		for range 1 << 17 {
 			a := p.candidate(p.next % (1<<17 + 4096))

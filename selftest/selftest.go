@@ -16,10 +16,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/html"
 
+	"github.com/rampartsec/rampart/audit/severity"
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/users"
 	"github.com/rampartsec/rampart/config"
@@ -121,15 +124,50 @@ func Run(ctx context.Context, c *config.Config, opt Options) (*Report, error) {
 	if c.TLS != nil {
 		// The gateway serves the selftest's own throw-away certificate on
 		// loopback: there is nothing to verify.
-		cl.tls = &tls.Config{InsecureSkipVerify: true, ServerName: hostFor(c, nil), ClientSessionCache: tls.NewLRUClientSessionCache(64)} // #nosec G402
+		// Resumed sessions and a classical key exchange keep a thousand
+		// handshakes cheap; the cases test policies, not TLS.
+		cl.tls = &tls.Config{InsecureSkipVerify: true, ServerName: hostFor(c, nil), // #nosec G402
+			ClientSessionCache: tls.NewLRUClientSessionCache(64), CurvePreferences: []tls.CurveID{tls.X25519}}
 	}
 	r := &runner{c: c, cl: cl, opt: opt, routes: routesList, pool: &addressPool{c: c}, keys: keys, user: user}
 	rep := &Report{Config: c.File(), Mode: "in-process", StandIns: si.notes}
-	for _, cls := range corpus.Classes {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	rep.Classes = make([]ClassResult, len(corpus.Classes))
+	// Classes run side by side, each case's requests told apart at the
+	// app by a header of their own (and the gateway's request id). Request
+	// smuggling runs alone afterwards: a smuggled request carries neither.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	var alone []int
+	for i, cls := range corpus.Classes {
+		if cls.Name == "request-smuggling" {
+			alone = append(alone, i)
+			continue
 		}
-		rep.Classes = append(rep.Classes, r.runClass(ctx, cls))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rep.Classes[i] = r.runClass(ctx, cls)
+		}()
+	}
+	wg.Wait()
+	if stray := rec.take(); len(stray) > 0 {
+		// Fail closed: something reached the app that no case owns.
+		res := Result{Class: "selftest", Case: "unattributed", Source: "RFC 9112", Target: "the recording upstream",
+			Severity: severity.Critical, Reason: fmt.Sprintf("%d request(s) reached the app without a case's tag; run the classes one at a time with --only", len(stray)),
+			Fix: Fix{Setting: "run the classes one at a time with --only to find the case"}}
+		for _, got := range stray {
+			res.Reached = append(res.Reached, got.Raw)
+		}
+		rep.Classes = append(rep.Classes, ClassResult{Name: "selftest", Title: "requests nobody sent", Run: 1, Failed: 1, Failures: []Result{res}})
+	}
+	cl.exclusive = true
+	for _, i := range alone {
+		rep.Classes[i] = r.runClass(ctx, corpus.Classes[i])
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	rep.Duration = time.Since(start)
 	rep.finish()
@@ -290,17 +328,20 @@ func randomHex(n int) string {
 
 // runner runs the cases of one configuration.
 type runner struct {
-	c        *config.Config
-	cl       *client
-	opt      Options
-	routes   []*route
-	pool     *addressPool
-	keys     *keyring
-	user     *testUser
+	c      *config.Config
+	cl     *client
+	opt    Options
+	routes []*route
+	pool   *addressPool
+	keys   *keyring
+	user   *testUser
+	// loginMu guards the session, its error and its CSRF token.
+	loginMu  sync.Mutex
 	cookie   string
 	loginErr error
 	csrfTok  []string // header and token, once fetched
-	spoof    uint32
+	spoof    atomic.Uint32
+	formMu   sync.Mutex
 	// formNext is whether the login page shows the next it will use:
 	// 0 not probed, 1 yes, 2 no.
 	formNext int
@@ -558,14 +599,14 @@ func (r *runner) runCase(ctx context.Context, cs *Case, t *target) Result {
 		vars["host"] = r.host
 	}
 	vars["marker"] = "st" + randomHex(6)
-	r.spoof++
-	vars["spoof_ip"] = netip.AddrFrom4([4]byte{100, 64 + byte(r.spoof>>16&63), byte(r.spoof >> 8), byte(r.spoof)}).String()
+	spoof := r.spoof.Add(1)
+	vars["spoof_ip"] = netip.AddrFrom4([4]byte{100, 64 + byte(spoof>>16&63), byte(spoof >> 8), byte(spoof)}).String()
 	vars["identity_user"] = nonEmpty(r.c.Auth.IdentityHeaders.User, "X-Rampart-User")
 	vars["identity_roles"] = nonEmpty(r.c.Auth.IdentityHeaders.Roles, "X-Rampart-Roles")
 	vars["attacker_jwks_url"] = r.keys.base() + "/attacker/jwks.json"
 	from := r.pool.take(t.exclude)
 	vars["ip"] = from.String()
-	if r.pool.trusted {
+	if r.pool.allTrusted() {
 		res.Note = strings.TrimSpace(res.Note + " Every address the attacker could use is a trusted proxy.")
 	}
 	if cs.Session {
@@ -700,13 +741,16 @@ func (r *runner) loginPageKeeps(ctx context.Context, from netip.Addr, vars map[s
 		}
 		return formNext(ex.Body), true
 	}
+	r.formMu.Lock()
 	if r.formNext == 0 {
 		r.formNext = 2
 		if v, ok := get("/selftest-ok"); ok && v == "/selftest-ok" {
 			r.formNext = 1
 		}
 	}
-	if r.formNext != 1 {
+	shows := r.formNext == 1
+	r.formMu.Unlock()
+	if !shows {
 		return "", false
 	}
 	return get(vars["next"])
@@ -818,6 +862,8 @@ func buildRequest(cs *Case, vars map[string]string) ([]byte, error) {
 
 // login signs the test user in and returns its session cookie, once.
 func (r *runner) login(ctx context.Context) (string, error) {
+	r.loginMu.Lock()
+	defer r.loginMu.Unlock()
 	if r.cookie != "" || r.loginErr != nil {
 		return r.cookie, r.loginErr
 	}
@@ -844,6 +890,8 @@ func (r *runner) login(ctx context.Context) (string, error) {
 // csrfToken fetches a CSRF token for the session, when token mode is on
 // anywhere; "" otherwise.
 func (r *runner) csrfToken(ctx context.Context, cookie string) (header, token string) {
+	r.loginMu.Lock()
+	defer r.loginMu.Unlock()
 	if r.csrfTok != nil {
 		return r.csrfTok[0], r.csrfTok[1]
 	}
@@ -1065,7 +1113,8 @@ func (r *runner) runLimited(ctx context.Context, cs *Case, t *target, vars map[s
 		return res
 	}
 	from := r.pool.take(t.exclude)
-	prefix := netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x5e, 0x1f, byte(r.spoof >> 8), byte(r.spoof)}), 64)
+	n64 := r.spoof.Add(1)
+	prefix := netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x5e, 0x1f, byte(n64 >> 8), byte(n64)}), 64)
 	if cs.Client == "same-64" && !r.pool.ok(prefix.Addr(), t.exclude) {
 		res.Skipped = "not applicable: IPv6 clients cannot reach this route"
 		return res
