@@ -304,7 +304,7 @@ type addressPool struct {
 	trusted bool // every candidate is a trusted proxy
 }
 
-// ok reports whether a is a possible attacker address.
+// ok reports whether a is a possible attacker address. p.mu must be held.
 func (p *addressPool) ok(a netip.Addr, exclude []netip.Prefix) bool {
 	if len(p.c.Allow.IPs) > 0 && !containsAddr(p.c.Allow.IPs, a) {
 		return false
@@ -341,6 +341,13 @@ func (p *addressPool) candidate(i uint32) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// admits is ok for callers outside take.
+func (p *addressPool) admits(a netip.Addr, exclude []netip.Prefix) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ok(a, exclude)
 }
 
 // allTrusted reports whether every address an attacker could use is a

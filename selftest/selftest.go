@@ -1115,7 +1115,7 @@ func (r *runner) runLimited(ctx context.Context, cs *Case, t *target, vars map[s
 	from := r.pool.take(t.exclude)
 	n64 := r.spoof.Add(1)
 	prefix := netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x5e, 0x1f, byte(n64 >> 8), byte(n64)}), 64)
-	if cs.Client == "same-64" && !r.pool.ok(prefix.Addr(), t.exclude) {
+	if cs.Client == "same-64" && !r.pool.admits(prefix.Addr(), t.exclude) {
 		res.Skipped = "not applicable: IPv6 clients cannot reach this route"
 		return res
 	}
