@@ -31,7 +31,10 @@ func TestBashCompletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ words, want string }{
-		{"rampart se", "serve"},
+		{"rampart se", "serve selftest"},
+		{"rampart self", "selftest"},
+		{"rampart selftest --fail", "--fail-on"},
+		{"rampart selftest --i-own", "--i-own-this-target"},
 		{"rampart serv", "serve"},
 		{"rampart serve --ups", "--upstream"},
 		{"rampart audit d", "deps db"},

@@ -44,33 +44,18 @@ try the requests it suggests to see each protection work.`)
 	go func() { _ = app.Serve(appLn) }()
 	defer app.Close()
 
-	cfg := config.Default()
-	cfg.Env = config.Development
-	cfg.Listen = *listen
-	cfg.Admin.Listen = *admin
 	appURL := "http://" + appLn.Addr().String()
-	u, err := config.ParseUpstream(appURL)
-	if err != nil {
-		return c.errorf(exitFindings, "demo app address: %v", err)
-	}
-	cfg.Upstream = config.Upstreams{u}
-	// The demo API's OpenAPI document is the URL allow-list and the
-	// validation schema: undeclared paths such as the app's
-	// /internal/debug are unreachable, bad requests get problem details.
 	specDir, err := os.MkdirTemp("", "rampart-demo-")
 	if err != nil {
 		return c.errorf(exitFindings, "%v", err)
 	}
 	defer os.RemoveAll(specDir)
-	cfg.OpenAPI = filepath.Join(specDir, "openapi.yaml")
-	if err := os.WriteFile(cfg.OpenAPI, demo.OpenAPI, 0o600); err != nil {
-		return c.errorf(exitFindings, "%v", err)
+	cfg, err := demoConfig(appURL, specDir)
+	if err != nil {
+		return c.errorf(exitFindings, "demo configuration: %v", err)
 	}
-	// Users and sessions in an embedded database, tokens signed with an
-	// ephemeral key (development mode), and a demo user to log in with.
-	cfg.Store.SQLite = filepath.Join(specDir, "rampart.db")
-	cfg.Auth.Sessions = &session.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour}
-	cfg.Auth.Tokens = &token.Config{AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour}
+	cfg.Listen = *listen
+	cfg.Admin.Listen = *admin
 	pw, err := seedDemoUser(ctx, cfg.Store.SQLite)
 	if err != nil {
 		return c.errorf(exitFindings, "creating the demo user: %v", err)
@@ -81,6 +66,32 @@ try the requests it suggests to see each protection work.`)
 	return c.serve(ctx, cfg, nil, false, func(g *gateway.Gateway) {
 		c.printDemoBanner(cfg, appURL, pw)
 	})
+}
+
+// demoConfig is the demo's configuration: the gateway in front of the
+// app at appURL, its OpenAPI document and embedded database in dir.
+// `rampart selftest` is run on it by the tests.
+func demoConfig(appURL, dir string) (*config.Config, error) {
+	cfg := config.Default()
+	cfg.Env = config.Development
+	u, err := config.ParseUpstream(appURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Upstream = config.Upstreams{u}
+	// The demo API's OpenAPI document is the URL allow-list and the
+	// validation schema: undeclared paths such as the app's
+	// /internal/debug are unreachable, bad requests get problem details.
+	cfg.OpenAPI = filepath.Join(dir, "openapi.yaml")
+	if err := os.WriteFile(cfg.OpenAPI, demo.OpenAPI, 0o600); err != nil {
+		return nil, err
+	}
+	// Users and sessions in an embedded database, tokens signed with an
+	// ephemeral key (development mode), and a demo user to log in with.
+	cfg.Store.SQLite = filepath.Join(dir, "rampart.db")
+	cfg.Auth.Sessions = &session.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour}
+	cfg.Auth.Tokens = &token.Config{AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour}
+	return cfg, nil
 }
 
 // demoUser is the user `rampart demo` creates.

@@ -58,6 +58,7 @@ func commands() []command {
 		{name: "demo", summary: "run the gateway in front of a built-in sample app", run: runDemo},
 		{name: "audit", summary: "audit dependencies or a configuration", run: runAudit},
 		{name: "scan", summary: "probe a running site against the security checklist", run: runScan},
+		{name: "selftest", summary: "attack a configuration's own protections and report what held", run: runSelftest},
 		{name: "users", summary: "manage the built-in user store", run: runUsers},
 		{name: "healthcheck", summary: "probe the admin /healthz (container HEALTHCHECK)", run: runHealthcheck},
 		{name: "version", summary: "print the version", run: runVersion},
