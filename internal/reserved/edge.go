@@ -91,6 +91,31 @@ var families = map[string]Class{
 	"x-method-override":      Override,
 	"x-original-method":      Override,
 	"proxy":                  Override,
+	// Identities asserted by authenticating proxies (Apache and nginx
+	// auth modules, oauth2-proxy, Kong, Grafana's auth proxy, Azure App
+	// Service, Cloudflare Access, Google IAP, AWS ALB): an application
+	// written for one of them trusts these to say who the user is. From a
+	// client they are forgeries; from a trusted proxy they pass only when
+	// listed in trusted_forwarding.
+	"remote-user":                        Forwarding,
+	"x-remote-user":                      Forwarding,
+	"x-authenticated-user":               Forwarding,
+	"x-authenticated-userid":             Forwarding,
+	"x-authenticated-scope":              Forwarding,
+	"x-authenticated-groups":             Forwarding,
+	"x-webauth-user":                     Forwarding,
+	"x-ms-client-principal":              Forwarding,
+	"x-ms-client-principal-name":         Forwarding,
+	"x-ms-client-principal-id":           Forwarding,
+	"x-ms-client-principal-idp":          Forwarding,
+	"cf-access-authenticated-user-email": Forwarding,
+	"cf-access-jwt-assertion":            Forwarding,
+	"x-goog-authenticated-user-email":    Forwarding,
+	"x-goog-authenticated-user-id":       Forwarding,
+	"x-goog-iap-jwt-assertion":           Forwarding,
+	"x-amzn-oidc-data":                   Forwarding,
+	"x-amzn-oidc-identity":               Forwarding,
+	"x-amzn-oidc-accesstoken":            Forwarding,
 }
 
 // prefixes are header families matched by their folded prefix.
@@ -102,6 +127,7 @@ var prefixes = [...]struct {
 	{"x-forward-", Forwarding},  // X-Forward-For, a common misspelling some libraries read
 	{"forwarded-", Forwarding},  // Forwarded-For, Forwarded-Host
 	{"x-original-forwarded", Forwarding},
+	{"x-auth-request-", Forwarding}, // oauth2-proxy: X-Auth-Request-User, -Email, -Groups, -Access-Token, …
 	{"x-rampart-", Owned},
 }
 
