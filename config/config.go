@@ -265,6 +265,12 @@ type Route struct {
 	// scopes). Default: required when authentication is configured, none
 	// otherwise.
 	auth.Config `yaml:",inline"`
+	// UnsafeOverrideSecurity lets auth on a route that is an OpenAPI
+	// operation loosen the security the document declares for it (auth:
+	// none on an operation that requires a bearer token). Default false: a
+	// route may only tighten the document, and loosening it is an error at
+	// start. When set, the route's rule wins and a warning is logged.
+	UnsafeOverrideSecurity bool `yaml:"unsafe_override_security"`
 	// AllowEncodedDelimiters lets this route's paths contain an encoded
 	// '?' (%3F) or '#' (%23). Default false: such a path is refused with
 	// 400, since an application that decodes the path before splitting it

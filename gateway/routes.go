@@ -426,19 +426,22 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	} else if v != nil {
 		next = v.Handler(next)
 	}
-	mode := b.mode(e)
+	mode, authns, authErr := b.routeAuth(e)
 	rule, err := auth.New(auth.Config{
 		Auth: mode, Roles: rc.Roles, Scopes: rc.Scopes,
-		Authenticators: b.authn.authenticators(),
+		Authenticators: authns,
 		Headers:        c.Auth.IdentityHeaders,
 		LoginURL:       b.authn.loginURL(),
 		Realm:          "rampart",
 		Logger:         b.log,
 		OnDecision:     b.metrics.authRule,
 	})
-	if err != nil {
+	switch {
+	case authErr != nil:
+		errs = append(errs, authErr)
+	case err != nil:
 		errs = append(errs, c.Errorf(key+".auth", "%v", err))
-	} else {
+	default:
 		// Always in the chain, whatever the mode: it strips client
 		// copies of the identity headers.
 		next = rule.Handler(next)

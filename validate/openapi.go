@@ -60,6 +60,10 @@ type Spec struct {
 	oas30   bool
 	defs    []*opDef
 	routes  []Route
+	// schemes and security are the document's security schemes and its
+	// global security requirement (nil when it declares none).
+	schemes  map[string]SecurityScheme
+	security *Security
 	// routeIndex finds a route by method and pattern (wildcard names
 	// erased) in constant time, built once.
 	routeIndex     map[string]int
@@ -103,6 +107,9 @@ type opDef struct {
 	body    *bodyDef
 	resps   map[string]map[string]any // status → response object (resolved)
 	respPtr map[string]string
+	// security is the operation's security, else the document's; nil
+	// when neither declares one.
+	security *Security
 }
 
 type paramDef struct {
@@ -188,6 +195,12 @@ func newSpec(path string, doc any, o Options) (*Spec, error) {
 		return nil, err
 	}
 	s.base = base
+	if s.schemes, err = s.readSchemes(root); err != nil {
+		return nil, err
+	}
+	if s.security, err = s.readSecurity(root["security"], "/security", s.schemes); err != nil {
+		return nil, err
+	}
 	if err := s.collect(root); err != nil {
 		return nil, err
 	}
@@ -388,7 +401,17 @@ func (s *Spec) checkConflicts() (err error) {
 }
 
 func (s *Spec) operation(method string, tmpl *pathTemplate, obj map[string]any, ptr string, common []paramDef) (*opDef, error) {
-	d := &opDef{method: method, tmpl: tmpl, ptr: ptr}
+	d := &opDef{method: method, tmpl: tmpl, ptr: ptr, security: s.security}
+	if raw, ok := obj["security"]; ok {
+		sec, err := s.readSecurity(raw, ptr+"/security", s.schemes)
+		if err != nil {
+			return nil, err
+		}
+		if sec == nil {
+			return nil, s.errorf(ptr+"/security", "security must be a list of security requirements")
+		}
+		d.security = sec
+	}
 	if id, ok := obj["operationId"].(string); ok && id != "" {
 		d.id = id
 	} else {
@@ -662,13 +685,7 @@ func (s *Spec) build(rt Route, o Options) (*Validator, error) {
 	s.buildMu.Lock()
 	defer s.buildMu.Unlock()
 	v := &Validator{onDecision: o.OnDecision, logger: o.Logger, respMax: o.MaxResponseBytes, respCheck: o.ValidateResponses}
-	s.defsByKeyOnce.Do(func() {
-		s.defsByKey = map[string][]*opDef{}
-		for _, d := range s.defs {
-			s.defsByKey[d.tmpl.key] = append(s.defsByKey[d.tmpl.key], d)
-		}
-	})
-	for _, d := range s.defsByKey[eraseWildcards(rt.Pattern)] {
+	for _, d := range s.defsFor(eraseWildcards(rt.Pattern)) {
 		op, err := s.compileOp(d, o)
 		if err != nil {
 			return nil, err
@@ -682,6 +699,17 @@ func (s *Spec) build(rt Route, o Options) (*Validator, error) {
 	// OpenAPI's "concrete paths before templated ones".
 	sort.SliceStable(v.ops, func(i, j int) bool { return v.ops[i].tmpl.literals > v.ops[j].tmpl.literals })
 	return v, nil
+}
+
+// defsFor returns the operations whose templates share key.
+func (s *Spec) defsFor(key string) []*opDef {
+	s.defsByKeyOnce.Do(func() {
+		s.defsByKey = map[string][]*opDef{}
+		for _, d := range s.defs {
+			s.defsByKey[d.tmpl.key] = append(s.defsByKey[d.tmpl.key], d)
+		}
+	})
+	return s.defsByKey[key]
 }
 
 // compileOp compiles one operation's parameters, body and responses.
