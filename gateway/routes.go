@@ -314,6 +314,8 @@ func (b *routeBuilder) entries() ([]entry, error) {
 			Logger:            b.log,
 			OnDecision:        b.metrics.validationDecision,
 			BasePath:          c.Validation.BasePath,
+			// The canonical path policy refuses ';' in every path.
+			NoPathParameters: true,
 		})
 		if err != nil {
 			return nil, c.Errorf("openapi", "%v", err)

@@ -262,7 +262,7 @@ func New(c Config) (*Validator, error) {
 				continue
 			}
 			prm := &param{name: name, in: g.in, required: p.Required || g.in == "path", schema: sch,
-				types: typeNames[js["type"].(string)], explode: true, delim: ","}
+				types: typeNames[js["type"].(string)], style: defaultStyle(g.in), explode: true}
 			if items, ok := js["items"].(map[string]any); ok {
 				prm.items = typeNames[items["type"].(string)]
 			}

@@ -17,10 +17,14 @@
 //     ("/files/{name}.json") becomes a whole-segment wildcard
 //     ("/files/{p1}") and the validator matches the literal parts itself,
 //     answering 404 for "/files/x.xml".
-//   - Parameters in the path, query, headers and cookies: typed from their
-//     schema (form, simple, spaceDelimited and pipeDelimited styles, JSON
-//     content), then validated. A scalar parameter sent twice is refused
-//     (parameter pollution: frameworks disagree on which copy wins).
+//   - Parameters in the path, query, headers and cookies: read in every
+//     style OpenAPI defines (form, simple, label, matrix, spaceDelimited,
+//     pipeDelimited, deepObject; exploded or not; primitives, arrays and
+//     objects) or from content (JSON, plain text), typed from their schema
+//     with one strict grammar for integers, numbers and booleans, then
+//     validated. A scalar parameter sent twice is refused (parameter
+//     pollution: frameworks disagree on which copy wins); deepObject keys
+//     are property names, never array indexes, within fixed budgets.
 //   - Bodies: application/json (and +json types), urlencoded forms and
 //     multipart/form-data, against the schema of the matching media type.
 //     A Content-Type the operation does not accept gets 415 (so do two

@@ -113,18 +113,20 @@ var _ http.Handler = (*validating)(nil)
 
 // operation is everything needed to validate one operation's requests.
 type operation struct {
-	id        string
-	method    string
-	tmpl      *pathTemplate // nil: path parameters come from r.PathValue
-	params    []*param
-	query     map[string]bool // declared query parameter names
-	bodyReq   bool
-	noBody    bool // the operation declares no request body
-	media     []*media
-	strict    bool
-	maxBody   int64
-	maxDepth  int
-	responses *responses
+	id     string
+	method string
+	tmpl   *pathTemplate // nil: path parameters come from r.PathValue
+	params []*param
+	query  map[string]bool // declared query parameter names
+	// deepObjects are the "name[" prefixes of deepObject parameters.
+	deepObjects []string
+	bodyReq     bool
+	noBody      bool // the operation declares no request body
+	media       []*media
+	strict      bool
+	maxBody     int64
+	maxDepth    int
+	responses   *responses
 }
 
 // Check validates r against its operation. It reads the body (up to the
@@ -246,25 +248,24 @@ func (op *operation) check(r *http.Request, vals []string) *Error {
 			return invalid("the query string is malformed", nil, 0)
 		}
 	}
+	src := &paramSource{r: r, query: query, path: func(name string) (string, bool) {
+		if op.tmpl != nil {
+			if i := op.tmpl.index(name); i >= 0 && i < len(vals) {
+				return vals[i], true
+			}
+			return "", false
+		}
+		s := r.PathValue(name)
+		return s, s != ""
+	}}
 	for _, p := range op.params {
-		raw := op.rawParam(r, p, vals, query)
-		if len(raw) == 0 {
+		val, present, msg := p.read(src, op.maxDepth)
+		if !present {
 			if p.required {
 				addField(problem.FieldError{Parameter: p.name, In: p.in, Detail: "is required"})
 			}
 			continue
 		}
-		for _, s := range raw {
-			if !utf8Valid(s) {
-				addField(problem.FieldError{Parameter: p.name, In: p.in, Detail: "is not valid UTF-8"})
-				raw = nil
-				break
-			}
-		}
-		if raw == nil {
-			continue
-		}
-		val, msg := p.parse(raw, op.maxDepth)
 		if msg != "" {
 			addField(problem.FieldError{Parameter: p.name, In: p.in, Detail: msg})
 			continue
@@ -284,7 +285,7 @@ func (op *operation) check(r *http.Request, vals []string) *Error {
 	}
 	if op.strict {
 		for name := range query {
-			if !op.query[name] {
+			if !op.knownQuery(name) {
 				addField(problem.FieldError{Parameter: capText(sanitize(name), 40), In: "query", Detail: "is not a known parameter"})
 			}
 		}
@@ -312,32 +313,36 @@ func invalid(detail string, fields []problem.FieldError, total int) *Error {
 	return &Error{Status: http.StatusBadRequest, Detail: detail, Fields: fields, kind: ErrInvalid}
 }
 
-// rawParam returns the raw text values of p in r.
-func (op *operation) rawParam(r *http.Request, p *param, vals []string, query url.Values) []string {
-	switch p.in {
-	case "path":
-		if op.tmpl != nil {
-			if i := op.tmpl.index(p.name); i >= 0 && i < len(vals) {
-				return []string{vals[i]}
-			}
-			return nil
-		}
-		if s := r.PathValue(p.name); s != "" {
-			return []string{s}
-		}
-		return nil
-	case "query":
-		return query[p.name]
-	case "header":
-		return r.Header.Values(p.name)
-	case "cookie":
-		var out []string
-		for _, c := range r.CookiesNamed(p.name) {
-			out = append(out, c.Value)
-		}
-		return out
+// addQueryNames records the query parameter names p stands for, for
+// strict mode: its own, or its properties' when they are parameters of
+// their own (an exploded form object).
+func (op *operation) addQueryNames(p *param) {
+	if p.in != "query" {
+		return
 	}
-	return nil
+	switch {
+	case p.types == tObject && p.style == styleDeepObject:
+		op.deepObjects = append(op.deepObjects, p.name+"[")
+	case p.types == tObject && p.exploded():
+		for _, k := range p.props {
+			op.query[k] = true
+		}
+	default:
+		op.query[p.name] = true
+	}
+}
+
+// knownQuery reports whether a query parameter name is declared.
+func (op *operation) knownQuery(name string) bool {
+	if op.query[name] {
+		return true
+	}
+	for _, prefix := range op.deepObjects {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkBody validates the body. It returns an *Error for a rejection that
