@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -376,13 +377,13 @@ func (cp compilerPair) compile(url string) (*checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &checker{lax: lax}
+	var strict *jsonschema.Schema
 	if cp.strict != nil {
-		if ch.strict, err = cp.strict.compile(url); err != nil {
+		if strict, err = cp.strict.compile(url); err != nil {
 			return nil, err
 		}
 	}
-	return ch, nil
+	return newChecker(lax, strict), nil
 }
 
 // schemaRef is a compiled schema with the adapted document it came from.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/rampartsec/rampart/internal/suggest"
 )
 
@@ -577,7 +579,7 @@ func (s *Spec) schemaAt(cs compilerPair, ptr string) (*schemaRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &checker{lax: lax}
+	var strict *jsonschema.Schema
 	if c := cs.strict; c != nil {
 		s.mu.Lock()
 		c.wrappers++
@@ -590,11 +592,11 @@ func (s *Spec) schemaAt(cs compilerPair, ptr string) (*schemaRef, error) {
 		if err != nil {
 			return nil, s.errorf(ptr, "%v", err)
 		}
-		if ch.strict, err = c.compile(wrapper); err != nil {
+		if strict, err = c.compile(wrapper); err != nil {
 			return nil, err
 		}
 	}
-	return &schemaRef{sch: ch, raw: lookupPointer(cs.lax.doc, ptr), rs: resolver{root: cs.lax.doc}}, nil
+	return &schemaRef{sch: newChecker(lax, strict), raw: lookupPointer(cs.lax.doc, ptr), rs: resolver{root: cs.lax.doc}}, nil
 }
 
 // fragment encodes a JSON pointer for a URI fragment (RFC 6901 §6).

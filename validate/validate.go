@@ -395,6 +395,11 @@ func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) *E
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 			return unsupported("JSON bodies must be UTF-8")
 		}
+		if m.schema != nil && m.schema.fast != nil && fastCheck(body, m.schema.fast, op.maxDepth) == fastValid {
+			// Valid in one pass; anything else takes the full path below,
+			// which decides and names the fields.
+			return nil
+		}
 		v, err := decodeJSON(body, op.maxDepth)
 		if err != nil {
 			var se *syntaxError
