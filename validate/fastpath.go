@@ -310,9 +310,11 @@ const (
 )
 
 // fastCheck scans a JSON body and validates it against f in one pass.
+// The scanner checks JSON's syntax itself (RFC 8259, as encoding/json
+// does) and every limit decodeJSON adds; a document it cannot answer for
+// goes to decodeJSON.
 func fastCheck(data []byte, f *fastSchema, maxDepth int) fastVerdict {
-	// The same gate as decodeJSON: encoding/json decides what is JSON.
-	if !json.Valid(data) || !utf8.Valid(data) {
+	if !utf8.Valid(data) {
 		return fastSyntax
 	}
 	sc := fastScanner{d: decoder{data: data, maxDepth: maxDepth}}
@@ -322,6 +324,10 @@ func fastCheck(data []byte, f *fastSchema, maxDepth int) fastVerdict {
 		return sc.verdict
 	case !ok:
 		return fastInvalid
+	}
+	sc.d.skipSpace()
+	if sc.d.pos != len(data) {
+		return fastSyntax
 	}
 	return fastValid
 }
@@ -338,11 +344,24 @@ func (sc *fastScanner) stop(v fastVerdict) bool {
 	return false
 }
 
+// literal moves past word, or reports that the input does not spell it.
+func (sc *fastScanner) literal(word string) bool {
+	d := &sc.d
+	if len(d.data)-d.pos < len(word) || string(d.data[d.pos:d.pos+len(word)]) != word {
+		return false
+	}
+	d.pos += len(word)
+	return true
+}
+
 // value checks the value at the scanner's position against f. It returns
 // false when the value is invalid or scanning had to stop (verdict set).
 func (sc *fastScanner) value(f *fastSchema, depth int) bool {
 	d := &sc.d
 	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return sc.stop(fastSyntax)
+	}
 	if f.never {
 		return false
 	}
@@ -358,42 +377,150 @@ func (sc *fastScanner) value(f *fastSchema, depth int) bool {
 		}
 		return sc.array(f, depth+1)
 	case c == '"':
-		s, err := d.str()
-		if err != nil {
+		raw, plain, ok := sc.rawString()
+		if !ok {
 			return sc.stop(fastSyntax)
+		}
+		if plain && f.plainString() {
+			// Nothing to check but the type: no need for the text.
+			return f.typeOK(tString)
+		}
+		var s string
+		if plain {
+			s = string(raw)
+		} else {
+			var err error
+			d.pos -= len(raw) + 2
+			if s, err = d.str(); err != nil {
+				return sc.stop(fastSyntax)
+			}
 		}
 		return sc.str(f, s)
 	case c == 't' || c == 'f':
 		v := c == 't'
-		if v {
-			d.pos += 4
-		} else {
-			d.pos += 5
+		if (v && !sc.literal("true")) || (!v && !sc.literal("false")) {
+			return sc.stop(fastSyntax)
 		}
-		if !f.typeOK(tBoolean) || (f.hasEnum) {
+		if !f.typeOK(tBoolean) || f.hasEnum {
 			return false
 		}
-		return sc.format(f, v)
+		return f.format == nil || f.format(v) == nil
 	case c == 'n':
-		d.pos += 4
+		if !sc.literal("null") {
+			return sc.stop(fastSyntax)
+		}
 		if !f.typeOK(tNull) || (f.hasEnum && !f.enumNull) {
 			return false
 		}
-		return sc.format(f, nil)
-	default:
+		return f.format == nil || f.format(nil) == nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := d.pos
+		if !sc.numberSyntax() {
+			return sc.stop(fastSyntax)
+		}
+		end := d.pos
+		d.pos = start
 		v, err := d.number()
-		if err != nil {
+		if err != nil || d.pos != end {
 			return sc.stop(fastSyntax)
 		}
 		return sc.number(f, v.(json.Number))
 	}
+	return sc.stop(fastSyntax)
 }
 
-func (sc *fastScanner) format(f *fastSchema, v any) bool {
-	if f.format == nil {
-		return true
+// numberSyntax moves past a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (sc *fastScanner) numberSyntax() bool {
+	d := &sc.d
+	digits := func() int {
+		n := 0
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+			n++
+		}
+		return n
 	}
-	return f.format(v) == nil
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	if d.pos >= len(d.data) {
+		return false
+	}
+	if d.data[d.pos] == '0' {
+		d.pos++
+	} else if digits() == 0 {
+		return false
+	}
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		d.pos++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		d.pos++
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// rawString returns the bytes between the quotes of the string at the
+// scanner's position and moves past it; plain is false when it holds an
+// escape (which d.str decodes and checks); ok is false when the string is
+// not valid JSON (a control character, an unknown escape, no end).
+func (sc *fastScanner) rawString() (raw []byte, plain, ok bool) {
+	d := &sc.d
+	start := d.pos + 1
+	plain = true
+	for i := start; i < len(d.data); {
+		c := d.data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return d.data[start:i], plain, true
+		case c < 0x20:
+			return nil, false, false
+		case c == '\\':
+			plain = false
+			if i+1 >= len(d.data) {
+				return nil, false, false
+			}
+			switch d.data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+5 >= len(d.data) {
+					return nil, false, false
+				}
+				for _, h := range d.data[i+2 : i+6] {
+					if !isHex(h) {
+						return nil, false, false
+					}
+				}
+				i += 6
+			default:
+				return nil, false, false
+			}
+			continue
+		}
+		i++
+	}
+	return nil, false, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// plainString reports whether a string value needs no check but its type.
+func (f *fastSchema) plainString() bool {
+	return !f.hasEnum && f.format == nil && f.minLen < 0 && f.maxLen < 0 && f.pattern == nil
 }
 
 func (f *fastSchema) typeOK(t typeSet) bool {
@@ -425,7 +552,7 @@ func (sc *fastScanner) str(f *fastSchema, s string) bool {
 	if f.pattern != nil && !f.pattern.MatchString(s) {
 		return false
 	}
-	return sc.format(f, s)
+	return f.format == nil || f.format(s) == nil
 }
 
 // number checks a number literal: its type (an integer is a number whose
@@ -493,7 +620,7 @@ func (sc *fastScanner) number(f *fastSchema, n json.Number) bool {
 			return false
 		}
 	}
-	return sc.format(f, n)
+	return f.format == nil || f.format(n) == nil
 }
 
 func (sc *fastScanner) object(f *fastSchema, depth int) bool {
@@ -509,19 +636,38 @@ func (sc *fastScanner) object(f *fastSchema, depth int) bool {
 	var extra []string
 	var extraSet map[string]bool
 	d.skipSpace()
-	if d.data[d.pos] == '}' {
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
 		return len(f.required) == 0
 	}
 	for {
 		d.skipSpace()
-		k, err := d.str()
-		if err != nil {
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 			return sc.stop(fastSyntax)
 		}
+		raw, plain, ok := sc.rawString()
+		if !ok {
+			return sc.stop(fastSyntax)
+		}
+		var k string
+		i, declared := 0, false
+		if plain {
+			// A map index with string(raw) does not allocate.
+			i, declared = f.props[string(raw)]
+		} else {
+			d.pos -= len(raw) + 2
+			var err error
+			if k, err = d.str(); err != nil {
+				return sc.stop(fastSyntax)
+			}
+			i, declared = f.props[k]
+		}
 		d.skipSpace()
-		d.pos++ // :
-		if i, ok := f.props[k]; ok {
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return sc.stop(fastSyntax)
+		}
+		d.pos++
+		if declared {
 			if seen&(1<<i) != 0 {
 				return sc.stop(fastSyntax) // duplicate property
 			}
@@ -530,6 +676,12 @@ func (sc *fastScanner) object(f *fastSchema, depth int) bool {
 				return false
 			}
 		} else {
+			if f.noAdditional {
+				return false
+			}
+			if plain {
+				k = string(raw)
+			}
 			// Undeclared: still checked for duplicates, as decodeJSON does.
 			if extraSet != nil {
 				if extraSet[k] {
@@ -550,9 +702,6 @@ func (sc *fastScanner) object(f *fastSchema, depth int) bool {
 					}
 				}
 			}
-			if f.noAdditional {
-				return false
-			}
 			sub := f.additional
 			if sub == nil {
 				sub = anySchema
@@ -562,11 +711,17 @@ func (sc *fastScanner) object(f *fastSchema, depth int) bool {
 			}
 		}
 		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return sc.stop(fastSyntax)
+		}
 		if d.data[d.pos] == '}' {
 			d.pos++
 			break
 		}
-		d.pos++ // ,
+		if d.data[d.pos] != ',' {
+			return sc.stop(fastSyntax)
+		}
+		d.pos++
 	}
 	for _, i := range f.required {
 		if seen&(1<<i) == 0 {
@@ -591,7 +746,7 @@ func (sc *fastScanner) array(f *fastSchema, depth int) bool {
 	d.pos++ // [
 	n := 0
 	d.skipSpace()
-	if d.data[d.pos] == ']' {
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
 		d.pos++
 	} else {
 		for {
@@ -600,11 +755,17 @@ func (sc *fastScanner) array(f *fastSchema, depth int) bool {
 			}
 			n++
 			d.skipSpace()
+			if d.pos >= len(d.data) {
+				return sc.stop(fastSyntax)
+			}
 			if d.data[d.pos] == ']' {
 				d.pos++
 				break
 			}
-			d.pos++ // ,
+			if d.data[d.pos] != ',' {
+				return sc.stop(fastSyntax)
+			}
+			d.pos++
 		}
 	}
 	return (f.minItems < 0 || n >= f.minItems) && (f.maxItems < 0 || n <= f.maxItems)

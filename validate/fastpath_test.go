@@ -318,3 +318,23 @@ func FuzzFastPath(f *testing.F) {
 		differential(t, dir, n, schema, doc, len(b)%2 == 0)
 	})
 }
+
+// FuzzFastSyntax: the fast path's own JSON scanner accepts exactly what
+// decodeJSON accepts (encoding/json's syntax plus decodeJSON's limits).
+func FuzzFastSyntax(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `[1,2,]`, `{"a":1,"a":2}`, `"\ud800"`, `"\u00e9\n"`, `01`, `-`, `1.`, `1e`, `1e401`,
+		`tru`, `nulll`, `{"a" 1}`, `{"a":1,}`, `[` + strings.Repeat("[", 40) + `]`, "\"\x01\"", "\"\xff\"", ` {} `, `{} x`,
+		`1E+2`, `-0.0e-0`, `"\/\b\f"`, `"\x"`, `{"a":{"b":[true,false,null]}}`, `1` + strings.Repeat("0", 120)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := decodeJSON(b, 8)
+		if err == nil && !json.Valid(b) {
+			t.Fatalf("decodeJSON accepts what encoding/json refuses: %q", b)
+		}
+		got := fastCheck(b, anySchema, 8)
+		if (got == fastValid) != (err == nil) {
+			t.Fatalf("fast path %v, decodeJSON %v: %q", got, err, b)
+		}
+	})
+}
