@@ -331,6 +331,10 @@ type Validation struct {
 	// BasePath is the path prefix of every OpenAPI operation. Default: the
 	// path of the document's servers URLs.
 	BasePath string `yaml:"base_path"`
+	// MaxBufferedBytes bounds the bytes of request bodies held in memory
+	// for validation at once, across all requests; a body that would go
+	// over it gets 503 with Retry-After. Default 128MiB.
+	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
 }
 
 // Store says where Rampart keeps state. Each store is opened only when a
@@ -550,6 +554,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.UpstreamConnectTimeout, 5*time.Second)
 	setDefault(&l.UpstreamTimeout, 60*time.Second)
 	setDefault(&l.UpstreamIdleConns, 256)
+	setDefault(&c.Validation.MaxBufferedBytes, 128<<20)
 	setDefault(&c.Store.RedisTimeout, 100*time.Millisecond)
 	if c.Store.SessionCache == nil {
 		c.Store.SessionCache = durationPtr(5 * time.Second)
@@ -928,6 +933,9 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
+	}
+	if c.Validation.MaxBufferedBytes < 0 {
+		add("validation.max_buffered_bytes", "must not be negative")
 	}
 	if l.UpstreamIdleConns < 0 || l.UpstreamIdleConns > 100000 {
 		add("limits.upstream_idle_conns", "must be between 1 and 100000")

@@ -316,6 +316,7 @@ func (b *routeBuilder) entries() ([]entry, error) {
 			BasePath:          c.Validation.BasePath,
 			// The canonical path policy refuses ';' in every path.
 			NoPathParameters: true,
+			BodyBudget:       b.stores.bodyBudget(c.Validation.MaxBufferedBytes),
 		})
 		if err != nil {
 			return nil, c.Errorf("openapi", "%v", err)
@@ -385,6 +386,7 @@ func (b *routeBuilder) validator(e entry, maxBody int64) (*validate.Validator, e
 		vc.MaxBodyBytes = maxBody
 	}
 	vc.OnDecision = b.metrics.validationDecision
+	vc.BodyBudget = b.stores.bodyBudget(c.Validation.MaxBufferedBytes)
 	if e.spec != nil {
 		v, err := b.spec.Validator(e.spec.Method, e.spec.Pattern, vc)
 		if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/ratelimit"
 	rlredis "github.com/rampartsec/rampart/ratelimit/redisstore"
+	"github.com/rampartsec/rampart/validate"
 )
 
 // stores are the state that outlives a configuration: counters must not
@@ -60,6 +61,9 @@ type stores struct {
 	// csrfKey signs CSRF tokens when csrf.key_file is not set: the
 	// process's, for the same reason.
 	csrfKey []byte
+	// bodies bounds request bodies buffered for validation: the process's,
+	// so that a reload does not start a second budget beside the first.
+	bodies *validate.BodyBudget
 	// dry replaces every store by an in-memory one, for Check: a check
 	// creates no file and opens no connection (see dryRedis).
 	dry bool

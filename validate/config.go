@@ -59,6 +59,10 @@ type Config struct {
 	// OnDecision, when set, is called once per validated request, for
 	// metrics. It must be fast and safe for concurrent use.
 	OnDecision func(Decision) `yaml:"-" json:"-"`
+	// BodyBudget, when set, bounds the bytes of bodies buffered at once
+	// across the validators that share it (see BodyBudget). On a route of
+	// an OpenAPI document it replaces the document's. Default: none.
+	BodyBudget *BodyBudget `yaml:"-" json:"-"`
 }
 
 // Schema is a JSON Schema given by file name or inline. In YAML, a string
@@ -200,6 +204,7 @@ func New(c Config) (*Validator, error) {
 		maxDepth: c.MaxDepth,
 		strict:   c.Strict,
 		query:    map[string]bool{},
+		budget:   c.BodyBudget,
 	}
 	if op.maxBody <= 0 {
 		op.maxBody = DefaultMaxBodyBytes

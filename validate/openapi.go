@@ -53,6 +53,11 @@ type Options struct {
 	// parameter is then an error at load, instead of an operation no
 	// request can reach. Default false.
 	NoPathParameters bool
+	// BodyBudget, when set, bounds the bytes of bodies buffered at once
+	// by every validator of the document (and any other sharing it); a
+	// body that would exceed it gets 503 with Retry-After. Default: no
+	// budget beyond MaxBodyBytes per request.
+	BodyBudget *BodyBudget
 }
 
 // Spec is a loaded OpenAPI 3.0 or 3.1 document: its operations, as routes
@@ -636,6 +641,9 @@ func (s *Spec) Validator(method, pattern string, c Config) (*Validator, error) {
 	if c.OnDecision != nil {
 		o.OnDecision, changed = c.OnDecision, true
 	}
+	if c.BodyBudget != nil && c.BodyBudget != o.BodyBudget {
+		o.BodyBudget, changed = c.BodyBudget, true
+	}
 	if !changed {
 		s.mu.Lock()
 		v := s.defaults[rt.Match()]
@@ -733,7 +741,7 @@ func (s *Spec) compileOp(d *opDef, o Options) (*operation, error) {
 		}
 	}
 	op := &operation{id: d.id, method: d.method, tmpl: d.tmpl, strict: o.Strict, maxBody: o.MaxBodyBytes,
-		maxDepth: o.MaxDepth, query: map[string]bool{}}
+		maxDepth: o.MaxDepth, query: map[string]bool{}, budget: o.BodyBudget}
 	for _, pd := range d.params {
 		p, err := s.compileParam(req, pd)
 		if err != nil {

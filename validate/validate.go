@@ -44,6 +44,9 @@ var (
 	ErrNotFound = errors.New("validate: no such operation")
 	// ErrMethodNotAllowed: the path exists, with other methods (405).
 	ErrMethodNotAllowed = errors.New("validate: method not allowed")
+	// ErrOverloaded: buffering the body would exceed the BodyBudget
+	// (503, with Retry-After).
+	ErrOverloaded = errors.New("validate: too many request bodies buffered")
 )
 
 // Error is a rejected request: the status to answer with, and for 400 every
@@ -127,30 +130,40 @@ type operation struct {
 	maxBody     int64
 	maxDepth    int
 	responses   *responses
+	budget      *BodyBudget // nil: bodies are not counted
 }
 
 // Check validates r against its operation. It reads the body (up to the
 // limit) and replaces r.Body with the buffered bytes, so the next handler
 // sees the same body. It writes no response. The error is an *Error.
+//
+// With a BodyBudget, the body's bytes count against it only while Check
+// runs; Handler holds them until the next handler returns.
 func (v *Validator) Check(r *http.Request) error {
-	_, err := v.check(r)
+	op, held, err := v.check(r)
+	if op != nil {
+		op.budget.release(held)
+	}
 	return err
 }
 
-func (v *Validator) check(r *http.Request) (*operation, error) {
+// check validates r; held is what its body holds of the operation's
+// budget, to release when the request is done.
+func (v *Validator) check(r *http.Request) (*operation, int64, error) {
 	op, vals, err := v.find(r)
 	if err != nil {
 		if v.onDecision != nil {
 			v.onDecision(Decision{Status: err.Status})
 		}
-		return nil, err
+		return nil, 0, err
 	}
-	if err := op.check(r, vals); err != nil {
-		v.decide(op, err.Status)
-		return op, err
+	held, e := op.check(r, vals)
+	if e != nil {
+		v.decide(op, e.Status)
+		return op, held, e
 	}
 	v.decide(op, 0)
-	return op, nil
+	return op, held, nil
 }
 
 func (v *Validator) decide(op *operation, status int) {
@@ -231,7 +244,7 @@ func splitPath(u *url.URL) ([]string, bool) {
 
 // check validates r against op; vals are the path parameter values found
 // by the template, in op.tmpl's order.
-func (op *operation) check(r *http.Request, vals []string) *Error {
+func (op *operation) check(r *http.Request, vals []string) (held int64, _ *Error) {
 	var fields []problem.FieldError
 	total := 0
 	addField := func(f problem.FieldError) {
@@ -245,7 +258,7 @@ func (op *operation) check(r *http.Request, vals []string) *Error {
 		var err error
 		query, err = url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return invalid("the query string is malformed", nil, 0)
+			return 0, invalid("the query string is malformed", nil, 0)
 		}
 	}
 	src := &paramSource{r: r, query: query, path: func(name string) (string, bool) {
@@ -290,13 +303,14 @@ func (op *operation) check(r *http.Request, vals []string) *Error {
 			}
 		}
 	}
-	if e := op.checkBody(r, addField); e != nil {
-		return e
+	held, e := op.checkBody(r, addField)
+	if e != nil {
+		return held, e
 	}
 	if total > 0 {
-		return invalid("", fields, total)
+		return held, invalid("", fields, total)
 	}
-	return nil
+	return held, nil
 }
 
 func invalid(detail string, fields []problem.FieldError, total int) *Error {
@@ -348,8 +362,17 @@ func (op *operation) knownQuery(name string) bool {
 // checkBody validates the body. It returns an *Error for a rejection that
 // ends validation (413, 415, an unreadable body) and reports field errors
 // through add.
-func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) *Error {
-	body, tooLarge, err := readBody(r, op.maxBody)
+func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) (int64, *Error) {
+	body, held, tooLarge, err := readBody(r, op.maxBody, op.budget)
+	return held, op.checkRead(r, body, tooLarge, err, add)
+}
+
+var overloaded = &Error{Status: http.StatusServiceUnavailable, Detail: "the server is busy; retry shortly", kind: ErrOverloaded}
+
+func (op *operation) checkRead(r *http.Request, body []byte, tooLarge bool, err error, add func(problem.FieldError)) *Error {
+	if errors.Is(err, errOverBudget) {
+		return overloaded
+	}
 	if tooLarge {
 		return &Error{Status: http.StatusRequestEntityTooLarge,
 			Detail: "the request body is larger than " + strconv.FormatInt(op.maxBody, 10) + " bytes", kind: ErrBodyTooLarge}
@@ -479,7 +502,11 @@ type validating struct {
 }
 
 func (h *validating) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, err := h.v.check(r)
+	op, held, err := h.v.check(r)
+	if op != nil && held > 0 {
+		// The buffered body lives until the application is done with it.
+		defer op.budget.release(held)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -500,6 +527,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if len(e.Allow) > 0 {
 		w.Header().Set("Allow", strings.Join(e.Allow, ", "))
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	problem.Write(w, r, problem.Problem{Status: e.Status, Detail: e.Detail, Errors: e.Fields, Policy: policyName})
 }
