@@ -293,6 +293,12 @@ type Route struct {
 	// scopes). Default: required when authentication is configured, none
 	// otherwise.
 	auth.Config `yaml:",inline"`
+	// UnsafeOverrideSecurity lets auth on a route that is an OpenAPI
+	// operation loosen the security the document declares for it (auth:
+	// none on an operation that requires a bearer token). Default false: a
+	// route may only tighten the document, and loosening it is an error at
+	// start. When set, the route's rule wins and a warning is logged.
+	UnsafeOverrideSecurity bool `yaml:"unsafe_override_security"`
 	// AllowEncodedDelimiters lets this route's paths contain an encoded
 	// '?' (%3F) or '#' (%23). Default false: such a path is refused with
 	// 400, since an application that decodes the path before splitting it
@@ -353,6 +359,10 @@ type Validation struct {
 	// BasePath is the path prefix of every OpenAPI operation. Default: the
 	// path of the document's servers URLs.
 	BasePath string `yaml:"base_path"`
+	// MaxBufferedBytes bounds the bytes of request bodies held in memory
+	// for validation at once, across all requests; a body that would go
+	// over it gets 503 with Retry-After. Default 128MiB.
+	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
 }
 
 // Store says where Rampart keeps state. Each store is opened only when a
@@ -594,6 +604,7 @@ func (c *Config) applyDefaults() {
 	setDefaultPtr(&l.MaxQueue, DefaultMaxQueue)
 	setDefault(&l.QueueTimeout, time.Second)
 	setDefault(&l.MaxStreamResets, 100)
+	setDefault(&c.Validation.MaxBufferedBytes, 128<<20)
 	setDefault(&c.Store.RedisTimeout, 100*time.Millisecond)
 	setDefault(&c.Store.SQLTimeout, time.Second)
 	if c.Store.SessionCache == nil {
@@ -1006,6 +1017,9 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
+	}
+	if c.Validation.MaxBufferedBytes < 0 {
+		add("validation.max_buffered_bytes", "must not be negative")
 	}
 	if l.UpstreamIdleConns < 0 || l.UpstreamIdleConns > 100000 {
 		add("limits.upstream_idle_conns", "must be between 1 and 100000")

@@ -208,6 +208,9 @@ type identifiedKey struct{}
 type identified struct {
 	id  *auth.Identity
 	err error
+	// from is the method that answered (found an identity or failed), nil
+	// when no method found a credential.
+	from auth.Authenticator
 }
 
 // identify runs the authentication methods once, early in a route's chain,
@@ -219,6 +222,7 @@ func (a *authn) identify(next http.Handler) http.Handler {
 		for _, m := range a.methods {
 			res.id, res.err = m.Authenticate(r)
 			if res.err != nil || res.id != nil {
+				res.from = m
 				break
 			}
 		}

@@ -314,6 +314,9 @@ func (b *routeBuilder) entries() ([]entry, error) {
 			Logger:            b.log,
 			OnDecision:        b.metrics.validationDecision,
 			BasePath:          c.Validation.BasePath,
+			// The canonical path policy refuses ';' in every path.
+			NoPathParameters: true,
+			BodyBudget:       b.lease.s.bodyBudget(c.Validation.MaxBufferedBytes),
 		})
 		if err != nil {
 			return nil, c.Errorf("openapi", "%v", err)
@@ -383,6 +386,7 @@ func (b *routeBuilder) validator(e entry, maxBody int64) (*validate.Validator, e
 		vc.MaxBodyBytes = maxBody
 	}
 	vc.OnDecision = b.metrics.validationDecision
+	vc.BodyBudget = b.lease.s.bodyBudget(c.Validation.MaxBufferedBytes)
 	if e.spec != nil {
 		v, err := b.spec.Validator(e.spec.Method, e.spec.Pattern, vc)
 		if err != nil {
@@ -426,19 +430,22 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	} else if v != nil {
 		next = v.Handler(next)
 	}
-	mode := b.mode(e)
+	mode, authns, authErr := b.routeAuth(e)
 	rule, err := auth.New(auth.Config{
 		Auth: mode, Roles: rc.Roles, Scopes: rc.Scopes,
-		Authenticators: b.authn.authenticators(),
+		Authenticators: authns,
 		Headers:        c.Auth.IdentityHeaders,
 		LoginURL:       b.authn.loginURL(),
 		Realm:          "rampart",
 		Logger:         b.log,
 		OnDecision:     b.metrics.authRule,
 	})
-	if err != nil {
+	switch {
+	case authErr != nil:
+		errs = append(errs, authErr)
+	case err != nil:
 		errs = append(errs, c.Errorf(key+".auth", "%v", err))
-	} else {
+	default:
 		// Always in the chain, whatever the mode: it strips client
 		// copies of the identity headers.
 		next = rule.Handler(next)

@@ -30,6 +30,7 @@ import (
 	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/ratelimit"
 	rlredis "github.com/rampartsec/rampart/ratelimit/redisstore"
+	"github.com/rampartsec/rampart/validate"
 )
 
 // stores are the state that outlives a configuration: counters must not
@@ -61,6 +62,9 @@ type stores struct {
 	// its dummy hash, one argon2id run (tens of MiB) that a reload would
 	// otherwise repeat.
 	hashers map[password.Params]*password.Hasher
+	// bodies bounds request bodies buffered for validation: the process's,
+	// so that a reload does not start a second budget beside the first.
+	bodies *validate.BodyBudget
 	// dry replaces every store by an in-memory one, for Check: a check
 	// creates no file and opens no connection (see dryRedis).
 	dry bool

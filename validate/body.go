@@ -114,29 +114,40 @@ func pick(ms []*media, contentType string) (*media, map[string]string) {
 // readBody buffers r's body up to limit bytes and puts the bytes back so
 // the next handler reads them again. ok is false when the body is larger
 // than limit.
-func readBody(r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
+// With a budget, the bytes read are reserved in it, and held is what the
+// caller must release once the request is done (also on error).
+func readBody(r *http.Request, limit int64, budget *BodyBudget) (body []byte, held int64, tooLarge bool, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, false, nil
+		return nil, 0, false, nil
 	}
 	if r.ContentLength > limit {
-		return nil, true, nil
+		return nil, 0, true, nil
 	}
 	size := r.ContentLength
 	if size < 0 || size > 64<<10 {
 		size = 512 // unknown or large: grow as the bytes arrive
 	}
+	var src io.Reader = io.LimitReader(r.Body, limit+1)
+	var br *budgetReader
+	if budget != nil {
+		br = &budgetReader{r: src, b: budget}
+		src = br
+	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	n, err := buf.ReadFrom(src)
 	_ = r.Body.Close()
+	if br != nil {
+		held = br.held
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, true, nil
+			return nil, held, true, nil
 		}
-		return nil, false, err
+		return nil, held, false, err
 	}
 	if n > limit {
-		return nil, true, nil
+		return nil, held, true, nil
 	}
 	body = buf.Bytes()
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -144,7 +155,7 @@ func readBody(r *http.Request, limit int64) (body []byte, tooLarge bool, err err
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	return body, false, nil
+	return body, held, false, nil
 }
 
 // formValue reads an urlencoded or multipart body into an object, each

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -58,6 +59,10 @@ type Config struct {
 	// OnDecision, when set, is called once per validated request, for
 	// metrics. It must be fast and safe for concurrent use.
 	OnDecision func(Decision) `yaml:"-" json:"-"`
+	// BodyBudget, when set, bounds the bytes of bodies buffered at once
+	// across the validators that share it (see BodyBudget). On a route of
+	// an OpenAPI document it replaces the document's. Default: none.
+	BodyBudget *BodyBudget `yaml:"-" json:"-"`
 }
 
 // Schema is a JSON Schema given by file name or inline. In YAML, a string
@@ -199,6 +204,7 @@ func New(c Config) (*Validator, error) {
 		maxDepth: c.MaxDepth,
 		strict:   c.Strict,
 		query:    map[string]bool{},
+		budget:   c.BodyBudget,
 	}
 	if op.maxBody <= 0 {
 		op.maxBody = DefaultMaxBodyBytes
@@ -262,7 +268,7 @@ func New(c Config) (*Validator, error) {
 				continue
 			}
 			prm := &param{name: name, in: g.in, required: p.Required || g.in == "path", schema: sch,
-				types: typeNames[js["type"].(string)], explode: true, delim: ","}
+				types: typeNames[js["type"].(string)], style: defaultStyle(g.in), explode: true}
 			if items, ok := js["items"].(map[string]any); ok {
 				prm.items = typeNames[items["type"].(string)]
 			}
@@ -376,13 +382,13 @@ func (cp compilerPair) compile(url string) (*checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &checker{lax: lax}
+	var strict *jsonschema.Schema
 	if cp.strict != nil {
-		if ch.strict, err = cp.strict.compile(url); err != nil {
+		if strict, err = cp.strict.compile(url); err != nil {
 			return nil, err
 		}
 	}
-	return ch, nil
+	return newChecker(lax, strict), nil
 }
 
 // schemaRef is a compiled schema with the adapted document it came from.

@@ -17,10 +17,14 @@
 //     ("/files/{name}.json") becomes a whole-segment wildcard
 //     ("/files/{p1}") and the validator matches the literal parts itself,
 //     answering 404 for "/files/x.xml".
-//   - Parameters in the path, query, headers and cookies: typed from their
-//     schema (form, simple, spaceDelimited and pipeDelimited styles, JSON
-//     content), then validated. A scalar parameter sent twice is refused
-//     (parameter pollution: frameworks disagree on which copy wins).
+//   - Parameters in the path, query, headers and cookies: read in every
+//     style OpenAPI defines (form, simple, label, matrix, spaceDelimited,
+//     pipeDelimited, deepObject; exploded or not; primitives, arrays and
+//     objects) or from content (JSON, plain text), typed from their schema
+//     with one strict grammar for integers, numbers and booleans, then
+//     validated. A scalar parameter sent twice is refused (parameter
+//     pollution: frameworks disagree on which copy wins); deepObject keys
+//     are property names, never array indexes, within fixed budgets.
 //   - Bodies: application/json (and +json types), urlencoded forms and
 //     multipart/form-data, against the schema of the matching media type.
 //     A Content-Type the operation does not accept gets 415 (so do two
@@ -68,7 +72,15 @@
 // $refs are refused so validation never depends on the network.
 //
 // Validation buffers each body in memory up to MaxBodyBytes (default
-// 1 MiB): set the limit per route to what the operation needs.
+// 1 MiB): set the limit per route to what the operation needs. A
+// BodyBudget shared by every validator bounds the bytes buffered at once;
+// over it, requests get 503 with Retry-After instead of exhausting memory.
+//
+// Bodies whose schemas use only the common keywords are checked by a
+// compiled validator in one pass over their bytes; it only ever says
+// "valid", and everything else (including every rejection) goes through
+// the library, so the two paths give the same verdicts (a differential
+// fuzz test holds them to it).
 //
 // # Concurrency
 //

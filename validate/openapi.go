@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/rampartsec/rampart/internal/suggest"
 )
 
@@ -45,6 +47,17 @@ type Options struct {
 	// their variables at their defaults) when they all agree; Load fails
 	// when they disagree, and BasePath must then be set.
 	BasePath string
+	// NoPathParameters says the caller refuses every path that contains
+	// ';' before it reaches the validator (the gateway does: servers
+	// disagree on what a path parameter is part of). A matrix-style path
+	// parameter is then an error at load, instead of an operation no
+	// request can reach. Default false.
+	NoPathParameters bool
+	// BodyBudget, when set, bounds the bytes of bodies buffered at once
+	// by every validator of the document (and any other sharing it); a
+	// body that would exceed it gets 503 with Retry-After. Default: no
+	// budget beyond MaxBodyBytes per request.
+	BodyBudget *BodyBudget
 }
 
 // Spec is a loaded OpenAPI 3.0 or 3.1 document: its operations, as routes
@@ -60,6 +73,10 @@ type Spec struct {
 	oas30   bool
 	defs    []*opDef
 	routes  []Route
+	// schemes and security are the document's security schemes and its
+	// global security requirement (nil when it declares none).
+	schemes  map[string]SecurityScheme
+	security *Security
 	// routeIndex finds a route by method and pattern (wildcard names
 	// erased) in constant time, built once.
 	routeIndex     map[string]int
@@ -103,6 +120,9 @@ type opDef struct {
 	body    *bodyDef
 	resps   map[string]map[string]any // status → response object (resolved)
 	respPtr map[string]string
+	// security is the operation's security, else the document's; nil
+	// when neither declares one.
+	security *Security
 }
 
 type paramDef struct {
@@ -188,6 +208,12 @@ func newSpec(path string, doc any, o Options) (*Spec, error) {
 		return nil, err
 	}
 	s.base = base
+	if s.schemes, err = s.readSchemes(root); err != nil {
+		return nil, err
+	}
+	if s.security, err = s.readSecurity(root["security"], "/security", s.schemes); err != nil {
+		return nil, err
+	}
 	if err := s.collect(root); err != nil {
 		return nil, err
 	}
@@ -388,7 +414,17 @@ func (s *Spec) checkConflicts() (err error) {
 }
 
 func (s *Spec) operation(method string, tmpl *pathTemplate, obj map[string]any, ptr string, common []paramDef) (*opDef, error) {
-	d := &opDef{method: method, tmpl: tmpl, ptr: ptr}
+	d := &opDef{method: method, tmpl: tmpl, ptr: ptr, security: s.security}
+	if raw, ok := obj["security"]; ok {
+		sec, err := s.readSecurity(raw, ptr+"/security", s.schemes)
+		if err != nil {
+			return nil, err
+		}
+		if sec == nil {
+			return nil, s.errorf(ptr+"/security", "security must be a list of security requirements")
+		}
+		d.security = sec
+	}
 	if id, ok := obj["operationId"].(string); ok && id != "" {
 		d.id = id
 	} else {
@@ -548,7 +584,7 @@ func (s *Spec) schemaAt(cs compilerPair, ptr string) (*schemaRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &checker{lax: lax}
+	var strict *jsonschema.Schema
 	if c := cs.strict; c != nil {
 		s.mu.Lock()
 		c.wrappers++
@@ -561,11 +597,11 @@ func (s *Spec) schemaAt(cs compilerPair, ptr string) (*schemaRef, error) {
 		if err != nil {
 			return nil, s.errorf(ptr, "%v", err)
 		}
-		if ch.strict, err = c.compile(wrapper); err != nil {
+		if strict, err = c.compile(wrapper); err != nil {
 			return nil, err
 		}
 	}
-	return &schemaRef{sch: ch, raw: lookupPointer(cs.lax.doc, ptr), rs: resolver{root: cs.lax.doc}}, nil
+	return &schemaRef{sch: newChecker(lax, strict), raw: lookupPointer(cs.lax.doc, ptr), rs: resolver{root: cs.lax.doc}}, nil
 }
 
 // fragment encodes a JSON pointer for a URI fragment (RFC 6901 §6).
@@ -604,6 +640,9 @@ func (s *Spec) Validator(method, pattern string, c Config) (*Validator, error) {
 	}
 	if c.OnDecision != nil {
 		o.OnDecision, changed = c.OnDecision, true
+	}
+	if c.BodyBudget != nil && c.BodyBudget != o.BodyBudget {
+		o.BodyBudget, changed = c.BodyBudget, true
 	}
 	if !changed {
 		s.mu.Lock()
@@ -662,13 +701,7 @@ func (s *Spec) build(rt Route, o Options) (*Validator, error) {
 	s.buildMu.Lock()
 	defer s.buildMu.Unlock()
 	v := &Validator{onDecision: o.OnDecision, logger: o.Logger, respMax: o.MaxResponseBytes, respCheck: o.ValidateResponses}
-	s.defsByKeyOnce.Do(func() {
-		s.defsByKey = map[string][]*opDef{}
-		for _, d := range s.defs {
-			s.defsByKey[d.tmpl.key] = append(s.defsByKey[d.tmpl.key], d)
-		}
-	})
-	for _, d := range s.defsByKey[eraseWildcards(rt.Pattern)] {
+	for _, d := range s.defsFor(eraseWildcards(rt.Pattern)) {
 		op, err := s.compileOp(d, o)
 		if err != nil {
 			return nil, err
@@ -684,6 +717,17 @@ func (s *Spec) build(rt Route, o Options) (*Validator, error) {
 	return v, nil
 }
 
+// defsFor returns the operations whose templates share key.
+func (s *Spec) defsFor(key string) []*opDef {
+	s.defsByKeyOnce.Do(func() {
+		s.defsByKey = map[string][]*opDef{}
+		for _, d := range s.defs {
+			s.defsByKey[d.tmpl.key] = append(s.defsByKey[d.tmpl.key], d)
+		}
+	})
+	return s.defsByKey[key]
+}
+
 // compileOp compiles one operation's parameters, body and responses.
 func (s *Spec) compileOp(d *opDef, o Options) (*operation, error) {
 	var req compilerPair
@@ -697,7 +741,7 @@ func (s *Spec) compileOp(d *opDef, o Options) (*operation, error) {
 		}
 	}
 	op := &operation{id: d.id, method: d.method, tmpl: d.tmpl, strict: o.Strict, maxBody: o.MaxBodyBytes,
-		maxDepth: o.MaxDepth, query: map[string]bool{}}
+		maxDepth: o.MaxDepth, query: map[string]bool{}, budget: o.BodyBudget}
 	for _, pd := range d.params {
 		p, err := s.compileParam(req, pd)
 		if err != nil {
@@ -706,9 +750,7 @@ func (s *Spec) compileOp(d *opDef, o Options) (*operation, error) {
 		if p == nil {
 			continue
 		}
-		if p.in == "query" {
-			op.query[p.name] = true
-		}
+		op.addQueryNames(p)
 		op.params = append(op.params, p)
 	}
 	if d.body == nil {
@@ -777,7 +819,7 @@ var ignoredHeaders = map[string]bool{"Accept": true, "Content-Type": true, "Auth
 
 func (s *Spec) compileParam(c compilerPair, pd paramDef) (*param, error) {
 	m := pd.obj
-	p := &param{name: m["name"].(string), in: m["in"].(string), explode: true, delim: ","}
+	p := &param{name: m["name"].(string), in: m["in"].(string), explode: true}
 	if p.in == "header" {
 		p.name = http.CanonicalHeaderKey(p.name)
 		if ignoredHeaders[p.name] {
@@ -789,22 +831,35 @@ func (s *Spec) compileParam(c compilerPair, pd paramDef) (*param, error) {
 		p.required = true
 	}
 	style, _ := m["style"].(string)
+	if style == "" {
+		style = defaultStyle(p.in)
+	}
+	p.style = style
 	if explode, ok := m["explode"].(bool); ok {
 		p.explode = explode
-	} else if style != "" && style != "form" {
-		p.explode = false
+	} else {
+		// "When style is form, the default value is true. For all other
+		// styles, the default value is false."
+		p.explode = style == styleForm
 	}
 	schemaPtr := pd.ptr + "/schema"
 	if content, ok := m["content"].(map[string]any); ok {
 		if len(content) != 1 {
 			return nil, s.errorf(pd.ptr, "parameter %q: content must have exactly one media type", p.name)
 		}
+		if _, ok := m["style"]; ok {
+			return nil, s.errorf(pd.ptr, "parameter %q: style and content are mutually exclusive", p.name)
+		}
 		for mt, v := range content {
 			mm, err := newMedia(mt)
-			if err != nil || mm.kind != bodyJSON {
-				return nil, s.errorf(pd.ptr, "parameter %q: only JSON content is supported for parameters", p.name)
+			switch {
+			case err == nil && mm.kind == bodyJSON:
+				p.json = true
+			case err == nil && mm.typ == "text" && mm.sub == "plain":
+				p.text = true
+			default:
+				return nil, s.errorf(pd.ptr, "parameter %q: content %q is not supported for parameters: use application/json or text/plain", p.name, capText(mt, 40))
 			}
-			p.json = true
 			if obj, ok := v.(map[string]any); !ok || obj["schema"] == nil {
 				return p, nil
 			}
@@ -817,32 +872,92 @@ func (s *Spec) compileParam(c compilerPair, pd paramDef) (*param, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.schema = ref.sch
-	if !p.json {
-		p.types = ref.rs.types(ref.raw)
-		if p.types&tObject != 0 && p.types != tAny {
-			return nil, s.errorf(pd.ptr, "parameter %q: object parameters are not supported: use content: application/json", p.name)
-		}
-		if p.types&tArray != 0 {
-			if p.types != tArray {
-				return nil, s.errorf(pd.ptr, "parameter %q: a parameter that is an array must be only an array", p.name)
-			}
-			p.items = ref.rs.types(ref.rs.items(ref.raw))
-		}
+	p.schema, p.raw, p.rs = ref.sch, ref.raw, ref.rs
+	if p.json || p.text {
+		return p, nil
 	}
-	switch {
-	case style == "" || (style == "form" && (p.in == "query" || p.in == "cookie")) || (style == "simple" && (p.in == "path" || p.in == "header")):
-	case style == "spaceDelimited" && p.in == "query" && p.types == tArray:
-		p.delim = " "
-	case style == "pipeDelimited" && p.in == "query" && p.types == tArray:
-		p.delim = "|"
-	default:
-		return nil, s.errorf(pd.ptr, "parameter %q: style %q is not supported in %s", p.name, capText(style, 20), p.in)
+	p.types = ref.rs.types(ref.raw)
+	if err := p.checkStyle(); err != "" {
+		return nil, s.errorf(pd.ptr, "parameter %q: %s", p.name, err)
 	}
-	if p.types == tArray && p.in == "cookie" && p.explode {
-		return nil, s.errorf(pd.ptr, "parameter %q: exploded array cookies are not supported", p.name)
+	if p.style == styleMatrix && s.opts.NoPathParameters {
+		return nil, s.errorf(pd.ptr, "parameter %q: style matrix puts ';' in the path, which is refused before routing (servers disagree on which path a ';' parameter belongs to): use style simple or label", p.name)
 	}
 	return p, nil
+}
+
+// styles lists the styles OpenAPI defines for each location.
+var styles = map[string][]string{
+	"path":   {styleSimple, styleLabel, styleMatrix},
+	"query":  {styleForm, styleSpaceDelimited, stylePipeDelimited, styleDeepObject},
+	"header": {styleSimple},
+	"cookie": {styleForm},
+}
+
+// checkStyle refuses the combinations of style, explode and type that the
+// specification does not define, and shapes it does not serialise (arrays
+// of arrays, objects of objects outside deepObject): a value Rampart would
+// have to guess how to read is an error at load, not a guess.
+func (p *param) checkStyle() string {
+	known := false
+	for _, st := range styles[p.in] {
+		known = known || st == p.style
+	}
+	if !known {
+		return "style " + strconv.Quote(capText(p.style, 20)) + " is not defined for " + p.in + " parameters (use " + strings.Join(styles[p.in], ", ") + ")"
+	}
+	if p.types&tArray != 0 && p.types != tArray {
+		return "a parameter that is an array must be only an array"
+	}
+	if p.types&tObject != 0 && p.types != tObject && p.types != tAny {
+		return "a parameter that is an object must be only an object"
+	}
+	switch p.style {
+	case styleSpaceDelimited, stylePipeDelimited:
+		if p.types != tArray && p.types != tObject {
+			return "style " + p.style + " is for arrays and objects"
+		}
+		if p.types == tObject && p.explode {
+			return "style " + p.style + " with explode: true is not defined for objects"
+		}
+	case styleDeepObject:
+		if p.types != tObject {
+			return "style deepObject is for objects"
+		}
+		if !p.explode {
+			return "style deepObject needs explode: true"
+		}
+	}
+	switch p.types {
+	case tArray:
+		p.items = p.rs.types(p.rs.items(p.raw))
+		if p.items&(tArray|tObject) != 0 && p.items != tAny {
+			return "arrays of arrays or objects have no serialisation in parameter styles: use content: application/json"
+		}
+	case tObject:
+		m := p.rs.deref(p.raw)
+		props, _ := m["properties"].(map[string]any)
+		for name := range props {
+			p.props = append(p.props, name)
+			ts := p.rs.types(p.rs.property(p.raw, name))
+			nested := ts&tObject != 0 && ts != tAny
+			if ts&tArray != 0 && ts != tAny {
+				its := p.rs.types(p.rs.items(p.rs.property(p.raw, name)))
+				nested = nested || (its&(tArray|tObject) != 0 && its != tAny)
+				if !p.exploded() && p.style != styleDeepObject {
+					nested = true
+				}
+			}
+			if nested && p.style != styleDeepObject {
+				return "property " + strconv.Quote(capText(name, 40)) + " is not a primitive: only deepObject (or content: application/json) serialises nested values"
+			}
+		}
+		sort.Strings(p.props)
+		if p.exploded() && len(p.props) == 0 {
+			return "an exploded form object needs declared properties: they are its query parameter names"
+		}
+	}
+	return ""
 }
 
 // Handler returns a handler that serves the whole document: each request

@@ -437,6 +437,21 @@ func floatRange(max float64) func(any) error {
 // otherwise only the strict variant's (unknown properties).
 type checker struct {
 	lax, strict *jsonschema.Schema
+	// fast validates JSON bodies in one pass when the schema is in the
+	// fast path's subset (see fastpath.go); nil otherwise.
+	fast *fastSchema
+}
+
+// newChecker returns the checker of lax and, in strict mode, strict,
+// with its fast path compiled from the schema that decides validity.
+func newChecker(lax, strict *jsonschema.Schema) *checker {
+	c := &checker{lax: lax, strict: strict}
+	if strict != nil {
+		c.fast = compileFast(strict)
+	} else {
+		c.fast = compileFast(lax)
+	}
+	return c
 }
 
 // Validate validates v. The valid path runs one schema.

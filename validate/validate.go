@@ -44,6 +44,9 @@ var (
 	ErrNotFound = errors.New("validate: no such operation")
 	// ErrMethodNotAllowed: the path exists, with other methods (405).
 	ErrMethodNotAllowed = errors.New("validate: method not allowed")
+	// ErrOverloaded: buffering the body would exceed the BodyBudget
+	// (503, with Retry-After).
+	ErrOverloaded = errors.New("validate: too many request bodies buffered")
 )
 
 // Error is a rejected request: the status to answer with, and for 400 every
@@ -113,42 +116,54 @@ var _ http.Handler = (*validating)(nil)
 
 // operation is everything needed to validate one operation's requests.
 type operation struct {
-	id        string
-	method    string
-	tmpl      *pathTemplate // nil: path parameters come from r.PathValue
-	params    []*param
-	query     map[string]bool // declared query parameter names
-	bodyReq   bool
-	noBody    bool // the operation declares no request body
-	media     []*media
-	strict    bool
-	maxBody   int64
-	maxDepth  int
-	responses *responses
+	id     string
+	method string
+	tmpl   *pathTemplate // nil: path parameters come from r.PathValue
+	params []*param
+	query  map[string]bool // declared query parameter names
+	// deepObjects are the "name[" prefixes of deepObject parameters.
+	deepObjects []string
+	bodyReq     bool
+	noBody      bool // the operation declares no request body
+	media       []*media
+	strict      bool
+	maxBody     int64
+	maxDepth    int
+	responses   *responses
+	budget      *BodyBudget // nil: bodies are not counted
 }
 
 // Check validates r against its operation. It reads the body (up to the
 // limit) and replaces r.Body with the buffered bytes, so the next handler
 // sees the same body. It writes no response. The error is an *Error.
+//
+// With a BodyBudget, the body's bytes count against it only while Check
+// runs; Handler holds them until the next handler returns.
 func (v *Validator) Check(r *http.Request) error {
-	_, err := v.check(r)
+	op, held, err := v.check(r)
+	if op != nil {
+		op.budget.release(held)
+	}
 	return err
 }
 
-func (v *Validator) check(r *http.Request) (*operation, error) {
+// check validates r; held is what its body holds of the operation's
+// budget, to release when the request is done.
+func (v *Validator) check(r *http.Request) (*operation, int64, error) {
 	op, vals, err := v.find(r)
 	if err != nil {
 		if v.onDecision != nil {
 			v.onDecision(Decision{Status: err.Status})
 		}
-		return nil, err
+		return nil, 0, err
 	}
-	if err := op.check(r, vals); err != nil {
-		v.decide(op, err.Status)
-		return op, err
+	held, e := op.check(r, vals)
+	if e != nil {
+		v.decide(op, e.Status)
+		return op, held, e
 	}
 	v.decide(op, 0)
-	return op, nil
+	return op, held, nil
 }
 
 func (v *Validator) decide(op *operation, status int) {
@@ -229,7 +244,7 @@ func splitPath(u *url.URL) ([]string, bool) {
 
 // check validates r against op; vals are the path parameter values found
 // by the template, in op.tmpl's order.
-func (op *operation) check(r *http.Request, vals []string) *Error {
+func (op *operation) check(r *http.Request, vals []string) (held int64, _ *Error) {
 	var fields []problem.FieldError
 	total := 0
 	addField := func(f problem.FieldError) {
@@ -243,28 +258,27 @@ func (op *operation) check(r *http.Request, vals []string) *Error {
 		var err error
 		query, err = url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return invalid("the query string is malformed", nil, 0)
+			return 0, invalid("the query string is malformed", nil, 0)
 		}
 	}
+	src := &paramSource{r: r, query: query, path: func(name string) (string, bool) {
+		if op.tmpl != nil {
+			if i := op.tmpl.index(name); i >= 0 && i < len(vals) {
+				return vals[i], true
+			}
+			return "", false
+		}
+		s := r.PathValue(name)
+		return s, s != ""
+	}}
 	for _, p := range op.params {
-		raw := op.rawParam(r, p, vals, query)
-		if len(raw) == 0 {
+		val, present, msg := p.read(src, op.maxDepth)
+		if !present {
 			if p.required {
 				addField(problem.FieldError{Parameter: p.name, In: p.in, Detail: "is required"})
 			}
 			continue
 		}
-		for _, s := range raw {
-			if !utf8Valid(s) {
-				addField(problem.FieldError{Parameter: p.name, In: p.in, Detail: "is not valid UTF-8"})
-				raw = nil
-				break
-			}
-		}
-		if raw == nil {
-			continue
-		}
-		val, msg := p.parse(raw, op.maxDepth)
 		if msg != "" {
 			addField(problem.FieldError{Parameter: p.name, In: p.in, Detail: msg})
 			continue
@@ -284,18 +298,19 @@ func (op *operation) check(r *http.Request, vals []string) *Error {
 	}
 	if op.strict {
 		for name := range query {
-			if !op.query[name] {
+			if !op.knownQuery(name) {
 				addField(problem.FieldError{Parameter: capText(sanitize(name), 40), In: "query", Detail: "is not a known parameter"})
 			}
 		}
 	}
-	if e := op.checkBody(r, addField); e != nil {
-		return e
+	held, e := op.checkBody(r, addField)
+	if e != nil {
+		return held, e
 	}
 	if total > 0 {
-		return invalid("", fields, total)
+		return held, invalid("", fields, total)
 	}
-	return nil
+	return held, nil
 }
 
 func invalid(detail string, fields []problem.FieldError, total int) *Error {
@@ -312,39 +327,52 @@ func invalid(detail string, fields []problem.FieldError, total int) *Error {
 	return &Error{Status: http.StatusBadRequest, Detail: detail, Fields: fields, kind: ErrInvalid}
 }
 
-// rawParam returns the raw text values of p in r.
-func (op *operation) rawParam(r *http.Request, p *param, vals []string, query url.Values) []string {
-	switch p.in {
-	case "path":
-		if op.tmpl != nil {
-			if i := op.tmpl.index(p.name); i >= 0 && i < len(vals) {
-				return []string{vals[i]}
-			}
-			return nil
-		}
-		if s := r.PathValue(p.name); s != "" {
-			return []string{s}
-		}
-		return nil
-	case "query":
-		return query[p.name]
-	case "header":
-		return r.Header.Values(p.name)
-	case "cookie":
-		var out []string
-		for _, c := range r.CookiesNamed(p.name) {
-			out = append(out, c.Value)
-		}
-		return out
+// addQueryNames records the query parameter names p stands for, for
+// strict mode: its own, or its properties' when they are parameters of
+// their own (an exploded form object).
+func (op *operation) addQueryNames(p *param) {
+	if p.in != "query" {
+		return
 	}
-	return nil
+	switch {
+	case p.types == tObject && p.style == styleDeepObject:
+		op.deepObjects = append(op.deepObjects, p.name+"[")
+	case p.types == tObject && p.exploded():
+		for _, k := range p.props {
+			op.query[k] = true
+		}
+	default:
+		op.query[p.name] = true
+	}
+}
+
+// knownQuery reports whether a query parameter name is declared.
+func (op *operation) knownQuery(name string) bool {
+	if op.query[name] {
+		return true
+	}
+	for _, prefix := range op.deepObjects {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkBody validates the body. It returns an *Error for a rejection that
 // ends validation (413, 415, an unreadable body) and reports field errors
 // through add.
-func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) *Error {
-	body, tooLarge, err := readBody(r, op.maxBody)
+func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) (int64, *Error) {
+	body, held, tooLarge, err := readBody(r, op.maxBody, op.budget)
+	return held, op.checkRead(r, body, tooLarge, err, add)
+}
+
+var overloaded = &Error{Status: http.StatusServiceUnavailable, Detail: "the server is busy; retry shortly", kind: ErrOverloaded}
+
+func (op *operation) checkRead(r *http.Request, body []byte, tooLarge bool, err error, add func(problem.FieldError)) *Error {
+	if errors.Is(err, errOverBudget) {
+		return overloaded
+	}
 	if tooLarge {
 		return &Error{Status: http.StatusRequestEntityTooLarge,
 			Detail: "the request body is larger than " + strconv.FormatInt(op.maxBody, 10) + " bytes", kind: ErrBodyTooLarge}
@@ -389,6 +417,11 @@ func (op *operation) checkBody(r *http.Request, add func(problem.FieldError)) *E
 	case bodyJSON:
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 			return unsupported("JSON bodies must be UTF-8")
+		}
+		if m.schema != nil && m.schema.fast != nil && fastCheck(body, m.schema.fast, op.maxDepth) == fastValid {
+			// Valid in one pass; anything else takes the full path below,
+			// which decides and names the fields.
+			return nil
 		}
 		v, err := decodeJSON(body, op.maxDepth)
 		if err != nil {
@@ -469,7 +502,11 @@ type validating struct {
 }
 
 func (h *validating) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, err := h.v.check(r)
+	op, held, err := h.v.check(r)
+	if op != nil && held > 0 {
+		// The buffered body lives until the application is done with it.
+		defer op.budget.release(held)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -490,6 +527,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if len(e.Allow) > 0 {
 		w.Header().Set("Allow", strings.Join(e.Allow, ", "))
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	problem.Write(w, r, problem.Problem{Status: e.Status, Detail: e.Detail, Errors: e.Fields, Policy: policyName})
 }
