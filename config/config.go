@@ -31,6 +31,7 @@ import (
 	"github.com/rampartsec/rampart/auth/token"
 	"github.com/rampartsec/rampart/autotls"
 	"github.com/rampartsec/rampart/bruteforce"
+	"github.com/rampartsec/rampart/cookies"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
@@ -94,6 +95,16 @@ type Config struct {
 	// Headers sets the security headers on every response (helmet's
 	// defaults unless configured otherwise).
 	Headers headers.Config `yaml:"headers"`
+	// UpstreamCookies hardens the cookies the upstream sets: Secure over
+	// HTTPS and SameSite=Lax where absent by default, HttpOnly per cookie.
+	UpstreamCookies cookies.Config `yaml:"upstream_cookies"`
+	// UpstreamCORS says what happens to the upstream's own CORS headers
+	// when cors is not set: "guard" (default) strips a credentialed
+	// Access-Control-Allow-Origin for an origin other than the site's
+	// own; "pass" passes them unchanged.
+	UpstreamCORS string `yaml:"upstream_cors"`
+	// Pages brands the pages Rampart serves itself (login, errors).
+	Pages Pages `yaml:"pages"`
 	// CSPReports limits the CSP violation report endpoint,
 	// /.rampart/csp-report.
 	CSPReports headers.ReportConfig `yaml:"csp_reports"`
@@ -423,6 +434,31 @@ type CSRF struct {
 	// Needed for token and both modes to survive restarts and to work across
 	// replicas. Default: a random key per process.
 	KeyFile string `yaml:"key_file"`
+}
+
+// Upstream CORS modes (Config.UpstreamCORS).
+const (
+	UpstreamCORSGuard = "guard"
+	UpstreamCORSPass  = "pass"
+)
+
+// Pages brands the pages Rampart serves itself: the login page, its error
+// pages (403, 404, 429, 500, 502, …) and the signed-out page.
+type Pages struct {
+	// Title is the product name shown on every page. Default "Rampart"
+	// is not shown; the pages say only what happened.
+	Title string `yaml:"title"`
+	// Logo is an image shown above the title: a path on this site
+	// ("/static/logo.svg") or a PNG, SVG, JPEG, GIF or WebP file of at
+	// most 64KiB, inlined so that the CSP allows it. Default none.
+	Logo string `yaml:"logo"`
+	// AccentColor is the colour of buttons, links and focus rings, as
+	// "#rgb" or "#rrggbb". Default a blue with 4.5:1 contrast on white.
+	AccentColor string `yaml:"accent_color"`
+	// Templates is a directory of html/template files replacing the
+	// built-in pages: login.html, error.html. A missing file keeps the
+	// built-in page. Default none.
+	Templates string `yaml:"templates"`
 }
 
 // Log configures logging.
@@ -864,6 +900,11 @@ func (c *Config) Validate() error {
 	case "", Production, Development:
 	default:
 		add("env", "must be production or development, got %q", truncate(string(c.Env), 40))
+	}
+	switch c.UpstreamCORS {
+	case "", UpstreamCORSGuard, UpstreamCORSPass:
+	default:
+		add("upstream_cors", "must be guard or pass, got %q", truncate(c.UpstreamCORS, 40))
 	}
 	if err := checkListen(c.Listen); err != nil {
 		add("listen", "%v", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/cookies"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/reserved"
 	"github.com/rampartsec/rampart/problem"
@@ -134,6 +135,19 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		}
 	}
 	gen.proxy = newProxy(c, ips, edge, g.log, g.metrics, g.bufs)
+	ckCfg := c.UpstreamCookies
+	ckCfg.IsHTTPS = publicHTTPS(ips)
+	hardener, err := cookies.New(ckCfg)
+	if err != nil {
+		fail(c.Errorf("upstream_cookies", "%v", err))
+	}
+	ur := &upstreamResponse{cookies: hardener, log: g.log, reported: map[string]struct{}{},
+		// Without a CORS policy of Rampart's own, the app's CORS headers
+		// pass, except the one mistake that hands its users' data to
+		// every site.
+		// A route with its own cors replaces the app's headers anyway.
+		guardCORS: c.CORS == nil && c.UpstreamCORS != config.UpstreamCORSPass}
+	gen.proxy.rp.ModifyResponse = ur.modify
 
 	allowCfg := c.Allow
 	allowCfg.IPsFile = c.RelativePath(allowCfg.IPsFile)
@@ -145,7 +159,9 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		fail(c.Errorf("allow", "%v", err))
 		allow, _ = access.New(access.Config{Resolver: ips})
 	}
-	hdr, err := headers.New(c.Headers)
+	hdrCfg := c.Headers
+	hdrCfg.Secure = publicHTTPS(ips)
+	hdr, err := headers.New(hdrCfg)
 	if err != nil {
 		fail(c.Errorf("headers", "%v", err))
 		hdr, _ = headers.New(headers.Config{})
@@ -216,9 +232,25 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	// one canonical path for everything after them, the global allow
 	// lists, the error shield over whatever the route table and the
 	// upstream answer, and the routes.
-	gen.handler = hdr.Handler(gen.recoverPanics(refuseMethods(
-		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes)))))))
+	inner := gen.recoverPanics(refuseMethods(
+		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes))))))
+	if c.CORS != nil || routesHaveCORS(c) {
+		// Every answer to an allowed origin carries its CORS headers,
+		// Rampart's own refusals and recovered panics included.
+		inner = (&corsEdge{global: rb.cors}).Handler(inner)
+	}
+	gen.handler = hdr.Handler(inner)
 	return gen, nil
+}
+
+// routesHaveCORS reports whether any route configures its own CORS.
+func routesHaveCORS(c *config.Config) bool {
+	for _, rc := range c.Routes {
+		if rc.CORS != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // canonicalPath is canonical.Handler with one difference: a path with an
@@ -355,7 +387,7 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 	gen.metrics.requests.WithLabelValues(routeLabel, codeLabel(status), policy).Inc()
 	gen.metrics.duration.WithLabelValues(routeLabel).Observe(elapsed.Seconds())
 	if gen.accessLog {
-		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		attrs := [...]slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("host", r.Host),
@@ -367,7 +399,12 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 			slog.String("client_ip", gen.ips.ClientIP(r).String()),
 			slog.String("policy", policy),
 			slog.String("upstream", ex.upstream),
-			slog.String("proto", r.Proto))
+			slog.String("proto", r.Proto),
+			// Why a policy refused (which check, which header); empty
+			// for what passed.
+			slog.String("reason", ex.reason),
+		}
+		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
 	}
 	if recovered == http.ErrAbortHandler || (recovered != nil && started) {
 		// The response was already under way: abort the connection so the

@@ -59,29 +59,56 @@ func wantsJSON(r *http.Request) (isJSON, ok bool) {
 	return false, false
 }
 
-// crossSite reports whether r is a browser request from another site (or
-// a sibling subdomain): logging a victim into the attacker's account, or
-// out of their own, is a CSRF attack on these endpoints. Requests without
-// Sec-Fetch-Site and Origin (curl, old browsers) pass: they cannot be
-// forged by a web page in a modern browser.
-func crossSite(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
-		return site != "same-origin" && site != "none"
-	}
+// crossSite reports why r is a browser request from another site (or a
+// sibling subdomain), or "" when it is not: logging a victim into the
+// attacker's account, or out of their own, is a CSRF attack on these
+// endpoints. Requests without Sec-Fetch-Site and Origin (curl, old
+// browsers) pass: they cannot be forged by a web page in a modern browser.
+// Origins in TrustedOrigins (a CORS policy's) pass too.
+func (s *Service) crossSite(r *http.Request) string {
 	origin := r.Header.Get("Origin")
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		if site == "same-origin" || site == "none" || (origin != "" && s.trusted.Contains(origin)) {
+			return ""
+		}
+		return "cross_site (Sec-Fetch-Site: " + truncate(site, 40) + ")"
+	}
 	if origin == "" {
-		return false
+		return ""
 	}
 	if origin == "null" {
-		return true
+		// A sandboxed frame, or a page whose Referrer-Policy is
+		// no-referrer: neither can be told from a forgery.
+		return "null_origin (Origin: null)"
+	}
+	if s.trusted.Contains(origin) {
+		return ""
 	}
 	host, ok := strings.CutPrefix(origin, "https://")
 	if !ok {
 		if host, ok = strings.CutPrefix(origin, "http://"); !ok {
-			return true
+			return "malformed_origin (Origin: " + truncate(origin, 100) + ")"
 		}
 	}
-	return !strings.EqualFold(host, r.Host)
+	if !strings.EqualFold(host, r.Host) {
+		return "origin_mismatch (Origin: " + truncate(origin, 100) + ", Host: " + truncate(r.Host, 100) + ")"
+	}
+	return ""
+}
+
+// refuseCrossSite answers a cross-site request with 403 and says why, in
+// the log at debug level and in the access log's reason.
+func (s *Service) refuseCrossSite(w http.ResponseWriter, r *http.Request, what, reason string) {
+	s.log.Debug("login: cross-site request refused", "path", r.URL.Path, "reason", reason)
+	problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth", Reason: reason,
+		Detail: "cross-site " + what + " requests are refused"})
+}
+
+func truncate(v string, n int) string {
+	if len(v) > n {
+		return v[:n]
+	}
+	return v
 }
 
 func (s *Service) clientAddr(r *http.Request) netip.Addr {
@@ -100,8 +127,13 @@ func (s *Service) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			next, _ := s.redirects.Sanitize(r.URL.Query().Get("next"))
-			s.renderForm(w, r, http.StatusOK, formData{Next: next})
+			q := r.URL.Query()
+			next, _ := s.redirects.Sanitize(q.Get("next"))
+			d := formData{Next: next}
+			if q.Get("signed_out") == "1" {
+				d.Notice = "You have signed out."
+			}
+			s.renderForm(w, r, http.StatusOK, d)
 		case http.MethodPost:
 			s.postLogin(w, r)
 		default:
@@ -116,8 +148,8 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "auth"})
 		return
 	}
-	if crossSite(r) {
-		problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth", Detail: "cross-site login requests are refused"})
+	if reason := s.crossSite(r); reason != "" {
+		s.refuseCrossSite(w, r, "login", reason)
 		return
 	}
 	isJSON, ok := wantsJSON(r)
@@ -254,8 +286,8 @@ func (s *Service) LogoutHandler() http.Handler {
 			problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "auth"})
 			return
 		}
-		if crossSite(r) {
-			problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth", Detail: "cross-site logout requests are refused"})
+		if reason := s.crossSite(r); reason != "" {
+			s.refuseCrossSite(w, r, "logout", reason)
 			return
 		}
 		var body logoutBody
@@ -325,8 +357,9 @@ func (s *Service) LogoutHandler() http.Handler {
 		}
 		if known && !isJSON {
 			next, ok := s.redirects.Sanitize(body.Next)
-			if !ok {
-				next = s.loginPath
+			if !ok || next == "" {
+				// The login page, saying the user signed out.
+				next = s.loginPath + "?signed_out=1"
 			}
 			w.Header().Set("Location", next)
 			w.WriteHeader(http.StatusSeeOther)
@@ -380,6 +413,7 @@ func (s *Service) MeHandler() http.Handler {
 
 type formData struct {
 	Action   string
+	Notice   string
 	Error    string
 	Username string
 	Next     string
@@ -398,7 +432,8 @@ var formTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 <body>
 <main>
 <h1>Sign in</h1>
-{{if .Error}}<p id="login-error" role="alert">{{.Error}}</p>
+{{if .Notice}}<p id="login-notice" role="status">{{.Notice}}</p>
+{{end}}{{if .Error}}<p id="login-error" role="alert">{{.Error}}</p>
 {{end}}<form method="post" action="{{.Action}}">
 {{if .Next}}<input type="hidden" name="next" value="{{.Next}}">
 {{end}}<p>
