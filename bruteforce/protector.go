@@ -390,6 +390,17 @@ type Lock struct {
 // MarshalText names the level in JSON.
 func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 
+// UnmarshalText reads a level's name.
+func (l *Level) UnmarshalText(b []byte) error {
+	for i, n := range levelNames {
+		if i > 0 && n == string(b) {
+			*l = Level(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("bruteforce: unknown level %q", truncate(string(b), 20))
+}
+
 // Locks returns the locks and delays in force on account now, for an
 // administrator: the account-wide one, and one per client address. An
 // address-wide lock (ByIP, password spraying) is not about one account and
@@ -461,4 +472,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Retry-After", "1")
 	problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName})
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/shield"
 	"github.com/rampartsec/rampart/validate"
@@ -104,7 +105,7 @@ type Config struct {
 	// own; "pass" passes them unchanged.
 	UpstreamCORS string `yaml:"upstream_cors"`
 	// Pages brands the pages Rampart serves itself (login, errors).
-	Pages Pages `yaml:"pages"`
+	Pages pages.Config `yaml:"pages"`
 	// CSPReports limits the CSP violation report endpoint,
 	// /.rampart/csp-report.
 	CSPReports headers.ReportConfig `yaml:"csp_reports"`
@@ -441,25 +442,6 @@ const (
 	UpstreamCORSGuard = "guard"
 	UpstreamCORSPass  = "pass"
 )
-
-// Pages brands the pages Rampart serves itself: the login page, its error
-// pages (403, 404, 429, 500, 502, …) and the signed-out page.
-type Pages struct {
-	// Title is the product name shown on every page. Default "Rampart"
-	// is not shown; the pages say only what happened.
-	Title string `yaml:"title"`
-	// Logo is an image shown above the title: a path on this site
-	// ("/static/logo.svg") or a PNG, SVG, JPEG, GIF or WebP file of at
-	// most 64KiB, inlined so that the CSP allows it. Default none.
-	Logo string `yaml:"logo"`
-	// AccentColor is the colour of buttons, links and focus rings, as
-	// "#rgb" or "#rrggbb". Default a blue with 4.5:1 contrast on white.
-	AccentColor string `yaml:"accent_color"`
-	// Templates is a directory of html/template files replacing the
-	// built-in pages: login.html, error.html. A missing file keeps the
-	// built-in page. Default none.
-	Templates string `yaml:"templates"`
-}
 
 // Log configures logging.
 type Log struct {

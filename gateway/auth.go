@@ -19,6 +19,7 @@ import (
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/cors"
+	"github.com/rampartsec/rampart/pages"
 )
 
 // authn is everything authentication needs in one generation: the
@@ -37,7 +38,7 @@ type authn struct {
 }
 
 // buildAuth builds the authentication methods c configures.
-func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip.Resolver, logins *bruteforce.Protector, recordKey []byte, ns string) (*authn, error) {
+func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip.Resolver, logins *bruteforce.Protector, pg *pages.Pages, recordKey []byte, ns string) (*authn, error) {
 	a := &authn{enabled: c.Auth.Enabled()}
 	if !a.enabled {
 		return a, nil
@@ -86,6 +87,7 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		lc := c.Auth.Login
 		lc.Users, lc.Sessions, lc.Hasher = a.users, a.sessions, hasher
 		lc.Protection = loginProtection{logins}
+		lc.Pages = pg
 		if c.CORS != nil {
 			// A single-page app on an origin the CORS policy allows may
 			// sign in from there. A policy that does not build is

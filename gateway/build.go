@@ -22,6 +22,7 @@ import (
 	"github.com/rampartsec/rampart/cookies"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
 	"github.com/rampartsec/rampart/shield"
@@ -45,6 +46,8 @@ type generation struct {
 	closers []io.Closer
 	// logins guards password logins against guessing.
 	logins *bruteforce.Protector
+	// pages renders Rampart's own pages (pages settings).
+	pages *pages.Pages
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -186,6 +189,11 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		gen.closers = append(gen.closers, sh)
 	}
 
+	if gen.pages, err = pages.New(c.Pages, c.RelativePath(".")); err != nil {
+		fail(c.Errorf("pages", "%v", err))
+		gen.pages, _ = pages.New(pages.Config{}, "")
+	}
+
 	recordKey, ns, err := g.stores.recordKey(c)
 	if err != nil {
 		fail(err)
@@ -207,7 +215,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		fail(c.Errorf("login_protection", "%v", err))
 		gen.logins, _ = bruteforce.New(bruteforce.Config{Store: g.stores.bfMem})
 	}
-	an, err := g.buildAuth(context.Background(), c, ips, gen.logins, recordKey, ns)
+	an, err := g.buildAuth(context.Background(), c, ips, gen.logins, gen.pages, recordKey, ns)
 	authFailed := err != nil
 	if authFailed {
 		fail(err)
@@ -216,7 +224,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		an = &authn{}
 	}
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, namespace: ns, authn: an}
+	rb := &routeBuilder{pages: gen.pages, c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, stores: g.stores, namespace: ns, authn: an}
 	routes, err := rb.build()
 	if err != nil {
 		if authFailed {
@@ -347,7 +355,7 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	gen.edge.Client(r.Header)
 	id := requestid.Assign(gen.ids, r)
 	w.Header().Set(requestid.Header, id)
-	r = r.WithContext(requestid.NewContext(r.Context(), id))
+	r = r.WithContext(problem.WithHTMLRenderer(requestid.NewContext(r.Context(), id), gen.renderPage))
 	defer gen.finish(ex, r, id, start)
 	gen.handler.ServeHTTP(ex, r)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/validate"
@@ -24,6 +25,7 @@ import (
 // routeBuilder builds the route table: each route's own chain of policies
 // in front of the upstream, Rampart's endpoints, and the default deny.
 type routeBuilder struct {
+	pages    *pages.Pages
 	c        *config.Config
 	upstream http.Handler
 	allow    *access.Policy
@@ -67,6 +69,7 @@ func (b *routeBuilder) build() (http.Handler, error) {
 	mux.Handle("/.rampart/", &route{pattern: "/.rampart/", next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "rampart"})
 	})})
+	mux.Handle("GET "+pages.StylesheetPath, &route{pattern: "GET " + pages.StylesheetPath, next: b.pages.Stylesheet()})
 	mux.Handle("POST /.rampart/csp-report", &route{pattern: "POST /.rampart/csp-report", next: b.reports})
 	mux.Handle("GET /.rampart/csrf", &route{pattern: "GET /.rampart/csrf", cors: b.cors, next: b.withCORS(b.csrf.TokenHandler())})
 	b.mountAuth(mux)

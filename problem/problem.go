@@ -1,6 +1,7 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -112,6 +113,20 @@ var representationHeaders = []string{
 	"Accept-Ranges", "Set-Cookie",
 }
 
+// HTMLRenderer renders p as an HTML page for r, with the incident id and
+// the response's headers (for Retry-After); it returns nil to fall back to
+// the built-in page.
+type HTMLRenderer func(r *http.Request, h http.Header, p Problem, id string) []byte
+
+type rendererKey struct{}
+
+// WithHTMLRenderer returns a copy of ctx in which Write renders HTML pages
+// with fn: a gateway brands its error pages per request this way, without
+// any global state.
+func WithHTMLRenderer(ctx context.Context, fn HTMLRenderer) context.Context {
+	return context.WithValue(ctx, rendererKey{}, fn)
+}
+
 // Write sends p as the response to r: problem+json or HTML by r's Accept
 // header, with the incident id. Headers already set on w (security headers,
 // Retry-After, Allow, WWW-Authenticate) are kept, except those that describe
@@ -127,7 +142,13 @@ func Write(w http.ResponseWriter, r *http.Request, p Problem) {
 	var body []byte
 	var ctype string
 	if WantsHTML(r) {
-		body, ctype = renderHTML(p, id), "text/html; charset=utf-8"
+		if fn, ok := r.Context().Value(rendererKey{}).(HTMLRenderer); ok {
+			body = fn(r, w.Header(), p, id)
+		}
+		if body == nil {
+			body = renderHTML(p, id)
+		}
+		ctype = "text/html; charset=utf-8"
 	} else {
 		body, ctype = renderJSON(p, id), "application/problem+json"
 	}

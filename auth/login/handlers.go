@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"io"
 	"mime"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/auth/session"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/problem"
 )
 
@@ -190,7 +190,7 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 	var throttled *ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		s.loginFailed(w, r, isJSON, c.Username, next, http.StatusTooManyRequests, "too many attempts; try again later", throttled.RetryAfter)
+		s.throttled(w, r, isJSON, c.Username, next, throttled.RetryAfter)
 		return
 	case errors.Is(err, ErrInvalidCredentials):
 		s.loginFailed(w, r, isJSON, c.Username, next, http.StatusUnauthorized, "invalid username or password", 0)
@@ -230,6 +230,48 @@ func (s *Service) loginFailed(w http.ResponseWriter, r *http.Request, isJSON boo
 	}
 	problem.Record(w, "auth")
 	s.renderForm(w, r, status, formData{Error: msg, Username: username, Next: next})
+}
+
+// throttled answers an attempt that login protection refused: 429 with
+// Retry-After, and words that say how long. A short progressive delay (a
+// typo, then the right password at once) is shown on the form as a notice,
+// not as an error: the user did nothing wrong but hurry.
+func (s *Service) throttled(w http.ResponseWriter, r *http.Request, isJSON bool, username, next string, retry time.Duration) {
+	secs := max(1, int64((retry+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	wait := WaitText(retry)
+	if isJSON {
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "auth",
+			Detail: "too many attempts; try again in " + wait})
+		return
+	}
+	problem.Record(w, "auth")
+	d := formData{Username: username, Next: next, RetrySeconds: secs}
+	if retry <= time.Minute {
+		d.Notice = "Please wait " + wait + ", then sign in again."
+	} else {
+		d.Error = "Too many attempts. Try again in " + wait + "."
+	}
+	s.renderForm(w, r, http.StatusTooManyRequests, d)
+}
+
+// WaitText says how long a wait is in words: "1 second", "40 seconds",
+// "3 minutes", "1 hour".
+func WaitText(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	switch {
+	case d <= time.Minute:
+		return plural(max(1, int64((d+time.Second-1)/time.Second)), "second")
+	case d < time.Hour:
+		return plural(int64((d+time.Minute-1)/time.Minute), "minute")
+	default:
+		return plural(int64((d+time.Hour-1)/time.Hour), "hour")
+	}
 }
 
 type meBody struct {
@@ -411,45 +453,8 @@ func (s *Service) MeHandler() http.Handler {
 	})
 }
 
-type formData struct {
-	Action   string
-	Notice   string
-	Error    string
-	Username string
-	Next     string
-}
-
-// formTemplate is the login page: plain, accessible HTML with no script
-// and no inline style, so that any Content-Security-Policy allows it.
-var formTemplate = template.Must(template.New("login").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>Sign in</title>
-</head>
-<body>
-<main>
-<h1>Sign in</h1>
-{{if .Notice}}<p id="login-notice" role="status">{{.Notice}}</p>
-{{end}}{{if .Error}}<p id="login-error" role="alert">{{.Error}}</p>
-{{end}}<form method="post" action="{{.Action}}">
-{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">
-{{end}}<p>
-<label for="username">Username</label><br>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Username}}"{{if .Error}} aria-describedby="login-error"{{end}}{{if not .Username}} autofocus{{end}}>
-</p>
-<p>
-<label for="password">Password</label><br>
-<input id="password" name="password" type="password" autocomplete="current-password" required{{if .Error}} aria-describedby="login-error"{{end}}{{if .Username}} autofocus{{end}}>
-</p>
-<p><button type="submit">Sign in</button></p>
-</form>
-</main>
-</body>
-</html>
-`))
+// formData is the login page's data.
+type formData = pages.Login
 
 func (s *Service) renderForm(w http.ResponseWriter, r *http.Request, status int, d formData) {
 	d.Action = s.loginPath
@@ -457,7 +462,7 @@ func (s *Service) renderForm(w http.ResponseWriter, r *http.Request, status int,
 		d.Username = ""
 	}
 	var buf bytes.Buffer
-	if err := formTemplate.Execute(&buf, d); err != nil {
+	if err := s.pages.Login(&buf, d); err != nil {
 		s.log.Error("login: rendering the form failed", "err", err)
 		problem.Write(w, r, problem.Problem{Status: http.StatusInternalServerError, Policy: "auth"})
 		return

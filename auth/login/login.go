@@ -18,6 +18,7 @@ import (
 	"github.com/rampartsec/rampart/auth/users"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/internal/origin"
+	"github.com/rampartsec/rampart/pages"
 )
 
 // Protection is the brute-force hook every login attempt passes through,
@@ -79,6 +80,8 @@ type Config struct {
 	// sign in. Exact origins or "*." subdomain patterns; "null" and "*" are
 	// never trusted. The gateway sets it from cors.origins. Default none.
 	TrustedOrigins []string `yaml:"-"`
+	// Pages renders the login page. Default: the built-in page, unbranded.
+	Pages *pages.Pages `yaml:"-"`
 	// DefaultRedirect is where a browser goes after login when no safe
 	// "next" was given. Default "/".
 	DefaultRedirect string `yaml:"default_redirect"`
@@ -106,6 +109,7 @@ type Service struct {
 	protect    Protection
 	clientIP   *clientip.Resolver
 	redirects  *auth.Redirects
+	pages      *pages.Pages
 	trusted    *origin.Set
 	defaultTo  string
 	prefix     string
@@ -171,6 +175,11 @@ func New(c Config) (*Service, error) {
 	rd, err := auth.NewRedirects(c.RedirectOrigins)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
+	}
+	if s.pages = c.Pages; s.pages == nil {
+		if s.pages, err = pages.New(pages.Config{}, ""); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
 	}
 	var trusted []string
 	for _, o := range c.TrustedOrigins {
