@@ -192,12 +192,13 @@ func (hd *Hardener) line(v string, https bool) (string, bool) {
 		}
 		attr := strings.TrimSpace(v[start:end])
 		attrName, _, _ := strings.Cut(attr, "=")
-		switch strings.ToLower(strings.TrimSpace(attrName)) {
-		case "secure":
+		// EqualFold, not ToLower: no allocation per attribute.
+		switch attrName = strings.TrimSpace(attrName); {
+		case strings.EqualFold(attrName, "secure"):
 			hasSecure = true
-		case "httponly":
+		case strings.EqualFold(attrName, "httponly"):
 			hasHTTPOnly = true
-		case "samesite":
+		case strings.EqualFold(attrName, "samesite"):
 			sameSiteAt, sameSiteEnd = pos, end
 		}
 		pos = end

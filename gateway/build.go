@@ -46,8 +46,11 @@ type generation struct {
 	closers []io.Closer
 	// logins guards password logins against guessing.
 	logins *bruteforce.Protector
-	// pages renders Rampart's own pages (pages settings).
-	pages *pages.Pages
+	// pages renders Rampart's own pages (pages settings); renderer is
+	// its error-page renderer, made once so that requests do not each
+	// allocate the method value.
+	pages    *pages.Pages
+	renderer problem.HTMLRenderer
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -193,6 +196,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		fail(c.Errorf("pages", "%v", err))
 		gen.pages, _ = pages.New(pages.Config{}, "")
 	}
+	gen.renderer = gen.renderPage
 
 	recordKey, ns, err := g.stores.recordKey(c)
 	if err != nil {
@@ -355,7 +359,7 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	gen.edge.Client(r.Header)
 	id := requestid.Assign(gen.ids, r)
 	w.Header().Set(requestid.Header, id)
-	r = r.WithContext(problem.WithHTMLRenderer(requestid.NewContext(r.Context(), id), gen.renderPage))
+	r = r.WithContext(problem.WithHTMLRenderer(requestid.NewContext(r.Context(), id), gen.renderer))
 	defer gen.finish(ex, r, id, start)
 	gen.handler.ServeHTTP(ex, r)
 }
