@@ -130,7 +130,11 @@ func AttemptAccount(pair, acct Counter, now int64, p *Params) (nextPair, nextAcc
 			return pair, acct, false, Verdict{By: ByAccount, RetryAfter: ms(until - now)}
 		}
 	}
-	pair = count(pair, p.MaxPerAccountIP, now, p, true)
+	// A client the account remembers gets no progressive delay: its
+	// owner mistyping once must be able to retry at once. Its failures
+	// still count and lock it after MaxPerAccountIP, so guessing from a
+	// remembered address stays bounded.
+	pair = count(pair, p.MaxPerAccountIP, now, p, !known)
 	if known {
 		return pair, acct, false, Verdict{Allowed: true}
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -357,8 +358,9 @@ func (pr *Protector) Succeed(ctx context.Context, account string, ip netip.Addr)
 	return nil
 }
 
-// Unlock lifts the account-wide lock of account, for an administrator. It
-// does not lift the locks of individual client addresses.
+// Unlock lifts every lock of account, for an administrator: the
+// account-wide lock and the lock and delay of every client address at the
+// account. Clients the account remembers stay remembered.
 func (pr *Protector) Unlock(ctx context.Context, account string) error {
 	k := pr.keys(account, netip.Addr{})
 	if err := pr.store.Unlock(ctx, k.Account); err != nil {
@@ -368,6 +370,61 @@ func (pr *Protector) Unlock(ctx context.Context, account string) error {
 		_ = pr.fallback.Unlock(ctx, k.Account) // memory: never fails
 	}
 	return nil
+}
+
+// Lock is one lock or delay on an account, as Locks reports it.
+type Lock struct {
+	// By is ByAccount (every client the account does not know) or
+	// ByAccountIP (one client address, or IPv6 prefix).
+	By Level `json:"by"`
+	// Client is the address or prefix locked out; "" for ByAccount.
+	Client string `json:"client,omitempty"`
+	// Until is when attempts are allowed again.
+	Until time.Time `json:"until"`
+	// Failures is how many failures the counter holds.
+	Failures int64 `json:"failures"`
+	// Lockout is true for a lock, false for a progressive delay.
+	Lockout bool `json:"lockout"`
+}
+
+// MarshalText names the level in JSON.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText reads a level's name.
+func (l *Level) UnmarshalText(b []byte) error {
+	for i, n := range levelNames {
+		if i > 0 && n == string(b) {
+			*l = Level(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("bruteforce: unknown level %q", truncate(string(b), 20))
+}
+
+// Locks returns the locks and delays in force on account now, for an
+// administrator: the account-wide one, and one per client address. An
+// address-wide lock (ByIP, password spraying) is not about one account and
+// is not listed.
+func (pr *Protector) Locks(ctx context.Context, account string) ([]Lock, error) {
+	k := pr.keys(account, netip.Addr{})
+	now := pr.now()
+	t := now.UnixMilli()
+	acct, pairs, err := pr.store.Counters(ctx, k.Account, now)
+	if err != nil {
+		return nil, fmt.Errorf("bruteforce: %w", err)
+	}
+	var out []Lock
+	add := func(by Level, client string, c Counter, delays bool) {
+		if until := blockedUntil(c, t, delays); until > 0 {
+			out = append(out, Lock{By: by, Client: client, Until: time.UnixMilli(until), Failures: c.Failures, Lockout: c.LockedUntil >= until})
+		}
+	}
+	add(ByAccount, "", acct, true)
+	for client, c := range pairs {
+		add(ByAccountIP, client, c, true)
+	}
+	slices.SortFunc(out, func(a, b Lock) int { return strings.Compare(a.Client, b.Client) })
+	return out, nil
 }
 
 // call runs fn on the store unless it failed recently, tracking its health.
@@ -422,3 +479,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // middleware: login handlers call Check, Fail and Succeed around their
 // own password check.
 type Policy = Protector
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

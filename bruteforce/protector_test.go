@@ -78,6 +78,9 @@ func (failingStore) Succeed(context.Context, time.Time, bruteforce.Keys, *brutef
 	return errDown
 }
 func (failingStore) Unlock(context.Context, string) error { return errDown }
+func (failingStore) Counters(context.Context, string, time.Time) (bruteforce.Counter, map[string]bruteforce.Counter, error) {
+	return bruteforce.Counter{}, nil, errDown
+}
 
 func TestFailurePolicy(t *testing.T) {
 	t.Parallel()

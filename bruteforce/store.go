@@ -3,6 +3,7 @@ package bruteforce
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/rampartsec/rampart/internal/shardmap"
@@ -34,8 +35,21 @@ type Store interface {
 	Attempt(ctx context.Context, now time.Time, k Keys, p *Params) (Verdict, error)
 	// Succeed applies SucceedIP and SucceedAccount.
 	Succeed(ctx context.Context, now time.Time, k Keys, p *Params) error
-	// Unlock deletes the Account counter, lifting an account-wide lockout.
+	// Unlock lifts every lock of the account whose Account counter key is
+	// account: it deletes that counter and clears the failures, delay and
+	// lock of every AccountIP counter of the account (PairPrefix), keeping
+	// the clients it remembers.
 	Unlock(ctx context.Context, account string) error
+	// Counters returns the live Account counter of account and the live
+	// AccountIP counters of the account, by client (the part of the key
+	// after PairPrefix), for listing locks.
+	Counters(ctx context.Context, account string, now time.Time) (acct Counter, pairs map[string]Counter, err error)
+}
+
+// PairPrefix returns the prefix of the AccountIP counter keys of the
+// account whose Account counter key is account.
+func PairPrefix(account string) string {
+	return "p:" + strings.TrimPrefix(account, "a:") + ":"
 }
 
 // DefaultMaxKeys is the default capacity of a MemoryStore.
@@ -115,12 +129,45 @@ func (s *MemoryStore) Succeed(_ context.Context, now time.Time, k Keys, p *Param
 	return nil
 }
 
-// Unlock implements Store.
+// Unlock implements Store. It visits every shard: an administrator's
+// action, not a request's.
 func (s *MemoryStore) Unlock(_ context.Context, account string) error {
 	sh := s.m.Lock(s.m.Index(account))
 	sh.Delete(account)
 	sh.Unlock()
+	prefix := PairPrefix(account)
+	for i := range s.m.Shards() {
+		sh := s.m.Lock(i)
+		sh.Range(func(k string, e *shardmap.Entry[Counter]) bool {
+			if strings.HasPrefix(k, prefix) {
+				e.V = Counter{LastSuccess: e.V.LastSuccess}
+			}
+			return true
+		})
+		sh.Unlock()
+	}
 	return nil
+}
+
+// Counters implements Store.
+func (s *MemoryStore) Counters(_ context.Context, account string, now time.Time) (Counter, map[string]Counter, error) {
+	t := now.UnixMilli()
+	sh := s.m.Lock(s.m.Index(account))
+	acct, _ := sh.Get(account, t)
+	sh.Unlock()
+	prefix := PairPrefix(account)
+	pairs := map[string]Counter{}
+	for i := range s.m.Shards() {
+		sh := s.m.Lock(i)
+		sh.Range(func(k string, e *shardmap.Entry[Counter]) bool {
+			if e.Exp > t && strings.HasPrefix(k, prefix) {
+				pairs[k[len(prefix):]] = Live(e.V, t)
+			}
+			return true
+		})
+		sh.Unlock()
+	}
+	return Live(acct, t), pairs, nil
 }
 
 // Len returns the number of counters held.

@@ -31,11 +31,13 @@ import (
 	"github.com/rampartsec/rampart/auth/token"
 	"github.com/rampartsec/rampart/autotls"
 	"github.com/rampartsec/rampart/bruteforce"
+	"github.com/rampartsec/rampart/cookies"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/redisconn"
 	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/shield"
 	"github.com/rampartsec/rampart/validate"
@@ -95,6 +97,16 @@ type Config struct {
 	// Headers sets the security headers on every response (helmet's
 	// defaults unless configured otherwise).
 	Headers headers.Config `yaml:"headers"`
+	// UpstreamCookies hardens the cookies the upstream sets: Secure over
+	// HTTPS and SameSite=Lax where absent by default, HttpOnly per cookie.
+	UpstreamCookies cookies.Config `yaml:"upstream_cookies"`
+	// UpstreamCORS says what happens to the upstream's own CORS headers
+	// when cors is not set: "guard" (default) strips a credentialed
+	// Access-Control-Allow-Origin for an origin other than the site's
+	// own; "pass" passes them unchanged.
+	UpstreamCORS string `yaml:"upstream_cors"`
+	// Pages brands the pages Rampart serves itself (login, errors).
+	Pages pages.Config `yaml:"pages"`
 	// CSPReports limits the CSP violation report endpoint,
 	// /.rampart/csp-report.
 	CSPReports headers.ReportConfig `yaml:"csp_reports"`
@@ -471,6 +483,12 @@ type CSRF struct {
 	// replicas. Default: a random key per process.
 	KeyFile string `yaml:"key_file"`
 }
+
+// Upstream CORS modes (Config.UpstreamCORS).
+const (
+	UpstreamCORSGuard = "guard"
+	UpstreamCORSPass  = "pass"
+)
 
 // Log configures logging.
 type Log struct {
@@ -959,6 +977,11 @@ func (c *Config) Validate() error {
 	case "", Production, Development:
 	default:
 		add("env", "must be production or development, got %q", truncate(string(c.Env), 40))
+	}
+	switch c.UpstreamCORS {
+	case "", UpstreamCORSGuard, UpstreamCORSPass:
+	default:
+		add("upstream_cors", "must be guard or pass, got %q", truncate(c.UpstreamCORS, 40))
 	}
 	if err := checkListen(c.Listen); err != nil {
 		add("listen", "%v", err)

@@ -424,6 +424,37 @@ func (p *Policy) Handler(h http.Handler) http.Handler {
 	})
 }
 
+// Apply sets on h the CORS response headers Handler would set for r —
+// Access-Control-Allow-Origin, Access-Control-Allow-Credentials and
+// Access-Control-Expose-Headers, when r's origin is allowed — and adds
+// "Vary: Origin". It is for responses made outside Handler, such as a
+// gateway's own refusals written before the request reaches the route the
+// policy guards, so that a permitted page can read them. It reports
+// whether the origin was allowed. It never answers a preflight and does
+// not report a decision to OnDecision.
+func (p *Policy) Apply(h http.Header, r *http.Request) bool {
+	addVary(h, p.varyActual)
+	vals := r.Header["Origin"]
+	if len(vals) == 0 {
+		return false
+	}
+	acao, out, _ := p.checkOrigin(r, vals)
+	if out != Allowed {
+		return false
+	}
+	for _, k := range responseHeaders {
+		delete(h, k)
+	}
+	h["Access-Control-Allow-Origin"] = acao
+	if p.credentials {
+		h["Access-Control-Allow-Credentials"] = p.allowCreds
+	}
+	if p.exposeHeaders != nil {
+		h["Access-Control-Expose-Headers"] = p.exposeHeaders
+	}
+	return true
+}
+
 func (p *Policy) decided(r *http.Request, out Outcome, err error) {
 	if p.onDecision != nil {
 		p.onDecision(r, Decision{Outcome: out, Err: err})

@@ -94,6 +94,14 @@ type Config struct {
 	// "XSRF-TOKEN"; set Header to "X-XSRF-TOKEN" to match). Default "":
 	// none, use TokenHandler.
 	ReadableCookie string `yaml:"readable_cookie"`
+	// UnsafePlainHTTP, when set, is asked about every request; for one it
+	// reports true — a request that reached the site over plain HTTP — the
+	// binding cookie is read and set without Secure under Cookie without
+	// its __Host- prefix ("rampart-csrf" by default), because browsers
+	// refuse Secure cookies from insecure origins other than localhost.
+	// Requests over HTTPS never read the plain cookie. The gateway sets it
+	// in development only. Default nil.
+	UnsafePlainHTTP func(r *http.Request) bool `yaml:"-"`
 	// UpstreamHeader is the request header the wrapped handler receives a
 	// fresh token in. Client-supplied copies are always removed. Default
 	// X-Rampart-CSRF-Token.
@@ -190,6 +198,7 @@ type Protection struct {
 	log            *slog.Logger
 	formFieldEsc   string // url.QueryEscape(formField), for matching encoded keys
 	readableSecure bool
+	plain          func(*http.Request) bool
 }
 
 // New validates c and returns its Protection. Every problem is reported,
@@ -211,6 +220,7 @@ func New(c Config) (*Protection, error) {
 		maxFormBytes: c.MaxFormBytes,
 		onDecision:   c.OnDecision,
 		log:          c.Logger,
+		plain:        c.UnsafePlainHTTP,
 	}
 	if p.mode == "" {
 		p.mode = ModeOrigin
@@ -553,7 +563,18 @@ func (p *Protection) reject(w http.ResponseWriter, r *http.Request, err error) {
 		slog.String("reason", e.reason),
 		slog.String("sec_fetch_site", truncate(r.Header.Get("Sec-Fetch-Site"), 40)),
 		slog.String("origin", truncate(r.Header.Get("Origin"), 200)))
-	problem.Write(w, r, problem.Problem{Status: e.status, Policy: "csrf"})
+	problem.Write(w, r, problem.Problem{Status: e.status, Policy: "csrf", Reason: reasonWithHeader(r, e)})
+}
+
+// reasonWithHeader names the refusal and the header that decided it, for
+// the access log: "null_origin (Origin: null)".
+func reasonWithHeader(r *http.Request, e *Error) string {
+	for _, h := range [...]string{"Sec-Fetch-Site", "Origin", "Referer"} {
+		if v := r.Header.Get(h); v != "" {
+			return e.reason + " (" + h + ": " + truncate(v, 100) + ")"
+		}
+	}
+	return e.reason
 }
 
 func validToken(s string) bool {

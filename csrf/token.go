@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/rampartsec/rampart/problem"
@@ -56,7 +57,7 @@ func (p *Protection) bind(r *http.Request) *binding {
 			return &binding{raw: p.rawToken('s', id)}
 		}
 	}
-	if c, err := r.Cookie(p.cookie); err == nil && validNonce(c.Value) {
+	if c, err := r.Cookie(p.cookieFor(r)); err == nil && validNonce(c.Value) {
 		return &binding{raw: p.rawToken('a', c.Value), nonce: c.Value}
 	}
 	return p.newAnonymous()
@@ -162,7 +163,7 @@ func Token(r *http.Request) string {
 // cookie when it is missing or stale.
 func (p *Protection) provide(w http.ResponseWriter, r *http.Request, b *binding) *http.Request {
 	if b.fresh {
-		p.setCookie(w, r, p.cookie, b.nonce, true)
+		p.setCookie(w, r, p.cookieFor(r), b.nonce, true)
 	}
 	r.Header.Set(p.upstreamHdr, mask(b.raw))
 	if p.readable != "" {
@@ -180,6 +181,15 @@ func matches(tok string, b *binding) bool {
 	return ok && subtle.ConstantTimeCompare(raw[:], b.raw[:]) == 1
 }
 
+// cookieFor is the binding cookie's name for r: Cookie, or without its
+// __Host- prefix for a plain-HTTP request under UnsafePlainHTTP.
+func (p *Protection) cookieFor(r *http.Request) string {
+	if p.plain != nil && p.plain(r) {
+		return strings.TrimPrefix(p.cookie, "__Host-")
+	}
+	return p.cookie
+}
+
 // setCookie sets a cookie for the whole host. The binding cookie is
 // HttpOnly and, by its __Host- name, Secure, host-only and Path=/. SameSite
 // is Lax, not Strict: a Strict cookie would be missing on the first
@@ -187,6 +197,11 @@ func matches(tok string, b *binding) bool {
 // other open forms.
 func (p *Protection) setCookie(w http.ResponseWriter, r *http.Request, name, value string, httpOnly bool) {
 	secure := httpOnly || p.readableSecure
+	if p.plain != nil && p.plain(r) && !strings.HasPrefix(name, "__Host-") && !strings.HasPrefix(name, "__Secure-") {
+		// Development over plain HTTP (UnsafePlainHTTP): a Secure cookie
+		// from an insecure origin would be dropped by the browser.
+		secure = false
+	}
 	if !secure {
 		scheme, _ := p.served(r)
 		secure = scheme == "https"
@@ -209,7 +224,7 @@ func (p *Protection) Rotate(w http.ResponseWriter, r *http.Request, sessionID st
 		return ""
 	}
 	anon := p.newAnonymous()
-	p.setCookie(w, r, p.cookie, anon.nonce, true)
+	p.setCookie(w, r, p.cookieFor(r), anon.nonce, true)
 	b := anon
 	if sessionID != "" {
 		b = &binding{raw: p.rawToken('s', sessionID)}

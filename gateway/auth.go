@@ -18,6 +18,8 @@ import (
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/cors"
+	"github.com/rampartsec/rampart/pages"
 )
 
 // authn is everything authentication needs in one generation: the
@@ -36,7 +38,7 @@ type authn struct {
 }
 
 // buildAuth builds the authentication methods c configures.
-func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips *clientip.Resolver, logins *bruteforce.Protector, recordKey []byte, ns string) (*authn, error) {
+func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips *clientip.Resolver, logins *bruteforce.Protector, pg *pages.Pages, recordKey []byte, ns string) (*authn, error) {
 	a := &authn{enabled: c.Auth.Enabled()}
 	if !a.enabled {
 		return a, nil
@@ -62,6 +64,12 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips
 		cfg.RecordKey, cfg.Deployment = recordKey, ns
 		cfg.Logger = g.log
 		cfg.OnEvent = g.metrics.sessionEvent
+		if dev && !cfg.UnsafeInsecureCookie {
+			// A login that works in development over plain HTTP on any
+			// host name, with no setting: requests over plain HTTP get a
+			// cookie without Secure, HTTPS ones keep the __Host- cookie.
+			cfg.UnsafePlainHTTP = plainHTTP(ips)
+		}
 		if a.sessions, err = session.New(st, cfg); err != nil {
 			// Collected, not returned: the other methods' mistakes are
 			// reported in the same run.
@@ -79,6 +87,15 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips
 		lc := c.Auth.Login
 		lc.Users, lc.Sessions, lc.Hasher = a.users, a.sessions, hasher
 		lc.Protection = loginProtection{logins}
+		lc.Pages = pg
+		if c.CORS != nil {
+			// A single-page app on an origin the CORS policy allows may
+			// sign in from there. A policy that does not build is
+			// reported once, under cors, and lends no origin.
+			if _, err := cors.New(*c.CORS); err == nil {
+				lc.TrustedOrigins = c.CORS.Origins
+			}
+		}
 		lc.ClientIP = ips
 		lc.Logger = g.log
 		lc.OnAttempt = g.metrics.loginAttempt
@@ -261,7 +278,7 @@ func (a *authn) sessionID(r *http.Request) (string, bool) {
 	if a.sessions == nil {
 		return "", false
 	}
-	ck, err := r.Cookie(a.sessions.CookieName())
+	ck, err := r.Cookie(a.sessions.CookieNameFor(r))
 	if err != nil {
 		return "", false
 	}

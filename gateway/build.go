@@ -19,8 +19,10 @@ import (
 	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
+	"github.com/rampartsec/rampart/cookies"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/reserved"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
 	"github.com/rampartsec/rampart/shield"
@@ -46,6 +48,11 @@ type generation struct {
 	lease *lease
 	// logins guards password logins against guessing.
 	logins *bruteforce.Protector
+	// pages renders Rampart's own pages (pages settings); renderer is
+	// its error-page renderer, made once so that requests do not each
+	// allocate the method value.
+	pages    *pages.Pages
+	renderer problem.HTMLRenderer
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -151,6 +158,19 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		fail(err)
 	}
 	gen.proxy.limits = rl
+	ckCfg := c.UpstreamCookies
+	ckCfg.IsHTTPS = publicHTTPS(ips)
+	hardener, err := cookies.New(ckCfg)
+	if err != nil {
+		fail(c.Errorf("upstream_cookies", "%v", err))
+	}
+	ur := &upstreamResponse{cookies: hardener, log: g.log, reported: map[string]struct{}{},
+		// Without a CORS policy of Rampart's own, the app's CORS headers
+		// pass, except the one mistake that hands its users' data to
+		// every site.
+		// A route with its own cors replaces the app's headers anyway.
+		guardCORS: c.CORS == nil && c.UpstreamCORS != config.UpstreamCORSPass}
+	gen.proxy.rp.ModifyResponse = ur.modify
 
 	allowCfg := c.Allow
 	allowCfg.IPsFile = c.RelativePath(allowCfg.IPsFile)
@@ -162,7 +182,9 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		fail(c.Errorf("allow", "%v", err))
 		allow, _ = access.New(access.Config{Resolver: ips})
 	}
-	hdr, err := headers.New(c.Headers)
+	hdrCfg := c.Headers
+	hdrCfg.Secure = publicHTTPS(ips)
+	hdr, err := headers.New(hdrCfg)
 	if err != nil {
 		fail(c.Errorf("headers", "%v", err))
 		hdr, _ = headers.New(headers.Config{})
@@ -188,6 +210,12 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		gen.closers = append(gen.closers, sh)
 	}
 
+	if gen.pages, err = pages.New(c.Pages, c.RelativePath(".")); err != nil {
+		fail(c.Errorf("pages", "%v", err))
+		gen.pages, _ = pages.New(pages.Config{}, "")
+	}
+	gen.renderer = gen.renderPage
+
 	recordKey, ns, err := g.stores.recordKey(c)
 	if err != nil {
 		fail(err)
@@ -209,7 +237,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		fail(c.Errorf("login_protection", "%v", err))
 		gen.logins, _ = bruteforce.New(bruteforce.Config{Store: g.stores.bfMem})
 	}
-	an, err := g.buildAuth(context.Background(), c, gen.lease, ips, gen.logins, recordKey, ns)
+	an, err := g.buildAuth(context.Background(), c, gen.lease, ips, gen.logins, gen.pages, recordKey, ns)
 	authFailed := err != nil
 	if authFailed {
 		fail(err)
@@ -218,7 +246,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		an = &authn{}
 	}
 
-	rb := &routeBuilder{c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, lease: gen.lease, namespace: ns, authn: an}
+	rb := &routeBuilder{pages: gen.pages, c: c, upstream: gen.proxy, allow: allow, headers: hdr, reports: reports, metrics: g.metrics, log: g.log, ips: ips, lease: gen.lease, namespace: ns, authn: an}
 	routes, err := rb.build()
 	if err != nil {
 		if authFailed {
@@ -235,10 +263,27 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	// lists, the error shield over whatever the route table and the
 	// upstream answer, and the routes.
 	// The overload and abuse limits come before any work is done for a
-	// request, but inside the headers so their refusals carry them.
-	gen.handler = hdr.Handler(gen.recoverPanics(rl.handler(ips, refuseMethods(
-		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes))))))))
+	// request, but inside the headers (and CORS) so their refusals carry
+	// them.
+	inner := gen.recoverPanics(rl.handler(ips, refuseMethods(
+		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes)))))))
+	if c.CORS != nil || routesHaveCORS(c) {
+		// Every answer to an allowed origin carries its CORS headers,
+		// Rampart's own refusals and recovered panics included.
+		inner = (&corsEdge{global: rb.cors}).Handler(inner)
+	}
+	gen.handler = hdr.Handler(inner)
 	return gen, nil
+}
+
+// routesHaveCORS reports whether any route configures its own CORS.
+func routesHaveCORS(c *config.Config) bool {
+	for _, rc := range c.Routes {
+		if rc.CORS != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // canonicalPath is canonical.Handler with one difference: a path with an
@@ -335,7 +380,7 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	gen.edge.Client(r.Header)
 	id := requestid.Assign(gen.ids, r)
 	w.Header().Set(requestid.Header, id)
-	r = r.WithContext(requestid.NewContext(r.Context(), id))
+	r = r.WithContext(problem.WithHTMLRenderer(requestid.NewContext(r.Context(), id), gen.renderer))
 	defer gen.finish(ex, r, id, start)
 	gen.handler.ServeHTTP(ex, r)
 }
@@ -375,7 +420,7 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 	gen.metrics.requests.WithLabelValues(routeLabel, codeLabel(status), policy).Inc()
 	gen.metrics.duration.WithLabelValues(routeLabel).Observe(elapsed.Seconds())
 	if gen.accessLog {
-		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		attrs := [...]slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("host", r.Host),
@@ -387,7 +432,12 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 			slog.String("client_ip", gen.ips.ClientIP(r).String()),
 			slog.String("policy", policy),
 			slog.String("upstream", ex.upstream),
-			slog.String("proto", r.Proto))
+			slog.String("proto", r.Proto),
+			// Why a policy refused (which check, which header); empty
+			// for what passed.
+			slog.String("reason", ex.reason),
+		}
+		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
 	}
 	if recovered == http.ErrAbortHandler || (recovered != nil && started) {
 		// The response was already under way: abort the connection so the

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+
+	"github.com/rampartsec/rampart/cors"
 )
 
 // exchange wraps the client's ResponseWriter for one request: it records the
@@ -11,10 +13,14 @@ import (
 // and metrics.
 type exchange struct {
 	http.ResponseWriter
-	status   int
-	bytes    int64
-	policy   string
-	route    string
+	status int
+	bytes  int64
+	policy string
+	reason string
+	route  string
+	// cors is the CORS policy of the matched route, for Rampart's own
+	// answers (see corsEdge); nil before a route matched or without one.
+	cors     *cors.Policy
 	upstream string
 	hijacked bool
 	// sentUpstream: the request was admitted to its upstream, so a client
@@ -95,4 +101,11 @@ func exchangeOf(w http.ResponseWriter) *exchange {
 		w = u.Unwrap()
 	}
 	return nil
+}
+
+// RecordReason implements problem.ReasonRecorder.
+func (e *exchange) RecordReason(reason string) {
+	if e.reason == "" {
+		e.reason = reason
+	}
 }

@@ -23,7 +23,7 @@ var helmetHeaders = map[string]string{
 	"X-Frame-Options":            "SAMEORIGIN",
 	"Strict-Transport-Security":  "max-age=31536000; includeSubDomains",
 	"Cross-Origin-Opener-Policy": "same-origin",
-	"Referrer-Policy":            "no-referrer",
+	"Referrer-Policy":            "strict-origin-when-cross-origin",
 }
 
 // TestHeadersOnEveryResponse: proxied responses and every response Rampart

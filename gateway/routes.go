@@ -16,6 +16,7 @@ import (
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
 	"github.com/rampartsec/rampart/headers"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/ratelimit"
 	"github.com/rampartsec/rampart/validate"
@@ -24,6 +25,7 @@ import (
 // routeBuilder builds the route table: each route's own chain of policies
 // in front of the upstream, Rampart's endpoints, and the default deny.
 type routeBuilder struct {
+	pages    *pages.Pages
 	c        *config.Config
 	upstream http.Handler
 	allow    *access.Policy
@@ -67,8 +69,9 @@ func (b *routeBuilder) build() (http.Handler, error) {
 	mux.Handle("/.rampart/", &route{pattern: "/.rampart/", next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "rampart"})
 	})})
+	mux.Handle("GET "+pages.StylesheetPath, &route{pattern: "GET " + pages.StylesheetPath, next: b.pages.Stylesheet()})
 	mux.Handle("POST /.rampart/csp-report", &route{pattern: "POST /.rampart/csp-report", next: b.reports})
-	mux.Handle("GET /.rampart/csrf", &route{pattern: "GET /.rampart/csrf", next: b.csrf.TokenHandler()})
+	mux.Handle("GET /.rampart/csrf", &route{pattern: "GET /.rampart/csrf", cors: b.cors, next: b.withCORS(b.csrf.TokenHandler())})
 	b.mountAuth(mux)
 
 	entries, err := b.entries()
@@ -238,6 +241,12 @@ func (b *routeBuilder) csrfFor(mode csrf.Mode, corsOrigins []string) (*csrf.Prot
 		cc.SessionID = b.authn.sessionID
 	}
 	cc.Proxies = b.ips
+	if b.c.Env == config.Development {
+		// Development over plain HTTP on any host name works without
+		// settings: the binding cookie drops Secure there (never over
+		// HTTPS, never in production).
+		cc.UnsafePlainHTTP = plainHTTP(b.ips)
+	}
 	cc.Logger = b.log
 	cc.OnDecision = b.metrics.csrfDecision
 	p, err := csrf.New(cc)
@@ -274,10 +283,15 @@ func (b *routeBuilder) mode(e entry) auth.Mode {
 func (b *routeBuilder) mountAuth(mux *http.ServeMux) {
 	a := b.authn
 	mount := func(pattern string, h http.Handler) {
+		// The configured CORS policy applies to Rampart's own endpoints
+		// too: an allowed origin's single-page app can obtain tokens,
+		// sign in and read /.rampart/me (with credentials where the
+		// policy allows them), and its preflights are answered.
+		h = b.withCORS(h)
 		if b.rate != nil {
 			h = b.rate.Handler(h)
 		}
-		mux.Handle(pattern, &route{pattern: pattern, maxBody: 64 << 10, next: h})
+		mux.Handle(pattern, &route{pattern: pattern, maxBody: 64 << 10, cors: b.cors, next: h})
 	}
 	if a.sessions != nil && a.login != nil {
 		mount("/.rampart/login", a.login.LoginHandler())
@@ -292,6 +306,14 @@ func (b *routeBuilder) mountAuth(mux *http.ServeMux) {
 		mount("GET /.rampart/oidc/login", a.oidc.Start())
 		mount("GET /.rampart/oidc/callback", a.oidc.Callback())
 	}
+}
+
+// withCORS puts h behind the global CORS policy, when there is one.
+func (b *routeBuilder) withCORS(h http.Handler) http.Handler {
+	if b.cors == nil {
+		return h
+	}
+	return b.cors.Handler(h)
 }
 
 // entries merges the configured routes with the OpenAPI document's: a
@@ -513,13 +535,13 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 	}
 	next = outer(next, b.authn.enabled && mode != auth.ModeNone)
 	if preflight != nil {
-		b.preflights[rc.Match] = &route{pattern: rc.Match, next: outer(preflight, false)}
+		b.preflights[rc.Match] = &route{pattern: rc.Match, cors: corsP, next: outer(preflight, false)}
 	}
 
 	if routeHeaders != nil {
 		next = routeHeaders.Handler(next)
 	}
-	return &route{pattern: rc.Match, maxBody: maxBody, encodedDelimiters: rc.AllowEncodedDelimiters, next: next}, nil
+	return &route{pattern: rc.Match, maxBody: maxBody, encodedDelimiters: rc.AllowEncodedDelimiters, cors: corsP, next: next}, nil
 }
 
 // preflightRouter sends a CORS preflight to the route of the method it asks
@@ -547,6 +569,8 @@ func (p *preflightRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type route struct {
 	pattern string
 	maxBody int64
+	// cors is the route's CORS policy, nil without one.
+	cors *cors.Policy
 	// encodedDelimiters: paths with an encoded '?' or '#' are served.
 	encodedDelimiters bool
 	next              http.Handler
@@ -555,6 +579,9 @@ type route struct {
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := exchangeOf(w); e != nil {
 		e.route = rt.pattern
+		if rt.cors != nil {
+			e.cors = rt.cors
+		}
 		if e.encodedDelimiter && !rt.encodedDelimiters {
 			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
 			return

@@ -78,6 +78,14 @@ type Config struct {
 	// is sent. Listing a DefaultRemove header lets the upstream's through.
 	// Default none: rampart's values win.
 	KeepUpstream []string `yaml:"keep_upstream" json:"keep_upstream,omitempty"`
+
+	// Secure reports whether r reached the site over HTTPS: TLS on this
+	// connection, or a trusted proxy that says so. The CSP directive
+	// upgrade-insecure-requests is sent only on such responses: on a site
+	// served over plain HTTP it makes browsers submit forms and load
+	// subresources over https://, where nothing answers. Default nil:
+	// r.TLS != nil.
+	Secure func(r *http.Request) bool `yaml:"-" json:"-"`
 }
 
 // HSTS configures Strict-Transport-Security. Zero fields take the preset's
@@ -122,7 +130,12 @@ type Policy struct {
 	cspKey   string
 	cspValue []string
 	cspParts []string
-	cspKeep  bool
+	// plainValue and plainParts are the same without
+	// upgrade-insecure-requests, for responses served over plain HTTP.
+	plainValue []string
+	plainParts []string
+	secure     func(*http.Request) bool
+	cspKeep    bool
 
 	nonceHeader  string
 	reserved     reserved.Names // nonceHeader in every spelling, and the default's
@@ -260,7 +273,11 @@ func New(c Config) (*Policy, error) {
 		nonce = false
 	}
 	if !nonce {
-		p.cspParts = nil
+		p.cspParts, p.plainParts = nil, nil
+	}
+	p.secure = c.Secure
+	if p.secure == nil {
+		p.secure = func(r *http.Request) bool { return r.TLS != nil }
 	}
 
 	if len(errs) > 0 {
@@ -314,27 +331,36 @@ func (p *Policy) buildCSP(pre preset, c Config, nonce bool, keep map[string]bool
 		p.cspKey = hCSPReportOnly
 	}
 	p.cspKeep = keep[p.cspKey]
+	plain := maps.Clone(n)
+	delete(plain, "upgrade-insecure-requests")
 	p.cspValue = []string{n.String()}
+	p.plainValue = []string{plain.String()}
 	if nonce {
-		const mark = "\x00"
-		withNonce := maps.Clone(n)
-		for _, name := range []string{"script-src", "style-src"} {
-			src, ok := withNonce[name]
-			if !ok {
-				// The directive falls back to default-src: copy it so the
-				// nonce does not loosen default-src for everything else.
-				src = withNonce["default-src"]
-			}
-			if slices.Contains(src, "'none'") {
-				// A nonce would turn "nothing" into "anything carrying the
-				// nonce"; the operator asked for nothing.
-				continue
-			}
-			withNonce[name] = append(slices.Clone(src), "'nonce-"+mark+"'")
-		}
-		p.cspParts = strings.Split(withNonce.String(), mark)
+		p.cspParts = nonceParts(n)
+		p.plainParts = nonceParts(plain)
 	}
 	return nil
+}
+
+// nonceParts splits n's serialisation where each request's nonce goes.
+func nonceParts(n Directives) []string {
+	const mark = "\x00"
+	withNonce := maps.Clone(n)
+	for _, name := range []string{"script-src", "style-src"} {
+		src, ok := withNonce[name]
+		if !ok {
+			// The directive falls back to default-src: copy it so the
+			// nonce does not loosen default-src for everything else.
+			src = withNonce["default-src"]
+		}
+		if slices.Contains(src, "'none'") {
+			// A nonce would turn "nothing" into "anything carrying the
+			// nonce"; the operator asked for nothing.
+			continue
+		}
+		withNonce[name] = append(slices.Clone(src), "'nonce-"+mark+"'")
+	}
+	return strings.Split(withNonce.String(), mark)
 }
 
 // sameOriginOnly reports whether every fetch directive allows only the
@@ -553,15 +579,15 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// cspWithNonce builds the CSP value for one request.
-func (p *Policy) cspWithNonce(nonce string) string {
-	n := len(nonce) * (len(p.cspParts) - 1)
-	for _, s := range p.cspParts {
+// cspWithNonce builds the CSP value for one request from parts.
+func cspWithNonce(parts []string, nonce string) string {
+	n := len(nonce) * (len(parts) - 1)
+	for _, s := range parts {
 		n += len(s)
 	}
 	var b strings.Builder
 	b.Grow(n)
-	for i, s := range p.cspParts {
+	for i, s := range parts {
 		if i > 0 {
 			b.WriteString(nonce)
 		}
@@ -581,10 +607,15 @@ func (p *Policy) Handler(h http.Handler) http.Handler {
 		// A client must never choose the nonce the application renders,
 		// under any spelling the application could read.
 		p.reserved.Strip(r.Header)
-		csp := p.cspValue
-		if p.cspParts != nil {
+		csp, parts := p.cspValue, p.cspParts
+		if p.cspKey != "" && !p.secure(r) {
+			// Over plain HTTP, upgrade-insecure-requests would send the
+			// page's forms and subresources to an https:// nobody serves.
+			csp, parts = p.plainValue, p.plainParts
+		}
+		if parts != nil {
 			nonce := newNonce()
-			csp = []string{p.cspWithNonce(nonce)}
+			csp = []string{cspWithNonce(parts, nonce)}
 			r.Header[p.nonceHeader] = []string{nonce}
 			r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce))
 		}

@@ -25,14 +25,16 @@ func mustNew(t *testing.T, c headers.Config) *headers.Policy {
 	return p
 }
 
-// helmetDefaults are the headers helmet 8 sends with helmet(), as recorded
-// from a real Express app (the node test checks them against the live one).
+// helmetDefaults are the headers the helmet preset sends over HTTPS:
+// helmet 8's helmet(), as recorded from a real Express app (the node test
+// checks them against the live one), with one documented deviation:
+// Referrer-Policy strict-origin-when-cross-origin instead of no-referrer.
 var helmetDefaults = map[string]string{
 	"Content-Security-Policy":           "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests",
 	"Cross-Origin-Opener-Policy":        "same-origin",
 	"Cross-Origin-Resource-Policy":      "same-origin",
 	"Origin-Agent-Cluster":              "?1",
-	"Referrer-Policy":                   "no-referrer",
+	"Referrer-Policy":                   "strict-origin-when-cross-origin",
 	"Strict-Transport-Security":         "max-age=31536000; includeSubDomains",
 	"X-Content-Type-Options":            "nosniff",
 	"X-Dns-Prefetch-Control":            "off",
@@ -60,7 +62,7 @@ func TestPresets(t *testing.T) {
 			"Cross-Origin-Resource-Policy":      "same-origin",
 			"Origin-Agent-Cluster":              "?1",
 			"Permissions-Policy":                "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), payment=(), serial=(), usb=(), xr-spatial-tracking=()",
-			"Referrer-Policy":                   "no-referrer",
+			"Referrer-Policy":                   "same-origin",
 			"Strict-Transport-Security":         "max-age=63072000; includeSubDomains; preload",
 			"X-Content-Type-Options":            "nosniff",
 			"X-Dns-Prefetch-Control":            "off",
@@ -214,9 +216,19 @@ func upstream(status int) http.Handler {
 	})
 }
 
+// plainCSP is csp as sent over plain HTTP: without upgrade-insecure-requests.
+func plainCSP(csp string) string {
+	return strings.Replace(strings.Replace(csp, ";upgrade-insecure-requests", "", 1), "upgrade-insecure-requests;", "", 1)
+}
+
+// checkHelmet checks the helmet preset's headers on a response to a
+// plain-HTTP request.
 func checkHelmet(t *testing.T, h http.Header) {
 	t.Helper()
 	for k, want := range helmetDefaults {
+		if k == "Content-Security-Policy" {
+			want = plainCSP(want)
+		}
 		if got := h.Values(k); len(got) != 1 || got[0] != want {
 			t.Errorf("%s: got %q, want [%q]", k, got, want)
 		}
@@ -351,7 +363,7 @@ func TestKeepUpstreamAndOverride(t *testing.T) {
 	rec = httptest.NewRecorder()
 	route.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })).
 		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if got := rec.Result().Header.Values("Content-Security-Policy"); len(got) != 1 || got[0] != helmetDefaults["Content-Security-Policy"] {
+	if got := rec.Result().Header.Values("Content-Security-Policy"); len(got) != 1 || got[0] != plainCSP(helmetDefaults["Content-Security-Policy"]) {
 		t.Errorf("CSP without upstream value: got %q", got)
 	}
 	// Keeping an upstream header added with Add (as a reverse proxy does)
@@ -499,5 +511,49 @@ func TestNestedRoutePolicyTakesOver(t *testing.T) {
 	}
 	if w.Header().Get("Strict-Transport-Security") == "" {
 		t.Error("route lost the headers it did not override")
+	}
+}
+
+// TestUpgradeInsecureRequestsOnlyOverHTTPS: upgrade-insecure-requests is
+// sent where the site is served over HTTPS — TLS, or what Secure says (a
+// trusted proxy) — and never over plain HTTP, where it would send the
+// page's forms to an https:// nobody serves.
+func TestUpgradeInsecureRequestsOnlyOverHTTPS(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	forwarded := func(r *http.Request) bool { return r.Header.Get("X-Test-Proto") == "https" }
+	for _, preset := range []string{"helmet", "strict"} {
+		for _, tt := range []struct {
+			name   string
+			secure func(*http.Request) bool
+			req    func() *http.Request
+			want   bool
+		}{
+			{"plain http", nil, func() *http.Request { return httptest.NewRequest("GET", "http://app.test/", nil) }, false},
+			{"tls", nil, func() *http.Request { return httptest.NewRequest("GET", "https://app.test/", nil) }, true},
+			{"proxy says https", forwarded, func() *http.Request {
+				r := httptest.NewRequest("GET", "http://app.test/", nil)
+				r.Header.Set("X-Test-Proto", "https")
+				return r
+			}, true},
+			{"proxy says nothing", forwarded, func() *http.Request { return httptest.NewRequest("GET", "http://app.test/", nil) }, false},
+		} {
+			t.Run(preset+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				p := mustNew(t, headers.Config{Preset: preset, Secure: tt.secure})
+				rec := httptest.NewRecorder()
+				p.Handler(ok).ServeHTTP(rec, tt.req())
+				csp := rec.Result().Header.Get("Content-Security-Policy")
+				if csp == "" || !strings.Contains(csp, "default-src") {
+					t.Fatalf("CSP: got %q", csp)
+				}
+				if got := strings.Contains(csp, "upgrade-insecure-requests"); got != tt.want {
+					t.Errorf("upgrade-insecure-requests sent: got %v, want %v (CSP %q)", got, tt.want, csp)
+				}
+				if preset == "strict" && !strings.Contains(csp, "'nonce-") {
+					t.Errorf("strict CSP lost its nonce: %q", csp)
+				}
+			})
+		}
 	}
 }

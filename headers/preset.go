@@ -108,10 +108,13 @@ func presetFor(name string) (preset, bool) {
 			csp:  helmetCSP(),
 			hsts: hstsDefaults{maxAge: year, includeSubdomains: true},
 			headers: map[string]string{
-				hCOOP:      "same-origin",
-				hCORP:      "same-origin",
-				hOAC:       "?1",
-				hReferrer:  "no-referrer",
+				hCOOP: "same-origin",
+				hCORP: "same-origin",
+				hOAC:  "?1",
+				// helmet sends no-referrer, under which browsers send
+				// "Origin: null" on same-origin form posts, which no
+				// origin check can tell from a forgery.
+				hReferrer:  "strict-origin-when-cross-origin",
 				hXCTO:      "nosniff",
 				hXDNS:      "off",
 				hXDownload: "noopen",
@@ -131,7 +134,7 @@ func presetFor(name string) (preset, bool) {
 				hCORP:        "same-origin",
 				hOAC:         "?1",
 				hPermissions: strictPermissions,
-				hReferrer:    "no-referrer",
+				hReferrer:    "same-origin",
 				hXCTO:        "nosniff",
 				hXDNS:        "off",
 				hXDownload:   "noopen",

@@ -1,6 +1,7 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -24,6 +25,10 @@ type Problem struct {
 	// Policy names the policy that decided, for logs and metrics. It is not
 	// sent to the client.
 	Policy string
+	// Reason says which check refused and on which header, for example
+	// "null_origin (Origin: null)", for the access log's reason field. It is
+	// not sent to the client. Optional.
+	Reason string
 	// Errors lists individual problems, for example each invalid field of a
 	// request body. Optional.
 	Errors []FieldError
@@ -46,6 +51,28 @@ type FieldError struct {
 // unwrapping the writer chain (see http.ResponseController).
 type Recorder interface {
 	RecordDecision(policy string)
+}
+
+// ReasonRecorder is implemented by response writers that also want to
+// know why a policy refused, such as an access logger's.
+type ReasonRecorder interface {
+	RecordReason(reason string)
+}
+
+// RecordReason tells the first ReasonRecorder in w's unwrap chain why the
+// response was refused. It does nothing when there is none.
+func RecordReason(w http.ResponseWriter, reason string) {
+	for w != nil {
+		if rec, ok := w.(ReasonRecorder); ok {
+			rec.RecordReason(reason)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 // Record tells the first Recorder in w's unwrap chain that policy decided the
@@ -86,6 +113,20 @@ var representationHeaders = []string{
 	"Accept-Ranges", "Set-Cookie",
 }
 
+// HTMLRenderer renders p as an HTML page for r, with the incident id and
+// the response's headers (for Retry-After); it returns nil to fall back to
+// the built-in page.
+type HTMLRenderer func(r *http.Request, h http.Header, p Problem, id string) []byte
+
+type rendererKey struct{}
+
+// WithHTMLRenderer returns a copy of ctx in which Write renders HTML pages
+// with fn: a gateway brands its error pages per request this way, without
+// any global state.
+func WithHTMLRenderer(ctx context.Context, fn HTMLRenderer) context.Context {
+	return context.WithValue(ctx, rendererKey{}, fn)
+}
+
 // Write sends p as the response to r: problem+json or HTML by r's Accept
 // header, with the incident id. Headers already set on w (security headers,
 // Retry-After, Allow, WWW-Authenticate) are kept, except those that describe
@@ -94,11 +135,20 @@ func Write(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Policy != "" {
 		Record(w, p.Policy)
 	}
+	if p.Reason != "" {
+		RecordReason(w, p.Reason)
+	}
 	id := IncidentID(w, r)
 	var body []byte
 	var ctype string
 	if WantsHTML(r) {
-		body, ctype = renderHTML(p, id), "text/html; charset=utf-8"
+		if fn, ok := r.Context().Value(rendererKey{}).(HTMLRenderer); ok {
+			body = fn(r, w.Header(), p, id)
+		}
+		if body == nil {
+			body = renderHTML(p, id)
+		}
+		ctype = "text/html; charset=utf-8"
 	} else {
 		body, ctype = renderJSON(p, id), "application/problem+json"
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"io"
 	"mime"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/auth/session"
+	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/problem"
 )
 
@@ -59,29 +59,56 @@ func wantsJSON(r *http.Request) (isJSON, ok bool) {
 	return false, false
 }
 
-// crossSite reports whether r is a browser request from another site (or
-// a sibling subdomain): logging a victim into the attacker's account, or
-// out of their own, is a CSRF attack on these endpoints. Requests without
-// Sec-Fetch-Site and Origin (curl, old browsers) pass: they cannot be
-// forged by a web page in a modern browser.
-func crossSite(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
-		return site != "same-origin" && site != "none"
-	}
+// crossSite reports why r is a browser request from another site (or a
+// sibling subdomain), or "" when it is not: logging a victim into the
+// attacker's account, or out of their own, is a CSRF attack on these
+// endpoints. Requests without Sec-Fetch-Site and Origin (curl, old
+// browsers) pass: they cannot be forged by a web page in a modern browser.
+// Origins in TrustedOrigins (a CORS policy's) pass too.
+func (s *Service) crossSite(r *http.Request) string {
 	origin := r.Header.Get("Origin")
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		if site == "same-origin" || site == "none" || (origin != "" && s.trusted.Contains(origin)) {
+			return ""
+		}
+		return "cross_site (Sec-Fetch-Site: " + truncate(site, 40) + ")"
+	}
 	if origin == "" {
-		return false
+		return ""
 	}
 	if origin == "null" {
-		return true
+		// A sandboxed frame, or a page whose Referrer-Policy is
+		// no-referrer: neither can be told from a forgery.
+		return "null_origin (Origin: null)"
+	}
+	if s.trusted.Contains(origin) {
+		return ""
 	}
 	host, ok := strings.CutPrefix(origin, "https://")
 	if !ok {
 		if host, ok = strings.CutPrefix(origin, "http://"); !ok {
-			return true
+			return "malformed_origin (Origin: " + truncate(origin, 100) + ")"
 		}
 	}
-	return !strings.EqualFold(host, r.Host)
+	if !strings.EqualFold(host, r.Host) {
+		return "origin_mismatch (Origin: " + truncate(origin, 100) + ", Host: " + truncate(r.Host, 100) + ")"
+	}
+	return ""
+}
+
+// refuseCrossSite answers a cross-site request with 403 and says why, in
+// the log at debug level and in the access log's reason.
+func (s *Service) refuseCrossSite(w http.ResponseWriter, r *http.Request, what, reason string) {
+	s.log.Debug("login: cross-site request refused", "path", r.URL.Path, "reason", reason)
+	problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth", Reason: reason,
+		Detail: "cross-site " + what + " requests are refused"})
+}
+
+func truncate(v string, n int) string {
+	if len(v) > n {
+		return v[:n]
+	}
+	return v
 }
 
 func (s *Service) clientAddr(r *http.Request) netip.Addr {
@@ -100,8 +127,13 @@ func (s *Service) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			next, _ := s.redirects.Sanitize(r.URL.Query().Get("next"))
-			s.renderForm(w, r, http.StatusOK, formData{Next: next})
+			q := r.URL.Query()
+			next, _ := s.redirects.Sanitize(q.Get("next"))
+			d := formData{Next: next}
+			if q.Get("signed_out") == "1" {
+				d.Notice = "You have signed out."
+			}
+			s.renderForm(w, r, http.StatusOK, d)
 		case http.MethodPost:
 			s.postLogin(w, r)
 		default:
@@ -116,8 +148,8 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "auth"})
 		return
 	}
-	if crossSite(r) {
-		problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth", Detail: "cross-site login requests are refused"})
+	if reason := s.crossSite(r); reason != "" {
+		s.refuseCrossSite(w, r, "login", reason)
 		return
 	}
 	isJSON, ok := wantsJSON(r)
@@ -158,7 +190,7 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 	var throttled *ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		s.loginFailed(w, r, isJSON, c.Username, next, http.StatusTooManyRequests, "too many attempts; try again later", throttled.RetryAfter)
+		s.throttled(w, r, isJSON, c.Username, next, throttled.RetryAfter)
 		return
 	case errors.Is(err, ErrInvalidCredentials):
 		s.loginFailed(w, r, isJSON, c.Username, next, http.StatusUnauthorized, "invalid username or password", 0)
@@ -198,6 +230,48 @@ func (s *Service) loginFailed(w http.ResponseWriter, r *http.Request, isJSON boo
 	}
 	problem.Record(w, "auth")
 	s.renderForm(w, r, status, formData{Error: msg, Username: username, Next: next})
+}
+
+// throttled answers an attempt that login protection refused: 429 with
+// Retry-After, and words that say how long. A short progressive delay (a
+// typo, then the right password at once) is shown on the form as a notice,
+// not as an error: the user did nothing wrong but hurry.
+func (s *Service) throttled(w http.ResponseWriter, r *http.Request, isJSON bool, username, next string, retry time.Duration) {
+	secs := max(1, int64((retry+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	wait := WaitText(retry)
+	if isJSON {
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "auth",
+			Detail: "too many attempts; try again in " + wait})
+		return
+	}
+	problem.Record(w, "auth")
+	d := formData{Username: username, Next: next, RetrySeconds: secs}
+	if retry <= time.Minute {
+		d.Notice = "Please wait " + wait + ", then sign in again."
+	} else {
+		d.Error = "Too many attempts. Try again in " + wait + "."
+	}
+	s.renderForm(w, r, http.StatusTooManyRequests, d)
+}
+
+// WaitText says how long a wait is in words: "1 second", "40 seconds",
+// "3 minutes", "1 hour".
+func WaitText(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	switch {
+	case d <= time.Minute:
+		return plural(max(1, int64((d+time.Second-1)/time.Second)), "second")
+	case d < time.Hour:
+		return plural(int64((d+time.Minute-1)/time.Minute), "minute")
+	default:
+		return plural(int64((d+time.Hour-1)/time.Hour), "hour")
+	}
 }
 
 type meBody struct {
@@ -254,8 +328,8 @@ func (s *Service) LogoutHandler() http.Handler {
 			problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "auth"})
 			return
 		}
-		if crossSite(r) {
-			problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth", Detail: "cross-site logout requests are refused"})
+		if reason := s.crossSite(r); reason != "" {
+			s.refuseCrossSite(w, r, "logout", reason)
 			return
 		}
 		var body logoutBody
@@ -325,8 +399,9 @@ func (s *Service) LogoutHandler() http.Handler {
 		}
 		if known && !isJSON {
 			next, ok := s.redirects.Sanitize(body.Next)
-			if !ok {
-				next = s.loginPath
+			if !ok || next == "" {
+				// The login page, saying the user signed out.
+				next = s.loginPath + "?signed_out=1"
 			}
 			w.Header().Set("Location", next)
 			w.WriteHeader(http.StatusSeeOther)
@@ -378,43 +453,8 @@ func (s *Service) MeHandler() http.Handler {
 	})
 }
 
-type formData struct {
-	Action   string
-	Error    string
-	Username string
-	Next     string
-}
-
-// formTemplate is the login page: plain, accessible HTML with no script
-// and no inline style, so that any Content-Security-Policy allows it.
-var formTemplate = template.Must(template.New("login").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>Sign in</title>
-</head>
-<body>
-<main>
-<h1>Sign in</h1>
-{{if .Error}}<p id="login-error" role="alert">{{.Error}}</p>
-{{end}}<form method="post" action="{{.Action}}">
-{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">
-{{end}}<p>
-<label for="username">Username</label><br>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Username}}"{{if .Error}} aria-describedby="login-error"{{end}}{{if not .Username}} autofocus{{end}}>
-</p>
-<p>
-<label for="password">Password</label><br>
-<input id="password" name="password" type="password" autocomplete="current-password" required{{if .Error}} aria-describedby="login-error"{{end}}{{if .Username}} autofocus{{end}}>
-</p>
-<p><button type="submit">Sign in</button></p>
-</form>
-</main>
-</body>
-</html>
-`))
+// formData is the login page's data.
+type formData = pages.Login
 
 func (s *Service) renderForm(w http.ResponseWriter, r *http.Request, status int, d formData) {
 	d.Action = s.loginPath
@@ -422,7 +462,7 @@ func (s *Service) renderForm(w http.ResponseWriter, r *http.Request, status int,
 		d.Username = ""
 	}
 	var buf bytes.Buffer
-	if err := formTemplate.Execute(&buf, d); err != nil {
+	if err := s.pages.Login(&buf, d); err != nil {
 		s.log.Error("login: rendering the form failed", "err", err)
 		problem.Write(w, r, problem.Problem{Status: http.StatusInternalServerError, Policy: "auth"})
 		return

@@ -14,6 +14,8 @@ import (
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/users"
 	"github.com/rampartsec/rampart/clientip"
+	"github.com/rampartsec/rampart/internal/origin"
+	"github.com/rampartsec/rampart/pages"
 )
 
 // Protection is the brute-force hook every login attempt passes through,
@@ -69,6 +71,14 @@ type Config struct {
 	// browser may be sent to after login ("https://app.example.com").
 	// Default: none.
 	RedirectOrigins []string `yaml:"redirect_origins"`
+	// TrustedOrigins are other origins whose browser requests to login,
+	// logout and me are accepted although they are cross-site: the
+	// origins a CORS policy allows, so that a single-page app there can
+	// sign in. Exact origins or "*." subdomain patterns; "null" and "*" are
+	// never trusted. The gateway sets it from cors.origins. Default none.
+	TrustedOrigins []string `yaml:"-"`
+	// Pages renders the login page. Default: the built-in page, unbranded.
+	Pages *pages.Pages `yaml:"-"`
 	// DefaultRedirect is where a browser goes after login when no safe
 	// "next" was given. Default "/".
 	DefaultRedirect string `yaml:"default_redirect"`
@@ -96,6 +106,8 @@ type Service struct {
 	protect    Protection
 	clientIP   *clientip.Resolver
 	redirects  *auth.Redirects
+	pages      *pages.Pages
+	trusted    *origin.Set
 	defaultTo  string
 	prefix     string
 	slots      chan struct{}
@@ -160,6 +172,20 @@ func New(c Config) (*Service, error) {
 	rd, err := auth.NewRedirects(c.RedirectOrigins)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
+	}
+	if s.pages = c.Pages; s.pages == nil {
+		if s.pages, err = pages.New(pages.Config{}, ""); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
+	}
+	var trusted []string
+	for _, o := range c.TrustedOrigins {
+		if o = strings.TrimSpace(o); o != "*" && o != "null" {
+			trusted = append(trusted, o)
+		}
+	}
+	if s.trusted, err = origin.NewSet(trusted); err != nil {
+		return nil, fmt.Errorf("login: trusted origins: %w", err)
 	}
 	s.redirects = rd
 	if s.defaultTo == "" {

@@ -41,9 +41,11 @@
 // Browsers accept Secure and __Host- cookies only from secure contexts.
 // Chromium and Firefox count http://localhost and 127.0.0.1 as secure, so
 // the defaults work unchanged for `rampart demo` on http://localhost. For
-// development on any other plain-HTTP host, UnsafeInsecureCookie drops
-// Secure and the __Host- prefix; CheckProduction reports it, and
-// production refuses to start with it.
+// development on any other plain-HTTP host, UnsafePlainHTTP (which the
+// gateway sets in development only) drops Secure and the __Host- prefix on
+// the requests that arrived over plain HTTP, and only on those;
+// UnsafeInsecureCookie does it for every request, and CheckProduction
+// reports it, so production refuses to start with it.
 //
 // # Security considerations
 //

@@ -60,6 +60,14 @@ type Config struct {
 	// plain HTTP on a host other than localhost. Development only: the
 	// cookie then travels in clear text. Default false.
 	UnsafeInsecureCookie bool `yaml:"unsafe_insecure_cookie"`
+	// UnsafePlainHTTP, when set, is asked about every request; for one it
+	// reports true — a request that reached the site over plain HTTP — the
+	// cookie is read and set without Secure, under CookieName without its
+	// __Host- prefix ("rampart-session" by default), because browsers
+	// refuse Secure cookies from insecure origins other than localhost.
+	// Requests over HTTPS keep the __Host- cookie, and never read the
+	// plain one. The gateway sets it in development only. Default nil.
+	UnsafePlainHTTP func(r *http.Request) bool `yaml:"-"`
 
 	// RecordKey, when set, authenticates every record the Manager writes
 	// with HMAC-SHA256 (see Record.MAC), and records that fail the check
@@ -132,9 +140,13 @@ type Manager struct {
 	onEvent      func(Event)
 	cookieName   string
 	cookieSuffix string // "; Path=/; Secure; HttpOnly; SameSite=Lax"
-	clearCookie  string
-	recordKey    []byte
-	deployment   string
+	// plain is Config.UnsafePlainHTTP; plainName, plainSuffix and
+	// plainClear are the plain-HTTP cookie's.
+	plain                              func(*http.Request) bool
+	plainName, plainSuffix, plainClear string
+	clearCookie                        string
+	recordKey                          []byte
+	deployment                         string
 }
 
 var _ auth.Authenticator = (*Manager)(nil)
@@ -209,6 +221,12 @@ func New(store Store, c Config) (*Manager, error) {
 	}
 	m.cookieSuffix = "; Path=/" + secure + "; HttpOnly; SameSite=" + sameSite
 	m.clearCookie = m.cookieName + "=; Path=/; Max-Age=0" + secure + "; HttpOnly; SameSite=" + sameSite
+	if c.UnsafePlainHTTP != nil && secure != "" {
+		m.plain = c.UnsafePlainHTTP
+		m.plainName = strings.TrimPrefix(m.cookieName, "__Host-")
+		m.plainSuffix = "; Path=/; HttpOnly; SameSite=" + sameSite
+		m.plainClear = m.plainName + "=; Path=/; Max-Age=0; HttpOnly; SameSite=" + sameSite
+	}
 	return m, nil
 }
 
@@ -257,6 +275,15 @@ func (m *Manager) verify(k Key, rec Record) bool {
 // CookieName returns the name of the session cookie.
 func (m *Manager) CookieName() string { return m.cookieName }
 
+// CookieNameFor returns the name of the session cookie r carries: the
+// plain-HTTP one for a request UnsafePlainHTTP reports, else CookieName.
+func (m *Manager) CookieNameFor(r *http.Request) string {
+	if m.plain != nil && m.plain(r) {
+		return m.plainName
+	}
+	return m.cookieName
+}
+
 // IdleTimeout returns the configured idle timeout.
 func (m *Manager) IdleTimeout() time.Duration { return m.idle }
 
@@ -267,7 +294,7 @@ func (m *Manager) AbsoluteTimeout() time.Duration { return m.absolute }
 // formed. When several cookies carry the name, the first one decides:
 // only this origin can set a __Host- cookie, so there is nothing to choose.
 func (m *Manager) key(r *http.Request) (Key, bool) {
-	c, err := r.Cookie(m.cookieName)
+	c, err := r.Cookie(m.CookieNameFor(r))
 	if err != nil {
 		return Key{}, false
 	}
@@ -410,7 +437,7 @@ func (m *Manager) LoginIdentity(w http.ResponseWriter, r *http.Request, id *auth
 	if err != nil {
 		return nil, err
 	}
-	m.setCookie(w, sid)
+	m.setCookie(w, r, sid)
 	m.onEvent(EventCreated)
 	return m.identity(rec), nil
 }
@@ -468,7 +495,7 @@ func (m *Manager) Rotate(w http.ResponseWriter, r *http.Request, roles []string)
 	if err := m.store.Delete(ctx, k); err != nil {
 		return nil, fmt.Errorf("session: delete rotated session: %w", err)
 	}
-	m.setCookie(w, id)
+	m.setCookie(w, r, id)
 	m.onEvent(EventRotated)
 	return m.identity(rec), nil
 }
@@ -562,9 +589,13 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
 	return true, nil
 }
 
-func (m *Manager) setCookie(w http.ResponseWriter, id string) {
+func (m *Manager) setCookie(w http.ResponseWriter, r *http.Request, id string) {
 	h := w.Header()
-	h.Add("Set-Cookie", m.cookieName+"="+id+m.cookieSuffix)
+	if m.plain != nil && m.plain(r) {
+		h.Add("Set-Cookie", m.plainName+"="+id+m.plainSuffix)
+	} else {
+		h.Add("Set-Cookie", m.cookieName+"="+id+m.cookieSuffix)
+	}
 	// A response that sets a session cookie must never be cached.
 	h.Set("Cache-Control", "no-store")
 }
@@ -573,6 +604,11 @@ func (m *Manager) setCookie(w http.ResponseWriter, id string) {
 func (m *Manager) ClearCookie(w http.ResponseWriter) {
 	h := w.Header()
 	h.Add("Set-Cookie", m.clearCookie)
+	if m.plain != nil {
+		// The request may have used either cookie; clearing both is
+		// harmless.
+		h.Add("Set-Cookie", m.plainClear)
+	}
 	h.Set("Cache-Control", "no-store")
 }
 

@@ -5,6 +5,9 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -116,8 +119,103 @@ func (s *Store) Succeed(ctx context.Context, now time.Time, k bruteforce.Keys, p
 
 // Unlock implements bruteforce.Store.
 func (s *Store) Unlock(ctx context.Context, account string) error {
-	_, err := s.run(ctx, "unlock", time.Now(), &bruteforce.Params{}, account)
-	return err
+	if _, err := s.run(ctx, "unlock", time.Now(), &bruteforce.Params{}, account); err != nil {
+		return err
+	}
+	keys, err := s.pairKeys(ctx, account)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		// Each call under its own timeout: an account with many
+		// addresses must not run out of one.
+		if _, err := s.run(ctx, "reset", time.Now(), &bruteforce.Params{}, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Counters implements bruteforce.Store.
+func (s *Store) Counters(ctx context.Context, account string, now time.Time) (bruteforce.Counter, map[string]bruteforce.Counter, error) {
+	t := now.UnixMilli()
+	acct, err := s.counter(ctx, s.prefix+account)
+	if err != nil {
+		return bruteforce.Counter{}, nil, err
+	}
+	keys, err := s.pairKeys(ctx, account)
+	if err != nil {
+		return bruteforce.Counter{}, nil, err
+	}
+	pairs := make(map[string]bruteforce.Counter, len(keys))
+	prefix := bruteforce.PairPrefix(account)
+	for _, k := range keys {
+		c, err := s.counter(ctx, s.prefix+k)
+		if err != nil {
+			return bruteforce.Counter{}, nil, err
+		}
+		pairs[strings.TrimPrefix(k, prefix)] = bruteforce.Live(c, t)
+	}
+	return bruteforce.Live(acct, t), pairs, nil
+}
+
+// counter reads one counter hash.
+func (s *Store) counter(ctx context.Context, key string) (bruteforce.Counter, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	v, err := s.c.HMGet(ctx, key, "f", "l", "n", "e", "s").Result()
+	if err != nil {
+		return bruteforce.Counter{}, fmt.Errorf("redisstore: %w", err)
+	}
+	n := func(i int) int64 {
+		str, _ := v[i].(string)
+		x, _ := strconv.ParseFloat(str, 64)
+		return int64(x)
+	}
+	return bruteforce.Counter{Failures: n(0), LockedUntil: n(1), NotBefore: n(2), FailuresExpire: n(3), LastSuccess: n(4)}, nil
+}
+
+// pairKeys lists the account's AccountIP counter keys, without the store's
+// prefix. They share the account's hash tag, so in a cluster they live on
+// one node; every primary is scanned all the same, which is simpler and
+// only an administrator's cost.
+func (s *Store) pairKeys(ctx context.Context, account string) ([]string, error) {
+	match := escapeGlob(s.prefix+bruteforce.PairPrefix(account)) + "*"
+	var keys []string
+	var mu sync.Mutex
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		ctx, cancel := context.WithTimeout(ctx, 10*s.timeout)
+		defer cancel()
+		it := c.Scan(ctx, 0, match, 1000).Iterator()
+		for it.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, strings.TrimPrefix(it.Val(), s.prefix))
+			mu.Unlock()
+		}
+		return it.Err()
+	}
+	var err error
+	if cc, ok := s.c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, s.c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: listing counters: %w", err)
+	}
+	return keys, nil
+}
+
+// escapeGlob escapes the characters SCAN's MATCH treats specially.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Close closes the client if the Store opened it.

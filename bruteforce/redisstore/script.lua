@@ -10,6 +10,7 @@
 -- op "ok-ip":   KEYS[1] = IP counter.
 -- op "ok-account": KEYS as for "account".
 -- op "unlock":  KEYS[1] = account counter.
+-- op "reset":   KEYS[1] = an account+IP counter.
 
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -70,7 +71,7 @@ elseif op == 'account' then
     u = blocked(acct, true)
     if u > 0 then return {0, 3, u - now} end
   end
-  count(pair, maxPair, true)
+  count(pair, maxPair, not known)
   save(KEYS[1], pair)
   if not known then
     count(acct, maxAcct, false)
@@ -94,6 +95,17 @@ elseif op == 'ok-account' then
   return {1, 0, 0}
 elseif op == 'unlock' then
   redis.call('DEL', KEYS[1])
+  return {1, 0, 0}
+elseif op == 'reset' then
+  -- An account-from-IP counter at unlock: failures, delay and lock go, the
+  -- remembered success stays.
+  -- The key keeps its TTL, which covers the remembered success.
+  local s = tonumber(redis.call('HGET', KEYS[1], 's')) or 0
+  if s > 0 then
+    redis.call('HSET', KEYS[1], 'f', '0', 'l', '0', 'n', '0', 'e', '0')
+  else
+    redis.call('DEL', KEYS[1])
+  end
   return {1, 0, 0}
 end
 return redis.error_reply('unknown op')

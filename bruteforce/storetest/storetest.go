@@ -241,6 +241,70 @@ func Run(t *testing.T, open func(*testing.T) bruteforce.Store) {
 		e.want("after unlock", e.try("alice", other, true), 0, 0)
 	})
 
+	t.Run("UnlockLiftsEveryLock", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, open, bruteforce.Config{})
+		e.want("alice logs in", e.try("alice", user, true), 0, 0)
+		// The attacker locks itself out of the account, others lock the
+		// account for everyone alice's address is not.
+		for range 3 {
+			_ = e.try("alice", attacker, false)
+			e.clk.add(time.Minute)
+		}
+		for i := range 5 {
+			_ = e.try("alice", fmt.Sprintf("203.0.113.%d", i+1), false)
+		}
+		e.want("attacker locked", e.try("alice", attacker, true), bruteforce.ByAccountIP, 0)
+		e.want("account locked", e.try("alice", other, true), bruteforce.ByAccount, 0)
+		locks, err := e.p.Locks(ctx, "Alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var account, attackerLock bool
+		for _, l := range locks {
+			switch {
+			case l.By == bruteforce.ByAccount && l.Client == "":
+				account = true
+			case l.By == bruteforce.ByAccountIP && l.Client == attacker && l.Lockout && l.Until.After(e.clk.now()):
+				attackerLock = true
+			}
+		}
+		if !account || !attackerLock {
+			t.Fatalf("Locks: got %+v, want the account lock and the attacker's address", locks)
+		}
+		if err := e.p.Unlock(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if locks, err := e.p.Locks(ctx, "alice"); err != nil || len(locks) != 0 {
+			t.Fatalf("Locks after unlock: got %+v, %v; want none", locks, err)
+		}
+		e.want("the attacker's address after unlock", e.try("alice", attacker, true), 0, 0)
+		e.want("a new address after unlock", e.try("alice", other, true), 0, 0)
+		// Unlocking forgets failures, not the clients the account knows.
+		for i := range 5 {
+			_ = e.try("alice", fmt.Sprintf("198.18.0.%d", i+1), false)
+		}
+		e.want("alice's address is still remembered", e.try("alice", user, true), 0, 0)
+	})
+
+	t.Run("RememberedClientRetriesAtOnce", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, open, bruteforce.Config{})
+		e.want("alice logs in", e.try("alice", user, true), 0, 0)
+		// A typo, then the right password at once: no delay for an
+		// address the account knows.
+		e.want("typo", e.try("alice", user, false), 0, 0)
+		e.want("right password at once", e.try("alice", user, true), 0, 0)
+		// Guessing from a remembered address is still bounded.
+		for i := range 3 {
+			e.want(fmt.Sprint("guess ", i+1), e.try("alice", user, false), 0, 0)
+		}
+		e.want("remembered address locked after its own failures", e.try("alice", user, true), bruteforce.ByAccountIP, 15*time.Minute)
+		// An unknown address waits, and is told how long.
+		e.want("stranger's typo", e.try("bob", other, false), 0, 0)
+		e.want("stranger at once", e.try("bob", other, true), bruteforce.ByAccountIP, time.Second)
+	})
+
 	t.Run("MatchesMemoryStore", func(t *testing.T) {
 		t.Parallel()
 		ref, err := bruteforce.NewMemoryStore(0)

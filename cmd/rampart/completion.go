@@ -14,7 +14,7 @@ import (
 var commandTree = map[string][]string{
 	"audit":      {"deps", "config", "db"},
 	"audit db":   {"update"},
-	"users":      {"add", "passwd", "lock", "unlock", "list"},
+	"users":      {"add", "passwd", "lock", "unlock", "locks", "list"},
 	"completion": {"bash", "zsh", "fish"},
 }
 

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/rampartsec/rampart/auth/password"
-	"github.com/rampartsec/rampart/auth/session"
-	"github.com/rampartsec/rampart/auth/token"
 	"github.com/rampartsec/rampart/auth/users"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/gateway"
@@ -23,17 +21,24 @@ import (
 )
 
 func runDemo(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("demo", "demo [--listen ADDR] [--admin ADDR|off]",
+	fs := c.newFlagSet("demo", "demo [--listen ADDR] [--admin ADDR|off] [--print-config]",
 		`Start a small built-in notes app on a loopback port and the gateway in front
 of it, with embedded defaults: nothing to install. Open the printed URL and
-try the requests it suggests to see each protection work.`)
-	listen := fs.String("listen", config.DefaultListen, "gateway listen `ADDR`")
+try the requests it suggests to see each protection work. The gateway
+listens on loopback only; --listen :8080 opens it to the network.`)
+	listen := fs.String("listen", demo.DefaultListen, "gateway listen `ADDR` (:8080 for every interface)")
 	admin := fs.String("admin", config.DefaultAdminListen, "admin listen `ADDR`, or off")
+	printConfig := fs.Bool("print-config", false, "print the configuration the demo runs with, as a starting point for one's own, and exit")
 	if done, code := c.parseFlags(fs, args); done {
 		return code
 	}
 	if done, code := c.noArgs(fs); done {
 		return code
+	}
+	if *printConfig {
+		_, _ = c.stdout.Write(demo.Config(demo.Settings{Listen: *listen, Admin: *admin,
+			Upstream: "http://127.0.0.1:3000", OpenAPI: "./openapi.yaml", SQLite: "./rampart.db"}))
+		return exitOK
 	}
 
 	appLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -45,22 +50,24 @@ try the requests it suggests to see each protection work.`)
 	defer app.Close()
 
 	appURL := "http://" + appLn.Addr().String()
+	// The demo API's OpenAPI document is the URL allow-list and the
+	// validation schema; users and sessions live in an embedded database.
 	specDir, err := os.MkdirTemp("", "rampart-demo-")
 	if err != nil {
 		return c.errorf(exitFindings, "%v", err)
 	}
 	defer os.RemoveAll(specDir)
-	cfg, err := demoConfig(appURL, specDir)
-	if err != nil {
-		return c.errorf(exitFindings, "demo configuration: %v", err)
+	set := demo.Settings{Listen: *listen, Admin: *admin, Upstream: appURL,
+		OpenAPI: filepath.Join(specDir, "openapi.yaml"), SQLite: filepath.Join(specDir, "rampart.db")}
+	if err := os.WriteFile(set.OpenAPI, demo.OpenAPI, 0o600); err != nil {
+		return c.errorf(exitFindings, "%v", err)
 	}
-	cfg.Listen = *listen
-	cfg.Admin.Listen = *admin
-	pw, err := seedDemoUser(ctx, cfg.Store.SQLite)
+	pw, err := seedDemoUser(ctx, set.SQLite)
 	if err != nil {
 		return c.errorf(exitFindings, "creating the demo user: %v", err)
 	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := config.Parse("rampart demo", demo.Config(set))
+	if err != nil {
 		return c.configError(err)
 	}
 	return c.serve(ctx, cfg, nil, false, func(g *gateway.Gateway) {
@@ -68,30 +75,17 @@ try the requests it suggests to see each protection work.`)
 	})
 }
 
-// demoConfig is the demo's configuration: the gateway in front of the
-// app at appURL, its OpenAPI document and embedded database in dir.
-// `rampart selftest` is run on it by the tests.
+// demoConfig is the demo's configuration — the same text `rampart demo
+// --print-config` prints — with the gateway in front of the app at appURL
+// and its OpenAPI document and embedded database in dir. `rampart
+// selftest` is run on it by the tests.
 func demoConfig(appURL, dir string) (*config.Config, error) {
-	cfg := config.Default()
-	cfg.Env = config.Development
-	u, err := config.ParseUpstream(appURL)
-	if err != nil {
+	set := demo.Settings{Listen: "127.0.0.1:8080", Admin: "127.0.0.1:9090", Upstream: appURL,
+		OpenAPI: filepath.Join(dir, "openapi.yaml"), SQLite: filepath.Join(dir, "rampart.db")}
+	if err := os.WriteFile(set.OpenAPI, demo.OpenAPI, 0o600); err != nil {
 		return nil, err
 	}
-	cfg.Upstream = config.Upstreams{u}
-	// The demo API's OpenAPI document is the URL allow-list and the
-	// validation schema: undeclared paths such as the app's
-	// /internal/debug are unreachable, bad requests get problem details.
-	cfg.OpenAPI = filepath.Join(dir, "openapi.yaml")
-	if err := os.WriteFile(cfg.OpenAPI, demo.OpenAPI, 0o600); err != nil {
-		return nil, err
-	}
-	// Users and sessions in an embedded database, tokens signed with an
-	// ephemeral key (development mode), and a demo user to log in with.
-	cfg.Store.SQLite = filepath.Join(dir, "rampart.db")
-	cfg.Auth.Sessions = &session.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour}
-	cfg.Auth.Tokens = &token.Config{AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour}
-	return cfg, nil
+	return config.Parse("rampart demo", demo.Config(set))
 }
 
 // demoUser is the user `rampart demo` creates.
@@ -150,7 +144,21 @@ func (c *cli) printDemoBanner(cfg *config.Config, appURL, pw string) {
 	if cfg.Admin.Listen != "off" {
 		fmt.Fprintf(w, "  curl http://%s/metrics      Prometheus metrics\n", displayAddr(cfg.Admin.Listen))
 	}
+	if host, _, err := net.SplitHostPort(cfg.Listen); err == nil && isLoopback(host) {
+		fmt.Fprintln(w, "\nThe gateway listens on loopback only. To reach it from another machine, a VM or a")
+		fmt.Fprintln(w, "container, start it with --listen :8080 (login works over plain HTTP on any host name).")
+	}
+	fmt.Fprintln(w, "rampart demo --print-config prints this configuration, a starting point for your own.")
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}
+
+// isLoopback reports whether host is a loopback name or address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // displayAddr turns ":8080" into "localhost:8080" for printing.

@@ -28,7 +28,8 @@ var usersSubcommands = []struct{ name, summary string }{
 	{"add", "add a user: rampart users add NAME [--roles a,b]"},
 	{"passwd", "set a user's password and end their sessions"},
 	{"lock", "lock a user out and end their sessions"},
-	{"unlock", "let a locked user log in again"},
+	{"unlock", "let a locked user log in again, lifting login-protection locks too"},
+	{"locks", "show login-protection locks: rampart users locks [NAME]"},
 	{"list", "list the users"},
 }
 
@@ -88,9 +89,9 @@ func runUsers(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
 		w := c.stdout
 		if len(args) == 0 {
-			return c.usageError("users needs a subcommand", "run 'rampart users --help' to list them: add, passwd, lock, unlock, list")
+			return c.usageError("users needs a subcommand", "run 'rampart users --help' to list them: add, passwd, lock, unlock, locks, list")
 		}
-		fmt.Fprintln(w, "Usage: rampart users <add|passwd|lock|unlock|list> [NAME] [flags]")
+		fmt.Fprintln(w, "Usage: rampart users <add|passwd|lock|unlock|locks|list> [NAME] [flags]")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Manage the built-in user store. Passwords are read from standard input,")
 		fmt.Fprintln(w, "or prompted for (twice) on a terminal; they are never taken as arguments.")
@@ -112,8 +113,10 @@ func runUsers(ctx context.Context, c *cli, args []string) int {
 		return usersLock(ctx, c, sub, rest)
 	case "list":
 		return usersList(ctx, c, rest)
+	case "locks":
+		return usersLocks(ctx, c, rest)
 	}
-	return c.usageError(fmt.Sprintf("unknown users subcommand %q", sub), "use one of add, passwd, lock, unlock, list")
+	return c.usageError(fmt.Sprintf("unknown users subcommand %q", sub), "use one of add, passwd, lock, unlock, locks, list")
 }
 
 // oneName parses a subcommand's flags and its single NAME argument.
@@ -375,11 +378,15 @@ user's sessions.`)
 func usersLock(ctx context.Context, c *cli, verb string, args []string) int {
 	desc := "Lock a user out: logins fail (with the same answer as a wrong password) and\nall of the user's sessions end."
 	if verb == "unlock" {
-		desc = "Unlock a locked user."
+		desc = "Unlock a locked user, and lift every login-protection lock on the account\n(account-wide and per address) on the running gateway."
 	}
 	fs := c.newFlagSet("users "+verb, "users "+verb+" NAME [--config FILE | --db PATH | --postgres DSN] [--redis URL]", desc)
 	var f usersFlags
 	f.register(fs)
+	var a adminFlags
+	if verb == "unlock" {
+		a.register(fs)
+	}
 	name, done, code := c.oneName(fs, args)
 	if done {
 		return code
@@ -395,6 +402,7 @@ func usersLock(ctx context.Context, c *cli, verb string, args []string) int {
 	}
 	if verb == "unlock" {
 		fmt.Fprintf(c.stdout, "unlocked %s\n", canon)
+		c.liftLoginLocks(ctx, &f, &a, canon)
 		return exitOK
 	}
 	n, err := f.endSessions(ctx, db, canon)

@@ -97,6 +97,9 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <ul>
 {{range .}}<li>{{.Text}}</li>
 {{end}}</ul>
+<form method="post" action="/.rampart/logout">
+<button type="submit" id="logout">Sign out</button>
+</form>
 </main>
 </body>
 </html>

@@ -195,3 +195,17 @@ func (s *Shard[K, V]) evict() {
 		s.parent.evictions.Add(1)
 	}
 }
+
+// Shards returns the number of shards, for Range over all of them with
+// Lock(i).
+func (m *Map[K, V]) Shards() int { return len(m.shards) }
+
+// Range calls fn for every entry of the locked shard until fn returns
+// false. fn may change the entry in place but must not insert or delete.
+func (s *Shard[K, V]) Range(fn func(k K, e *Entry[V]) bool) {
+	for k, e := range s.m {
+		if !fn(k, e) {
+			return
+		}
+	}
+}

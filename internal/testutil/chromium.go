@@ -211,3 +211,18 @@ func (p *Page) Cookies(urls ...string) ([]Cookie, error) {
 	}
 	return out, nil
 }
+
+// Screenshot sets the page's viewport to width×height CSS pixels and
+// returns a PNG of what is visible.
+func (p *Page) Screenshot(width, height int64) ([]byte, error) {
+	ctx, cancel := p.bounded()
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		return nil, fmt.Errorf("viewport: %w", err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return nil, fmt.Errorf("screenshot: %w", err)
+	}
+	return png, nil
+}
