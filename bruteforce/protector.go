@@ -479,6 +479,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // middleware: login handlers call Check, Fail and Succeed around their
 // own password check.
 type Policy = Protector
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
