@@ -87,9 +87,12 @@ const (
 	Failed
 	// Succeeded: the caller reported a successful login.
 	Succeeded
+	// Canceled: the caller could not check the password; the attempt
+	// was undone.
+	Canceled
 )
 
-var outcomeNames = [...]string{"allowed", "refused", "unavailable", "failed", "succeeded"}
+var outcomeNames = [...]string{"allowed", "refused", "unavailable", "failed", "succeeded", "canceled"}
 
 // String returns the outcome's metric label.
 func (o Outcome) String() string {
@@ -99,7 +102,8 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-// Event is reported to Config.OnDecision for every Check, Fail and Succeed.
+// Event is reported to Config.OnDecision for every Check, Fail, Succeed
+// and Cancel.
 type Event struct {
 	Outcome Outcome
 	// By is the counter that refused, for Refused.
@@ -302,7 +306,8 @@ func (pr *Protector) keys(account string, ip netip.Addr) Keys {
 //
 // An allowed attempt is counted as a failure at once, before the password
 // is checked, so that concurrent guesses cannot all pass one check; report
-// the result with Succeed, which undoes it, or Fail.
+// the result with Succeed, which undoes it, or Fail — or Cancel, which
+// undoes it, when the password could not be checked.
 func (pr *Protector) Check(ctx context.Context, account string, ip netip.Addr) error {
 	k := pr.keys(account, ip)
 	now := pr.now()
@@ -351,6 +356,25 @@ func (pr *Protector) Succeed(ctx context.Context, account string, ip netip.Addr)
 		err = pr.fallback.Succeed(ctx, now, k, &pr.p)
 	}
 	pr.event(Event{Outcome: Succeeded})
+	if err != nil {
+		return fmt.Errorf("bruteforce: %w", err)
+	}
+	return nil
+}
+
+// Cancel reports that the attempt Check allowed for account from ip was
+// never decided: the password could not be checked because the user store
+// failed. It undoes the attempt Check counted, and nothing else — the
+// client is not remembered and earlier failures stay — so an outage of the
+// user store never counts against the users who tried to log in during it.
+func (pr *Protector) Cancel(ctx context.Context, account string, ip netip.Addr) error {
+	k := pr.keys(account, ip)
+	now := pr.now()
+	err := pr.call(ctx, func(s Store) error { return s.Cancel(ctx, now, k, &pr.p) })
+	if err != nil && pr.fallback != nil {
+		err = pr.fallback.Cancel(ctx, now, k, &pr.p)
+	}
+	pr.event(Event{Outcome: Canceled})
 	if err != nil {
 		return fmt.Errorf("bruteforce: %w", err)
 	}

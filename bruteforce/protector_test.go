@@ -78,6 +78,9 @@ func (failingStore) Succeed(context.Context, time.Time, bruteforce.Keys, *brutef
 	return errDown
 }
 func (failingStore) Unlock(context.Context, string) error { return errDown }
+func (failingStore) Cancel(context.Context, time.Time, bruteforce.Keys, *bruteforce.Params) error {
+	return errDown
+}
 
 func TestFailurePolicy(t *testing.T) {
 	t.Parallel()

@@ -292,6 +292,10 @@ func (lp loginProtection) Succeed(ctx context.Context, account string, ip netip.
 	return lp.p.Succeed(ctx, account, ip)
 }
 
+func (lp loginProtection) Cancel(ctx context.Context, account string, ip netip.Addr) error {
+	return lp.p.Cancel(ctx, account, ip)
+}
+
 // tokenPasswords adapts the login service to the token endpoint's password
 // grant, and reloads identities at each refresh so that a locked user's
 // tokens die at the next refresh.
@@ -319,6 +323,8 @@ func (tp tokenPasswords) VerifyPassword(ctx context.Context, username, pw, clien
 		return nil, retryAfter{err, throttled.RetryAfter}
 	case errors.Is(err, login.ErrInvalidCredentials):
 		return nil, fmt.Errorf("%w: %v", token.ErrInvalidCredentials, err)
+	case errors.Is(err, login.ErrUnavailable):
+		return nil, fmt.Errorf("%w: %w", token.ErrUnavailable, err)
 	}
 	return nil, err
 }
@@ -329,7 +335,9 @@ func (tp tokenPasswords) LoadIdentity(ctx context.Context, subject string) (*aut
 		return nil, token.ErrInvalidCredentials
 	}
 	if err != nil {
-		return nil, err
+		// The user store failed: the refresh is refused, and the token
+		// kept for the client's retry.
+		return nil, fmt.Errorf("%w: %w", token.ErrUnavailable, err)
 	}
 	if u.Locked {
 		return nil, token.ErrInvalidCredentials

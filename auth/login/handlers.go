@@ -16,10 +16,15 @@ import (
 	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/requestid"
 )
 
 // maxBody bounds login and logout request bodies.
 const maxBody = 8 << 10
+
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 answered
+// because a store is unavailable.
+const retryAfterUnavailable = "5"
 
 // Handler serves login, logout and me under the prefix
 // (/.rampart/login, /.rampart/logout, /.rampart/me) and 404 elsewhere.
@@ -164,14 +169,18 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginFailed(w, r, isJSON, c.Username, next, http.StatusUnauthorized, "invalid username or password", 0)
 		return
 	case err != nil:
-		s.log.Error("login: refusing the login", "err", err)
+		s.log.Error("login: refusing the login: the password could not be checked", "err", err,
+			"request_id", requestid.FromContext(r.Context()), "reason", "store_unavailable")
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})
 		return
 	}
 	r = r.WithContext(session.WithClientIP(r.Context(), ip.String()))
 	sid, err := s.sessions.Login(w, r, id.Subject, id.Roles)
 	if err != nil {
-		s.log.Error("login: starting the session failed", "err", err)
+		s.log.Error("login: starting the session failed", "err", err,
+			"request_id", requestid.FromContext(r.Context()), "reason", "store_unavailable")
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})
 		return
 	}
