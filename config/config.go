@@ -236,6 +236,11 @@ type Limits struct {
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	// Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ShutdownDelay is how long, after SIGTERM, the listeners keep serving
+	// while /readyz answers 503, so that load balancers stop sending new
+	// requests before the graceful shutdown closes the listeners. Default
+	// 5s in production, 0 in development; at most 5m.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
 	// UpstreamConnectTimeout bounds connecting to the upstream. Default 5s.
 	UpstreamConnectTimeout time.Duration `yaml:"upstream_connect_timeout"`
 	// UpstreamTimeout bounds the wait for the upstream's response headers.
@@ -541,6 +546,13 @@ func (c *Config) applyDefaults() {
 	}
 	setDefault(&l.IdleTimeout, 60*time.Second)
 	setDefault(&l.ShutdownTimeout, 30*time.Second)
+	if l.ShutdownDelay == nil {
+		d := time.Duration(0)
+		if c.Env == Production {
+			d = DefaultShutdownDelay
+		}
+		l.ShutdownDelay = &d
+	}
 	setDefault(&l.UpstreamConnectTimeout, 5*time.Second)
 	setDefault(&l.UpstreamTimeout, 60*time.Second)
 	setDefault(&l.UpstreamIdleConns, 256)
@@ -564,6 +576,13 @@ func durationPtr(d time.Duration) *time.Duration { return &d }
 
 // Read returns the whole-request read timeout; 0 means no limit.
 func (l Limits) Read() time.Duration { return derefDuration(l.ReadTimeout, 5*time.Minute) }
+
+// DefaultShutdownDelay is limits.shutdown_delay in production.
+const DefaultShutdownDelay = 5 * time.Second
+
+// Delay returns limits.shutdown_delay: how long listeners serve on after
+// SIGTERM with /readyz answering 503.
+func (l Limits) Delay() time.Duration { return derefDuration(l.ShutdownDelay, 0) }
 
 // Write returns the response write timeout; 0 means no limit.
 func (l Limits) Write() time.Duration { return derefDuration(l.WriteTimeout, 5*time.Minute) }
@@ -922,6 +941,9 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
+	}
+	if l.Delay() > 5*time.Minute {
+		add("limits.shutdown_delay", "must be at most 5m: a replica told to stop must stop")
 	}
 	if l.UpstreamIdleConns < 0 || l.UpstreamIdleConns > 100000 {
 		add("limits.upstream_idle_conns", "must be between 1 and 100000")

@@ -63,6 +63,9 @@ type Gateway struct {
 
 	loader     func() (*config.Config, error)
 	adminToken atomic.Pointer[[32]byte] // SHA-256 of admin.token_file's token
+
+	// draining is set at SIGTERM: /readyz answers 503 from then on.
+	draining atomic.Bool
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -209,12 +212,26 @@ func (g *Gateway) retire(old *generation) {
 	old.close()
 }
 
-// Ready reports whether the gateway has a configuration, at least one
-// upstream answered its last probe and, with tls.acme, every domain has a
-// certificate.
-func (g *Gateway) Ready() bool {
+// Ready reports whether the gateway has a configuration, is not shutting
+// down, at least one upstream answered its last probe, every store it
+// needs is reachable and, with tls.acme, every domain has a certificate.
+func (g *Gateway) Ready() bool { return g.notReady() == "" }
+
+// notReady says why the gateway is not ready, or "" when it is: what
+// /readyz answers.
+func (g *Gateway) notReady() string {
 	gen := g.current.Load()
-	return gen != nil && gen.proxy.pool.ready() && g.acmeReady()
+	switch {
+	case g.draining.Load():
+		return "shutting down"
+	case gen == nil:
+		return "no configuration"
+	case !gen.proxy.pool.ready():
+		return "no upstream reachable"
+	case !g.acmeReady():
+		return "waiting for certificates"
+	}
+	return ""
 }
 
 // Close stops the prober and releases the current chain's resources. It does
