@@ -44,18 +44,32 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 	var errs []error
 	dev := c.Env == config.Development
 	needUsers := c.Auth.Sessions != nil || c.Auth.Tokens != nil
+	// pending is the database when it did not answer: its stores fail
+	// closed until it does, and the rest of the gateway serves.
+	var pending *pendingSQL
 	if needUsers {
-		db, err := g.stores.sql(ctx, c)
-		if err != nil {
-			return nil, err
+		pending = g.pendingFor(c)
+		if pending == nil {
+			db, err := g.stores.sql(ctx, c)
+			var down *storeDownError
+			if errors.As(err, &down) && !g.stores.dry {
+				pending = g.pendingDB(c, ns, err)
+			} else if err != nil {
+				return nil, err
+			} else if a.users, err = g.stores.users(ctx, c, db); err != nil {
+				return nil, err
+			}
 		}
-		if a.users, err = g.stores.users(ctx, c, db); err != nil {
-			return nil, err
+		if pending != nil {
+			a.users = pending.users()
 		}
 	}
 	if sc := c.Auth.Sessions; sc != nil {
-		st, err := g.stores.sessions(ctx, c, ns)
-		if err != nil {
+		var st session.Store
+		var err error
+		if pending != nil && c.Store.Redis == "" {
+			st = pending.sessions()
+		} else if st, err = g.stores.sessions(ctx, c, ns); err != nil {
 			return nil, err
 		}
 		cfg := *sc
@@ -87,8 +101,11 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, ips *clientip
 		}
 	}
 	if tc := c.Auth.Tokens; tc != nil {
-		st, err := g.stores.tokens(ctx, c, ns)
-		if err != nil {
+		var st token.Store
+		var err error
+		if pending != nil && c.Store.Redis == "" {
+			st = pending.tokens()
+		} else if st, err = g.stores.tokens(ctx, c, ns); err != nil {
 			return nil, err
 		}
 		cfg := *tc

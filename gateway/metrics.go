@@ -37,6 +37,11 @@ type metrics struct {
 	logins         *prometheus.CounterVec
 	sessions       *prometheus.CounterVec
 	authEvents     *prometheus.CounterVec
+	storeUp        *prometheus.GaugeVec
+	buildInfo      *prometheus.GaugeVec
+	upstreamTime   *prometheus.HistogramVec
+	forwarded      *prometheus.CounterVec
+	degraded       *prometheus.GaugeVec
 }
 
 // rateDecision counts rate-limit decisions by rule and outcome.
@@ -177,12 +182,33 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_auth_events_total",
 			Help: "Authentication operations by kind (login, token_*, issuer_*, route) and outcome.",
 		}, []string{"kind", "outcome"}),
+		storeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_store_up",
+			Help: "1 when every store of the kind answered its last health check (every probe interval), 0 when one did not: redis, postgres, sqlite.",
+		}, []string{"store"}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_build_info",
+			Help: "Always 1; the labels describe the running binary.",
+		}, []string{"version", "commit", "goversion"}),
+		upstreamTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rampart_upstream_duration_seconds",
+			Help:    "Time the upstream took to answer with response headers, by route pattern: the application's latency alone, without Rampart's policies or the client's connection.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_untrusted_forwarding_headers_total",
+			Help: "Requests carrying forwarding headers (X-Forwarded-For, Forwarded, X-Real-IP …) from a private-range peer that trusted_proxies does not list: usually a proxy missing from trusted_proxies. By the peer's network class: private, loopback, link_local, shared (100.64/10), unique_local.",
+		}, []string{"peer"}),
+		degraded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_degraded",
+			Help: "1 while a feature runs degraded because its store is down: sessions (served from the process cache, store.on_error: degraded).",
+		}, []string{"feature"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
 			Help: "Log records dropped because the background log queue was full.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents, m.storeUp, m.buildInfo, m.upstreamTime, m.forwarded, m.degraded} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -205,6 +205,10 @@ func (g *Gateway) AdminHandler() http.Handler {
 			_, _ = w.Write([]byte("not ready: " + why + "\n"))
 			return
 		}
+		if d := g.storesDegraded(); d != "" {
+			_, _ = w.Write([]byte("ready (" + d + ")\n"))
+			return
+		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	return mux

@@ -184,7 +184,7 @@ func (s *stores) sqlLocked(ctx context.Context, c *config.Config) (*sqldb.DB, er
 		db.SetMaxOpenConns(1)
 	} else if pg {
 		if db, err = sqldb.OpenPostgres(ctx, key); err != nil {
-			return nil, c.Errorf("store.postgres", "%v", err)
+			return nil, unreachable(c, "postgres", "store.postgres", err)
 		}
 	} else if db, err = sqldb.OpenSQLite(ctx, key); err != nil {
 		return nil, c.Errorf("store.sqlite", "%v", err)
