@@ -76,6 +76,13 @@ func (g *Gateway) checkStores(ctx context.Context) {
 	if ctx.Err() != nil {
 		return // stopping: the failures are ours
 	}
+	degraded := 0.0
+	if err, ok := results["redis"]; ok && err != nil {
+		if sc := g.Config().Auth.Sessions; sc != nil && sc.OnStoreError == "cache" {
+			degraded = 1
+		}
+	}
+	g.metrics.degraded.WithLabelValues("sessions").Set(degraded)
 	g.health.mu.Lock()
 	defer g.health.mu.Unlock()
 	if g.health.kinds == nil {
