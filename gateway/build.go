@@ -44,6 +44,10 @@ type generation struct {
 	closers []io.Closer
 	// logins guards password logins against guessing.
 	logins *bruteforce.Protector
+	// forwards reports forwarding headers from untrusted private peers;
+	// the Gateway's, shared by every generation.
+	forwards     *forwardWatch
+	clientHeader string
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -113,6 +117,9 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		now:       g.now,
 		accessLog: c.Log.Access == nil || *c.Log.Access,
 		ids:       requestid.Config{Trust: ips.FromTrustedProxy},
+		forwards:  g.forwards,
+		// Canonical form, for a map lookup without allocation.
+		clientHeader: http.CanonicalHeaderKey(c.ClientIPHeader),
 	}
 	ih := c.Auth.IdentityHeaders
 	edge, err := reserved.NewFilter(reserved.FilterConfig{
@@ -312,6 +319,7 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := gen.now()
 	gen.metrics.inflight.Inc()
 	ex := &exchange{ResponseWriter: w}
+	gen.forwards.check(r, gen.ips, gen.clientHeader)
 	gen.edge.Client(r.Header)
 	id := requestid.Assign(gen.ids, r)
 	w.Header().Set(requestid.Header, id)

@@ -67,6 +67,9 @@ type Gateway struct {
 	loader     func() (*config.Config, error)
 	adminToken atomic.Pointer[[32]byte] // SHA-256 of admin.token_file's token
 
+	// forwards reports forwarding headers from untrusted private peers.
+	forwards *forwardWatch
+
 	// health is what the last store health check found.
 	health storeHealth
 
@@ -110,6 +113,7 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
 	g.metrics = m
+	g.forwards = newForwardWatch(g.log, m, g.now)
 	g.metrics.buildInfo.WithLabelValues(opt.Build.labels()).Set(1)
 	if g.acmeEvents, err = newACMEMetrics(g.reg); err != nil {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)

@@ -183,3 +183,43 @@ func between(s, start, end string) string {
 	v, _, _ := strings.Cut(rest, end)
 	return v
 }
+
+// TestForwardingHeadersFromAnUntrustedPrivatePeer: a proxy left out of
+// trusted_proxies (here the test client on loopback) sends X-Forwarded-For;
+// Rampart ignores it, as it must, and says so: one warning per peer per
+// interval, and a metric counting every such request. A trusted peer is
+// not reported.
+func TestForwardingHeadersFromAnUntrustedPrivatePeer(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	h := start(t, parse(t, up.URL, ""))
+	for range 3 {
+		req, _ := http.NewRequest("GET", h.url+"/x", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		resp, body := do(t, nil, req)
+		if resp.StatusCode != 200 {
+			t.Fatalf("got %d", resp.StatusCode)
+		}
+		if got := decodeSeen(t, body).Header.Get("X-Forwarded-For"); got != "127.0.0.1" {
+			t.Fatalf("the upstream was told the client is %q; want the peer 127.0.0.1 (the header is not trusted)", got)
+		}
+	}
+	if m := metricsText(t, h); !strings.Contains(m, `rampart_untrusted_forwarding_headers_total{peer="loopback"} 3`) {
+		t.Errorf("metric: want 3 requests counted\n%s", grep(m, "rampart_untrusted_forwarding"))
+	}
+	waitFor(t, 2*time.Second, func() bool { return strings.Contains(h.logs.String(), "trusted_proxies does not list") })
+	if n := strings.Count(h.logs.String(), "trusted_proxies does not list"); n != 1 {
+		t.Errorf("got %d warnings for one peer, want 1", n)
+	}
+	if !strings.Contains(h.logs.String(), `"header":"X-Forwarded-For"`) {
+		t.Errorf("the warning does not name the header:\n%s", grep(h.logs.String(), "trusted_proxies"))
+	}
+
+	trusted := start(t, parse(t, up.URL, "trusted_proxies: [127.0.0.1/32]\n"))
+	req, _ := http.NewRequest("GET", trusted.url+"/x", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	do(t, nil, req)
+	if strings.Contains(trusted.logs.String(), "trusted_proxies does not list") || strings.Contains(metricsText(t, trusted), "rampart_untrusted_forwarding_headers_total{") {
+		t.Error("a trusted proxy was reported")
+	}
+}
