@@ -434,9 +434,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &le) {
 		secs := max(1, int64((le.RetryAfter+time.Second-1)/time.Second))
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: PolicyName})
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: PolicyName, Reason: "locked_" + le.By.String()})
 		return
 	}
 	w.Header().Set("Retry-After", "1")
-	problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName})
+	problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName, Reason: "store_unavailable"})
 }

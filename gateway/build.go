@@ -239,13 +239,13 @@ func canonicalPath(next http.Handler) http.Handler {
 		case canonical.ErrEncodedDelimiter:
 			ex := exchangeOf(w)
 			if ex == nil {
-				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
 				return
 			}
 			ex.encodedDelimiter = true
 		default:
 			// Fail closed: an ambiguous path is refused, never guessed.
-			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "path"})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -363,7 +363,7 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 	gen.metrics.requests.WithLabelValues(routeLabel, codeLabel(status), policy).Inc()
 	gen.metrics.duration.WithLabelValues(routeLabel).Observe(elapsed.Seconds())
 	if gen.accessLog {
-		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		attrs := [...]slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("host", r.Host),
@@ -375,7 +375,21 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 			slog.String("client_ip", gen.ips.ClientIP(r).String()),
 			slog.String("policy", policy),
 			slog.String("upstream", ex.upstream),
-			slog.String("proto", r.Proto))
+			slog.String("proto", r.Proto),
+			{},
+		}
+		n := len(attrs) - 1
+		if ex.reason != "" || (status >= 400 && policy != "upstream") {
+			// Every refusal says why; a refusal whose policy gave no
+			// finer reason is logged with its policy and status.
+			reason := ex.reason
+			if reason == "" {
+				reason = policy + "_" + codeLabel(status)
+			}
+			attrs[n] = slog.String("reason", reason)
+			n++
+		}
+		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 	}
 	if recovered == http.ErrAbortHandler || (recovered != nil && started) {
 		// The response was already under way: abort the connection so the

@@ -14,6 +14,7 @@ type exchange struct {
 	status   int
 	bytes    int64
 	policy   string
+	reason   string
 	route    string
 	upstream string
 	hijacked bool
@@ -65,6 +66,14 @@ func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
 // RecordDecision implements problem.Recorder.
+// RecordReason implements problem.ReasonRecorder: the first reason given
+// is the one logged.
+func (e *exchange) RecordReason(reason string) {
+	if e.reason == "" {
+		e.reason = reason
+	}
+}
+
 func (e *exchange) RecordDecision(policy string) {
 	if e.policy == "" {
 		e.policy = policy

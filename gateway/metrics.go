@@ -46,23 +46,59 @@ type metrics struct {
 
 // rateDecision counts rate-limit decisions by rule and outcome.
 func (m *metrics) rateDecision(e ratelimit.Event) {
-	m.rateLimits.WithLabelValues(e.Rule, e.Outcome.String()).Inc()
+	m.rateLimits.WithLabelValues(e.Rule, e.Outcome.String(), fallbackLabel(e.Fallback)).Inc()
+}
+
+// fallbackLabel is the fallback label: "true" for a decision made on the
+// local fallback counters while the shared store was down.
+func fallbackLabel(fallback bool) string {
+	if fallback {
+		return "true"
+	}
+	return "false"
 }
 
 // loginDecision counts login-protection refusals by the counter that
 // refused.
 func (m *metrics) loginDecision(e bruteforce.Event) {
-	m.logins.WithLabelValues(e.Outcome.String()).Inc()
-	if e.Outcome == bruteforce.Refused || e.Outcome == bruteforce.Unavailable {
-		m.denials.WithLabelValues("login_protection", e.Outcome.String()+"_"+e.By.String()).Inc()
+	by := ""
+	if e.Outcome == bruteforce.Refused {
+		by = e.By.String()
+	}
+	m.logins.WithLabelValues(e.Outcome.String(), by, fallbackLabel(e.Fallback)).Inc()
+	switch e.Outcome {
+	case bruteforce.Refused:
+		// "locked_ip", "locked_account_ip", "locked_account".
+		m.denials.WithLabelValues(bruteforce.PolicyName, "locked_"+by).Inc()
+	case bruteforce.Unavailable:
+		m.denials.WithLabelValues(bruteforce.PolicyName, "store_unavailable").Inc()
 	}
 }
 
 // validationDecision counts requests refused by validation, by status.
 func (m *metrics) validationDecision(d validate.Decision) {
 	if d.Status >= 400 {
-		m.denials.WithLabelValues("validation", codeLabel(d.Status)).Inc()
+		m.denials.WithLabelValues("validation", validationReason(d.Status)).Inc()
 	}
+}
+
+// validationReason names what validation refused, by its status.
+func validationReason(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "invalid_request"
+	case http.StatusNotFound:
+		return "unknown_operation"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusNotAcceptable:
+		return "not_acceptable"
+	case http.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	}
+	return "status_" + codeLabel(status)
 }
 
 // sessionEvent counts session events (created, expired, revoked, …).
@@ -164,16 +200,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"outcome"}),
 		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_ratelimit_decisions_total",
-			Help: "Rate-limit decisions, by rule and outcome: allowed, denied, dry_run_denied, unavailable.",
-		}, []string{"rule", "outcome"}),
+			Help: "Rate-limit decisions, by rule and outcome (allowed, denied, dry_run_denied, unavailable); fallback is true for decisions made on the local fallback counters while Redis was down.",
+		}, []string{"rule", "outcome", "fallback"}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_store_errors_total",
 			Help: "Errors of shared stores (Redis), by user: ratelimit, login_protection. The configured failure policy applies.",
 		}, []string{"store"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_login_attempts_total",
-			Help: "Password login attempts seen by login protection, by outcome: allowed, refused, unavailable, failed, succeeded.",
-		}, []string{"outcome"}),
+			Help: "Password login attempts seen by login protection, by outcome (allowed, refused, unavailable, failed, succeeded, canceled), the counter that refused (by: ip, account_ip, account) and fallback (true: decided on the local fallback counters while Redis was down).",
+		}, []string{"outcome", "by", "fallback"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_session_events_total",
 			Help: "Session events: created, rotated, logged_out, expired_idle, expired_absolute, unknown, malformed, store_error, revoked_all, revoked_other.",

@@ -223,3 +223,63 @@ func TestForwardingHeadersFromAnUntrustedPrivatePeer(t *testing.T) {
 		t.Error("a trusted proxy was reported")
 	}
 }
+
+// TestRefusalsSayWhy: the access log line of every refusal carries the
+// request id the client saw and a reason naming the rule, the check or the
+// header.
+func TestRefusalsSayWhy(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	h := start(t, parse(t, up.URL, `trusted_proxies: [127.0.0.1/32]
+allow:
+  hosts: [app.test]
+routes:
+  - match: "GET /a"
+    rate_limits: [{name: per-ip-a, key: ip, limit: 1, per: 1m}]
+`))
+	send := func(path string, hdr map[string]string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", h.url+path, nil)
+		req.Host = "app.test"
+		for k, v := range hdr {
+			if k == "Host" {
+				req.Host = v
+				continue
+			}
+			req.Header.Set(k, v)
+		}
+		resp, _ := do(t, nil, req)
+		return resp, resp.Header.Get("X-Request-Id")
+	}
+	cases := []struct {
+		name, path string
+		hdr        map[string]string
+		status     int
+		reason     string
+	}{
+		{"allowed", "/a", nil, 200, ""},
+		{"rate limited", "/a", nil, 429, "rule=per-ip-a"},
+		{"host not listed", "/a", map[string]string{"Host": "evil.test"}, 421, "host_not_allowed header=host"},
+		{"forwarded host not listed", "/a", map[string]string{"X-Forwarded-Host": "evil.test"}, 421, "host_not_allowed header=x-forwarded-host"},
+		{"not routed", "/nope", nil, 404, "path_not_routed"},
+	}
+	for _, c := range cases {
+		resp, id := send(c.path, c.hdr)
+		if resp.StatusCode != c.status {
+			t.Fatalf("%s: got %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+		var line string
+		waitFor(t, 2*time.Second, func() bool {
+			line = grep(h.logs.String(), `"request_id":"`+id+`"`)
+			return strings.Contains(line, `"msg":"request"`)
+		})
+		if c.reason == "" {
+			if strings.Contains(line, `"reason"`) {
+				t.Errorf("%s: an allowed request logged a reason: %s", c.name, line)
+			}
+			continue
+		}
+		if !strings.Contains(line, `"reason":"`+c.reason+`"`) {
+			t.Errorf("%s: log line %s\nwant reason %q", c.name, line, c.reason)
+		}
+	}
+}

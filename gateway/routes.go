@@ -549,7 +549,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := exchangeOf(w); e != nil {
 		e.route = rt.pattern
 		if e.encodedDelimiter && !rt.encodedDelimiters {
-			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
 			return
 		}
 	}
@@ -663,7 +663,7 @@ type denyUnmatched struct {
 
 func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := exchangeOf(w); e != nil && e.encodedDelimiter {
-		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
 		return
 	}
 	var allow []string
@@ -675,8 +675,8 @@ func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "routes"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "routes", Reason: "method_not_routed"})
 		return
 	}
-	problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "routes"})
+	problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "routes", Reason: "path_not_routed"})
 }

@@ -24,6 +24,10 @@ type Problem struct {
 	// Policy names the policy that decided, for logs and metrics. It is not
 	// sent to the client.
 	Policy string
+	// Reason says why, for the log line of the refusal: which rule, which
+	// check, which header ("rule per-ip", "host_not_allowed",
+	// "x-forwarded-host"). It is not sent to the client. Optional.
+	Reason string
 	// Errors lists individual problems, for example each invalid field of a
 	// request body. Optional.
 	Errors []FieldError
@@ -46,6 +50,28 @@ type FieldError struct {
 // unwrapping the writer chain (see http.ResponseController).
 type Recorder interface {
 	RecordDecision(policy string)
+}
+
+// ReasonRecorder is implemented by response writers that want to know why
+// a policy refused, such as an access logger's.
+type ReasonRecorder interface {
+	RecordReason(reason string)
+}
+
+// RecordReason tells the first ReasonRecorder in w's unwrap chain why the
+// response was a refusal. It does nothing when there is none.
+func RecordReason(w http.ResponseWriter, reason string) {
+	for w != nil {
+		if rec, ok := w.(ReasonRecorder); ok {
+			rec.RecordReason(reason)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 // Record tells the first Recorder in w's unwrap chain that policy decided the
@@ -93,6 +119,9 @@ var representationHeaders = []string{
 func Write(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Policy != "" {
 		Record(w, p.Policy)
+	}
+	if p.Reason != "" {
+		RecordReason(w, p.Reason)
 	}
 	id := IncidentID(w, r)
 	var body []byte

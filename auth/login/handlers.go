@@ -163,6 +163,7 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 	var throttled *ThrottledError
 	switch {
 	case errors.As(err, &throttled):
+		s.log.Info("login: refused by login protection", "request_id", requestid.FromContext(r.Context()), "reason", "throttled", "retry_after", throttled.RetryAfter.String())
 		s.loginFailed(w, r, isJSON, c.Username, next, http.StatusTooManyRequests, "too many attempts; try again later", throttled.RetryAfter)
 		return
 	case errors.Is(err, ErrInvalidCredentials):
@@ -201,11 +202,21 @@ func (s *Service) loginFailed(w http.ResponseWriter, r *http.Request, isJSON boo
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
 	}
+	// A throttled attempt was refused by login protection, whatever
+	// endpoint it came through: one policy name in logs and metrics.
+	policy, reason := "auth", "invalid_credentials"
+	switch status {
+	case http.StatusTooManyRequests:
+		policy, reason = "login_protection", "throttled"
+	case http.StatusBadRequest:
+		reason = "missing_credentials"
+	}
 	if isJSON {
-		problem.Write(w, r, problem.Problem{Status: status, Policy: "auth", Detail: msg})
+		problem.Write(w, r, problem.Problem{Status: status, Policy: policy, Detail: msg, Reason: reason})
 		return
 	}
-	problem.Record(w, "auth")
+	problem.Record(w, policy)
+	problem.RecordReason(w, reason)
 	s.renderForm(w, r, status, formData{Error: msg, Username: username, Next: next})
 }
 

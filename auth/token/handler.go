@@ -140,7 +140,8 @@ func (m *Manager) passwordGrant(w http.ResponseWriter, r *http.Request, req toke
 	case errors.As(err, &limited):
 		m.decide("password", "limited")
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(limited.RetryAfter().Seconds())), 10))
-		writeProblem(w, r, http.StatusTooManyRequests, "too many failed attempts; try again later")
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Detail: "too many failed attempts; try again later",
+			Policy: "login_protection", Reason: "throttled"})
 		return
 	case errors.Is(err, ErrInvalidCredentials):
 		m.decide("password", "invalid")
