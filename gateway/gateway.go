@@ -286,6 +286,7 @@ func (g *Gateway) probeLoop(ctx context.Context) {
 		gen := g.current.Load()
 		gen.proxy.pool.probe(ctx, gen.cfg.Limits.UpstreamConnectTimeout)
 		g.checkStores(ctx)
+		g.recordCertExpiry()
 		select {
 		case <-ctx.Done():
 			return

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
 	"runtime"
 	"sort"
@@ -108,6 +110,41 @@ func (g *Gateway) checkStores(ctx context.Context) {
 		g.metrics.storeUp.WithLabelValues(kind).Set(0)
 		if !known || wasUp {
 			g.log.Warn("store unreachable", slog.String("store", kind), slog.String("error", h.lastErr))
+		}
+	}
+}
+
+// recordCertExpiry sets rampart_tls_certificate_expiry_timestamp_seconds
+// for the certificate of tls.cert and each tls.acme domain.
+func (g *Gateway) recordCertExpiry() {
+	set := func(name string, c *tls.Certificate) {
+		if c == nil || len(c.Certificate) == 0 {
+			return
+		}
+		leaf := c.Leaf
+		if leaf == nil {
+			var err error
+			if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+				return
+			}
+		}
+		if name == "" {
+			name = leaf.Subject.CommonName
+			if len(leaf.DNSNames) > 0 {
+				name = leaf.DNSNames[0]
+			}
+		}
+		g.metrics.certExpiry.WithLabelValues(name).Set(float64(leaf.NotAfter.Unix()))
+	}
+	if gen := g.current.Load(); gen != nil {
+		set("", gen.cert)
+	}
+	if m := g.acme.Load(); m != nil {
+		for _, d := range m.Domains() {
+			c, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: d})
+			if err == nil {
+				set(d, c)
+			}
 		}
 	}
 }

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -42,6 +44,7 @@ type metrics struct {
 	upstreamTime   *prometheus.HistogramVec
 	forwarded      *prometheus.CounterVec
 	degraded       *prometheus.GaugeVec
+	certExpiry     *prometheus.GaugeVec
 }
 
 // rateDecision counts rate-limit decisions by rule and outcome.
@@ -239,17 +242,60 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_degraded",
 			Help: "1 while a feature runs degraded because its store is down: sessions (served from the process cache, store.on_error: degraded).",
 		}, []string{"feature"}),
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_tls_certificate_expiry_timestamp_seconds",
+			Help: "Unix time at which the TLS certificate served for the name expires (tls.cert or tls.acme), checked every probe interval.",
+		}, []string{"name"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
 			Help: "Log records dropped because the background log queue was full.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents, m.storeUp, m.buildInfo, m.upstreamTime, m.forwarded, m.degraded} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents, m.storeUp, m.buildInfo, m.upstreamTime, m.forwarded, m.degraded, m.certExpiry} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// MetricNames lists the names of the metric families a Gateway exports,
+// sorted, without the Go runtime and process collectors: what dashboards
+// and alert rules may rely on. Histograms are listed by their family name
+// (their series add _bucket, _sum and _count).
+func MetricNames() []string {
+	reg := prometheus.NewRegistry()
+	names := map[string]bool{}
+	collect := func(cs ...prometheus.Collector) {
+		for _, c := range cs {
+			ch := make(chan *prometheus.Desc, 16)
+			go func() { c.Describe(ch); close(ch) }()
+			for d := range ch {
+				// Desc has no accessor for its name; its String form
+				// starts with it: Desc{fqName: "…", …}.
+				s := d.String()
+				if _, rest, ok := strings.Cut(s, `fqName: "`); ok {
+					if name, _, ok := strings.Cut(rest, `"`); ok {
+						names[name] = true
+					}
+				}
+			}
+		}
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil
+	}
+	collect(m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents, m.storeUp, m.buildInfo, m.upstreamTime, m.forwarded, m.degraded, m.certExpiry)
+	if acme, err := newACMEMetrics(reg); err == nil {
+		collect(acme)
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // registerRuntime adds the Go runtime and process collectors.
