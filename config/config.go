@@ -122,6 +122,9 @@ type Config struct {
 	Log Log `yaml:"log"`
 
 	src *source
+	// rawSecret holds the secret settings as written, before ${ENV}
+	// expansion, for HoldsInlineSecret.
+	rawSecret map[string]string
 }
 
 // TLS names the certificate and key the gateway serves — PEM files, read at
@@ -356,7 +359,14 @@ type Store struct {
 	// off (one Redis round trip per request).
 	SessionCache *time.Duration `yaml:"session_cache"`
 	// Postgres, when set, holds users for many replicas: postgres://….
+	// Like Redis it may reference the environment, ${NAME}, so that the
+	// password stays out of the file.
 	Postgres string `yaml:"postgres"`
+	// RedisFile and PostgresFile name files holding the Redis URL and the
+	// PostgreSQL DSN instead (a Kubernetes or Docker secret), read at load
+	// and reload. Each excludes its inline form. Default none.
+	RedisFile    string `yaml:"redis_file"`
+	PostgresFile string `yaml:"postgres_file"`
 	// Namespace starts every key Rampart writes to Redis, so that
 	// deployments sharing one Redis never read each other's sessions,
 	// refresh tokens, rate-limit budgets or lockouts. Letters, digits, '-'
@@ -677,6 +687,8 @@ func decode(name string, data []byte) (*Config, Errors) {
 	d := &decoder{file: name, lines: map[string]position{}}
 	d.decode(&doc, reflect.ValueOf(c).Elem(), "")
 	c.src = &source{file: name, lines: d.lines}
+	c.rawSecret = map[string]string{"store.redis": c.Store.Redis, "store.postgres": c.Store.Postgres}
+	d.errs = append(d.errs, c.resolveSecrets(os.LookupEnv)...)
 	c.applyDefaults()
 	return c, d.errs
 }
