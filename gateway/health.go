@@ -115,7 +115,7 @@ func (g *Gateway) checkStores(ctx context.Context) {
 }
 
 // recordCertExpiry sets rampart_tls_certificate_expiry_timestamp_seconds
-// for the certificate of tls.cert and each tls.acme domain.
+// for the certificate of tls.cert.
 func (g *Gateway) recordCertExpiry() {
 	set := func(name string, c *tls.Certificate) {
 		if c == nil || len(c.Certificate) == 0 {
@@ -139,14 +139,9 @@ func (g *Gateway) recordCertExpiry() {
 	if gen := g.current.Load(); gen != nil {
 		set("", gen.cert)
 	}
-	if m := g.acme.Load(); m != nil {
-		for _, d := range m.Domains() {
-			c, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: d})
-			if err == nil {
-				set(d, c)
-			}
-		}
-	}
+	// tls.acme certificates are not read here: the ACME library's
+	// handshake path cannot be called outside a handshake. Their renewal
+	// is watched through rampart_acme_certificates_total{event="failed"}.
 }
 
 // storesNotReady names a store that has not answered since start, or "".

@@ -244,7 +244,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"feature"}),
 		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "rampart_tls_certificate_expiry_timestamp_seconds",
-			Help: "Unix time at which the TLS certificate served for the name expires (tls.cert or tls.acme), checked every probe interval.",
+			Help: "Unix time at which the TLS certificate served for the name expires (tls.cert), checked every probe interval; tls.acme renewals are watched through rampart_acme_certificates_total.",
 		}, []string{"name"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
