@@ -96,6 +96,13 @@ var reasonNames = [...]string{
 	HostInvalid:    "host_invalid",
 }
 
+// hostReason and xfhReason are the log reasons of a refused host, by the
+// header it came from; precomputed so a refusal does not allocate.
+var (
+	hostReason = map[Reason]string{HostInvalid: "host_invalid header=host", HostNotAllowed: "host_not_allowed header=host"}
+	xfhReason  = map[Reason]string{HostInvalid: "host_invalid header=x-forwarded-host", HostNotAllowed: "host_not_allowed header=x-forwarded-host"}
+)
+
 // String returns the reason's metric label, such as "ip_denied".
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
@@ -301,7 +308,11 @@ func (p *Policy) Handler(h http.Handler) http.Handler {
 			p.onDecision(r, reason)
 		}
 		if reason != Allowed {
-			problem.Write(w, r, problem.Problem{Status: reason.Status(), Policy: "access"})
+			why, ok := hostReason[reason]
+			if !ok {
+				why = reason.String()
+			}
+			problem.Write(w, r, problem.Problem{Status: reason.Status(), Policy: "access", Reason: why})
 			return
 		}
 		if !rh.raw {
@@ -342,11 +353,11 @@ const XForwardedHost = "X-Forwarded-Host"
 // HostInvalid or HostNotAllowed.
 func (p *Policy) HostHandler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if reason := p.host(r); reason != Allowed {
+		if reason, why := p.host(r); reason != Allowed {
 			if p.onDecision != nil {
 				p.onDecision(r, reason)
 			}
-			problem.Write(w, r, problem.Problem{Status: reason.Status(), Policy: "access"})
+			problem.Write(w, r, problem.Problem{Status: reason.Status(), Policy: "access", Reason: why})
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -354,23 +365,23 @@ func (p *Policy) HostHandler(h http.Handler) http.Handler {
 }
 
 // host canonicalises r.Host and a trusted X-Forwarded-Host in place.
-func (p *Policy) host(r *http.Request) Reason {
+func (p *Policy) host(r *http.Request) (Reason, string) {
 	if r.Host == "" {
 		if p.defaultHost == "" {
-			return HostInvalid
+			return HostInvalid, hostReason[HostInvalid]
 		}
 		r.Host = p.defaultHost
 	}
 	rh, err := parseHost(r.Host)
 	if err != nil {
-		return HostInvalid
+		return HostInvalid, hostReason[HostInvalid]
 	}
 	if !rh.raw {
 		r.Host = rh.canonical()
 	}
 	vs := r.Header[XForwardedHost]
 	if len(vs) == 0 || !p.res.Trusted(clientip.Peer(r)) {
-		return Allowed
+		return Allowed, ""
 	}
 	// Every element a trusted proxy passes must be a valid host and,
 	// with an allow-list, a listed one; the first (the host the client
@@ -383,10 +394,10 @@ func (p *Policy) host(r *http.Request) Reason {
 			e = strings.TrimSpace(e)
 			fh, err := parseHost(e)
 			if err != nil {
-				return HostInvalid
+				return HostInvalid, xfhReason[HostInvalid]
 			}
 			if p.hosts != nil && !p.hosts.contains(fh) {
-				return HostNotAllowed
+				return HostNotAllowed, xfhReason[HostNotAllowed]
 			}
 			if first == "" {
 				first = e
@@ -397,10 +408,10 @@ func (p *Policy) host(r *http.Request) Reason {
 		}
 	}
 	if first == "" {
-		return HostInvalid
+		return HostInvalid, xfhReason[HostInvalid]
 	}
 	if len(vs) != 1 || vs[0] != first {
 		r.Header[XForwardedHost] = []string{first}
 	}
-	return Allowed
+	return Allowed, ""
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/requestid"
 )
 
 // Mode says whether a route needs an identity.
@@ -293,22 +294,22 @@ func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, id *Identity, er
 			return
 		}
 		w.Header()["Www-Authenticate"] = p.challenge
-		problem.Write(w, r, problem.Problem{Status: http.StatusUnauthorized, Policy: "auth"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusUnauthorized, Policy: "auth", Reason: string(DecisionUnauthenticated)})
 	case errors.Is(err, ErrInvalidCredential):
 		p.onDecision(DecisionInvalid)
 		w.Header()["Www-Authenticate"] = p.invalid
-		problem.Write(w, r, problem.Problem{Status: http.StatusUnauthorized, Policy: "auth"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusUnauthorized, Policy: "auth", Reason: string(DecisionInvalid)})
 	case errors.Is(err, ErrForbidden):
 		p.onDecision(DecisionForbidden)
 		if len(p.scopes) > 0 && id != nil && id.Method != "session" && id.Method != "oidc" {
 			w.Header()["Www-Authenticate"] = p.scopeError
 		}
-		problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "auth", Reason: string(DecisionForbidden)})
 	default:
 		p.onDecision(DecisionUnavailable)
-		p.log.Error("auth: authenticator failed; refusing the request", "err", err)
+		p.log.Error("auth: authenticator failed; refusing the request", "err", err, "request_id", requestid.FromContext(r.Context()), "reason", "store_unavailable")
 		w.Header().Set("Retry-After", "5")
-		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth", Reason: "store_unavailable"})
 	}
 }
 

@@ -176,4 +176,49 @@ func SucceedIP(ip Counter, p *Params) Counter {
 	return ip
 }
 
+// CancelIP returns the IP counter with one attempt undone: an attempt
+// Check counted whose password was never checked (the user store failed),
+// so it proves nothing against the client. The lock is lifted only if the
+// count falls below the limit.
+func CancelIP(ip Counter, p *Params) Counter {
+	return uncount(ip, p.MaxPerIP, 0, p, false)
+}
+
+// CancelAccount returns the pair and account counters with one attempt
+// undone, as CancelIP does. Unlike SucceedAccount it neither remembers
+// the client nor clears earlier failures: an attempt that was never
+// decided is neither a failure nor a success. The account counter is
+// touched only if the attempt was counted on it (the client was not
+// known to the account).
+func CancelAccount(pair, acct Counter, now int64, p *Params) (nextPair, nextAcct Counter, writeAcct bool) {
+	known := pair.LastSuccess > 0 && now-pair.LastSuccess < p.Remember
+	pair = uncount(pair, p.MaxPerAccountIP, now, p, true)
+	if known {
+		return pair, acct, false
+	}
+	return pair, uncount(acct, p.MaxPerAccount, now, p, false), true
+}
+
+// uncount undoes one count on c. The delay the undone attempt set is
+// replaced by the one the remaining failures would give from now, never
+// longer than the delay already running: the earlier attempt's own delay
+// started earlier and is not known exactly, and rounding it up keeps an
+// attacker from shortening a delay by making the store fail.
+func uncount(c Counter, limit, now int64, p *Params, delayed bool) Counter {
+	if c.Failures > 0 {
+		c.Failures--
+	}
+	if c.Failures < limit {
+		c.LockedUntil = 0
+	}
+	if delayed {
+		if c.Failures == 0 || p.Delay <= 0 {
+			c.NotBefore = 0
+		} else {
+			c.NotBefore = min(c.NotBefore, now+min(p.Delay<<min(c.Failures-1, 30), p.Lockout))
+		}
+	}
+	return c
+}
+
 func ms(d int64) time.Duration { return time.Duration(d) * time.Millisecond }

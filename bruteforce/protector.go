@@ -88,9 +88,12 @@ const (
 	Failed
 	// Succeeded: the caller reported a successful login.
 	Succeeded
+	// Canceled: the caller could not check the password; the attempt
+	// was undone.
+	Canceled
 )
 
-var outcomeNames = [...]string{"allowed", "refused", "unavailable", "failed", "succeeded"}
+var outcomeNames = [...]string{"allowed", "refused", "unavailable", "failed", "succeeded", "canceled"}
 
 // String returns the outcome's metric label.
 func (o Outcome) String() string {
@@ -100,7 +103,8 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-// Event is reported to Config.OnDecision for every Check, Fail and Succeed.
+// Event is reported to Config.OnDecision for every Check, Fail, Succeed
+// and Cancel.
 type Event struct {
 	Outcome Outcome
 	// By is the counter that refused, for Refused.
@@ -303,7 +307,8 @@ func (pr *Protector) keys(account string, ip netip.Addr) Keys {
 //
 // An allowed attempt is counted as a failure at once, before the password
 // is checked, so that concurrent guesses cannot all pass one check; report
-// the result with Succeed, which undoes it, or Fail.
+// the result with Succeed, which undoes it, or Fail — or Cancel, which
+// undoes it, when the password could not be checked.
 func (pr *Protector) Check(ctx context.Context, account string, ip netip.Addr) error {
 	k := pr.keys(account, ip)
 	now := pr.now()
@@ -352,6 +357,25 @@ func (pr *Protector) Succeed(ctx context.Context, account string, ip netip.Addr)
 		err = pr.fallback.Succeed(ctx, now, k, &pr.p)
 	}
 	pr.event(Event{Outcome: Succeeded})
+	if err != nil {
+		return fmt.Errorf("bruteforce: %w", err)
+	}
+	return nil
+}
+
+// Cancel reports that the attempt Check allowed for account from ip was
+// never decided: the password could not be checked because the user store
+// failed. It undoes the attempt Check counted, and nothing else — the
+// client is not remembered and earlier failures stay — so an outage of the
+// user store never counts against the users who tried to log in during it.
+func (pr *Protector) Cancel(ctx context.Context, account string, ip netip.Addr) error {
+	k := pr.keys(account, ip)
+	now := pr.now()
+	err := pr.call(ctx, func(s Store) error { return s.Cancel(ctx, now, k, &pr.p) })
+	if err != nil && pr.fallback != nil {
+		err = pr.fallback.Cancel(ctx, now, k, &pr.p)
+	}
+	pr.event(Event{Outcome: Canceled})
 	if err != nil {
 		return fmt.Errorf("bruteforce: %w", err)
 	}
@@ -467,11 +491,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &le) {
 		secs := max(1, int64((le.RetryAfter+time.Second-1)/time.Second))
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: PolicyName})
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: PolicyName, Reason: "locked_" + le.By.String()})
 		return
 	}
 	w.Header().Set("Retry-After", "1")
-	problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName})
+	problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName, Reason: "store_unavailable"})
 }
 
 // Policy is the name every package gives the value its New returns

@@ -81,6 +81,9 @@ func (failingStore) Unlock(context.Context, string) error { return errDown }
 func (failingStore) Counters(context.Context, string, time.Time) (bruteforce.Counter, map[string]bruteforce.Counter, error) {
 	return bruteforce.Counter{}, nil, errDown
 }
+func (failingStore) Cancel(context.Context, time.Time, bruteforce.Keys, *bruteforce.Params) error {
+	return errDown
+}
 
 func TestFailurePolicy(t *testing.T) {
 	t.Parallel()

@@ -35,6 +35,9 @@ type Store interface {
 	Attempt(ctx context.Context, now time.Time, k Keys, p *Params) (Verdict, error)
 	// Succeed applies SucceedIP and SucceedAccount.
 	Succeed(ctx context.Context, now time.Time, k Keys, p *Params) error
+	// Cancel applies CancelIP and CancelAccount: it undoes one attempt
+	// that Attempt counted but whose password was never checked.
+	Cancel(ctx context.Context, now time.Time, k Keys, p *Params) error
 	// Unlock lifts every lock of the account whose Account counter key is
 	// account: it deletes that counter and clears the failures, delay and
 	// lock of every AccountIP counter of the account (PairPrefix), keeping
@@ -125,6 +128,32 @@ func (s *MemoryStore) Succeed(_ context.Context, now time.Time, k Keys, p *Param
 		as.Put(k.Account, acct, exp, t)
 	} else {
 		as.Delete(k.Account)
+	}
+	return nil
+}
+
+// Cancel implements Store. It never returns an error.
+func (s *MemoryStore) Cancel(_ context.Context, now time.Time, k Keys, p *Params) error {
+	t := now.UnixMilli()
+	sh := s.m.Lock(s.m.Index(k.IP))
+	if ip, found := sh.Get(k.IP, t); found {
+		ip = CancelIP(Live(ip, t), p)
+		sh.Put(k.IP, ip, Expires(ip, p), t)
+	}
+	sh.Unlock()
+	ps, as := s.m.LockPair(s.m.Index(k.AccountIP), s.m.Index(k.Account))
+	defer shardmap.UnlockPair(ps, as)
+	if pair, found := ps.Get(k.AccountIP, t); found {
+		acct, _ := as.Get(k.Account, t)
+		pair, acct, writeAcct := CancelAccount(Live(pair, t), Live(acct, t), t, p)
+		ps.Put(k.AccountIP, pair, Expires(pair, p), t)
+		if writeAcct {
+			if exp := Expires(acct, p); exp > t {
+				as.Put(k.Account, acct, exp, t)
+			} else {
+				as.Delete(k.Account)
+			}
+		}
 	}
 	return nil
 }

@@ -135,6 +135,9 @@ type Config struct {
 	Log Log `yaml:"log"`
 
 	src *source
+	// rawSecret holds the secret settings as written, before ${ENV}
+	// expansion, for HoldsInlineSecret.
+	rawSecret map[string]string
 }
 
 // TLS names the certificate and key the gateway serves — PEM files, read at
@@ -249,6 +252,11 @@ type Limits struct {
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	// Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ShutdownDelay is how long, after SIGTERM, the listeners keep serving
+	// while /readyz answers 503, so that load balancers stop sending new
+	// requests before the graceful shutdown closes the listeners. Default
+	// 5s in production, 0 in development; at most 5m.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
 	// UpstreamConnectTimeout bounds connecting to the upstream. Default 5s.
 	UpstreamConnectTimeout time.Duration `yaml:"upstream_connect_timeout"`
 	// UpstreamTimeout bounds the wait for the upstream's response headers.
@@ -405,12 +413,19 @@ type Store struct {
 	// off (one Redis round trip per request).
 	SessionCache *time.Duration `yaml:"session_cache"`
 	// Postgres, when set, holds users for many replicas: postgres://….
+	// Like Redis it may reference the environment, ${NAME}, so that the
+	// password stays out of the file.
 	Postgres string `yaml:"postgres"`
 	// SQLTimeout bounds every call to the SQL database (PostgreSQL or
 	// SQLite): a database that hangs fails the call, and the policy that
 	// made it applies its failure behaviour, instead of holding the
 	// request and a pooled connection. Default 1s.
 	SQLTimeout time.Duration `yaml:"sql_timeout"`
+	// RedisFile and PostgresFile name files holding the Redis URL and the
+	// PostgreSQL DSN instead (a Kubernetes or Docker secret), read at load
+	// and reload. Each excludes its inline form. Default none.
+	RedisFile    string `yaml:"redis_file"`
+	PostgresFile string `yaml:"postgres_file"`
 	// Namespace starts every key Rampart writes to Redis, so that
 	// deployments sharing one Redis never read each other's sessions,
 	// refresh tokens, rate-limit budgets or lockouts. Letters, digits, '-'
@@ -612,6 +627,13 @@ func (c *Config) applyDefaults() {
 	}
 	setDefault(&l.IdleTimeout, 60*time.Second)
 	setDefault(&l.ShutdownTimeout, 30*time.Second)
+	if l.ShutdownDelay == nil {
+		d := time.Duration(0)
+		if c.Env == Production {
+			d = DefaultShutdownDelay
+		}
+		l.ShutdownDelay = &d
+	}
 	setDefault(&l.UpstreamConnectTimeout, 5*time.Second)
 	setDefault(&l.UpstreamTimeout, 60*time.Second)
 	setDefault(&l.UpstreamIdleConns, 256)
@@ -644,6 +666,13 @@ func durationPtr(d time.Duration) *time.Duration { return &d }
 
 // Read returns the whole-request read timeout; 0 means no limit.
 func (l Limits) Read() time.Duration { return derefDuration(l.ReadTimeout, 5*time.Minute) }
+
+// DefaultShutdownDelay is limits.shutdown_delay in production.
+const DefaultShutdownDelay = 5 * time.Second
+
+// Delay returns limits.shutdown_delay: how long listeners serve on after
+// SIGTERM with /readyz answering 503.
+func (l Limits) Delay() time.Duration { return derefDuration(l.ShutdownDelay, 0) }
 
 // Write returns the response write timeout; 0 means no limit.
 func (l Limits) Write() time.Duration { return derefDuration(l.WriteTimeout, 5*time.Minute) }
@@ -771,6 +800,8 @@ func decode(name string, data []byte) (*Config, Errors) {
 	d := &decoder{file: name, lines: map[string]position{}}
 	d.decode(&doc, reflect.ValueOf(c).Elem(), "")
 	c.src = &source{file: name, lines: d.lines}
+	c.rawSecret = map[string]string{"store.redis": c.Store.Redis, "store.postgres": c.Store.Postgres}
+	d.errs = append(d.errs, c.resolveSecrets(os.LookupEnv)...)
 	c.applyDefaults()
 	return c, d.errs
 }
@@ -1043,6 +1074,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Validation.MaxBufferedBytes < 0 {
 		add("validation.max_buffered_bytes", "must not be negative")
+	}
+	if l.Delay() > 5*time.Minute {
+		add("limits.shutdown_delay", "must be at most 5m: a replica told to stop must stop")
 	}
 	if l.UpstreamIdleConns < 0 || l.UpstreamIdleConns > 100000 {
 		add("limits.upstream_idle_conns", "must be between 1 and 100000")

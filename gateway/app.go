@@ -56,7 +56,16 @@ func (p *proxy) serveApp(w http.ResponseWriter, r *http.Request, websocket bool)
 		h["Te"] = []string{"trailers"}
 	}
 	p.forwardHeaders(r, h)
-	p.app.ServeHTTP(&appWriter{ResponseWriter: w, rc: http.NewResponseController(w)}, out)
+	aw := &appWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+	if p.rp.ModifyResponse != nil {
+		// What the proxy does to an upstream's response (cookie
+		// hardening, the reflected-CORS guard) is done to the
+		// application's too, just before its header is written.
+		aw.modify = func(status int) {
+			_ = p.rp.ModifyResponse(&http.Response{StatusCode: status, Header: w.Header(), Request: out})
+		}
+	}
+	p.app.ServeHTTP(aw, out)
 }
 
 // textprotoKey canonicalises a header name from a Connection header.
@@ -75,9 +84,35 @@ func textprotoKey(s string) string {
 type appWriter struct {
 	http.ResponseWriter
 	rc *http.ResponseController
+	// modify, when set, runs once on the response header before it is
+	// written.
+	modify func(status int)
+	wrote  bool
 }
 
-func (a *appWriter) Flush() { _ = a.rc.Flush() }
+func (a *appWriter) WriteHeader(code int) {
+	if !a.wrote && code >= 200 {
+		a.wrote = true
+		if a.modify != nil {
+			a.modify(code)
+		}
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *appWriter) Write(b []byte) (int, error) {
+	if !a.wrote {
+		a.WriteHeader(http.StatusOK)
+	}
+	return a.ResponseWriter.Write(b)
+}
+
+func (a *appWriter) Flush() {
+	if !a.wrote {
+		a.WriteHeader(http.StatusOK)
+	}
+	_ = a.rc.Flush()
+}
 
 func (a *appWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) { return a.rc.Hijack() }
 

@@ -28,6 +28,10 @@ import (
 // /events, flushing each.
 func appHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/cookie", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "sid=abc; Path=/")
+		fmt.Fprint(w, "ok")
+	})
 	mux.HandleFunc("/boom", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "panic: pq: password authentication failed for user \"admin\" at db.internal:5432", 500)
 	})
@@ -114,6 +118,8 @@ routes:
     auth: none
   - match: "GET /boom"
     auth: none
+  - match: "GET /cookie"
+    auth: none
   - match: "GET /events"
     auth: none
   - match: "GET /ws"
@@ -150,6 +156,12 @@ routes:
 							if resp.Header.Get(k) == "" {
 								t.Errorf("no %s", k)
 							}
+						}
+					}}},
+				{"the application's cookies are hardened", func() *http.Request { return withCookie("GET", h.url+"/cookie", nil) },
+					[]check{status(200), func(t *testing.T, resp *http.Response, _ string) {
+						if c := resp.Header.Get("Set-Cookie"); !strings.Contains(strings.ToLower(c), "samesite=lax") {
+							t.Errorf("Set-Cookie %q: not hardened", c)
 						}
 					}}},
 				{"routes deny by default", func() *http.Request { return withCookie("GET", h.url+"/not-declared", nil) }, []check{status(404)}},

@@ -46,18 +46,32 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips
 	var errs []error
 	dev := c.Env == config.Development
 	needUsers := c.Auth.Sessions != nil || c.Auth.Tokens != nil
+	// pending is the database when it did not answer: its stores fail
+	// closed until it does, and the rest of the gateway serves.
+	var pending *pendingSQL
 	if needUsers {
-		db, err := l.sql(ctx, c)
-		if err != nil {
-			return nil, err
+		pending = g.pendingFor(c)
+		if pending == nil {
+			db, err := l.sql(ctx, c)
+			var down *storeDownError
+			if errors.As(err, &down) && !g.stores.dry {
+				pending = g.pendingDB(c, ns, err)
+			} else if err != nil {
+				return nil, err
+			} else if a.users, err = l.users(ctx, c, db); err != nil {
+				return nil, err
+			}
 		}
-		if a.users, err = l.users(ctx, c, db); err != nil {
-			return nil, err
+		if pending != nil {
+			a.users = pending.users()
 		}
 	}
 	if sc := c.Auth.Sessions; sc != nil {
-		st, err := l.sessions(ctx, c, ns)
-		if err != nil {
+		var st session.Store
+		var err error
+		if pending != nil && c.Store.Redis == "" {
+			st = pending.sessions()
+		} else if st, err = l.sessions(ctx, c, ns); err != nil {
 			return nil, err
 		}
 		cfg := *sc
@@ -104,8 +118,11 @@ func (g *Gateway) buildAuth(ctx context.Context, c *config.Config, l *lease, ips
 		}
 	}
 	if tc := c.Auth.Tokens; tc != nil {
-		st, err := l.tokens(ctx, c, ns)
-		if err != nil {
+		var st token.Store
+		var err error
+		if pending != nil && c.Store.Redis == "" {
+			st = pending.tokens()
+		} else if st, err = l.tokens(ctx, c, ns); err != nil {
 			return nil, err
 		}
 		cfg := *tc
@@ -313,6 +330,10 @@ func (lp loginProtection) Succeed(ctx context.Context, account string, ip netip.
 	return lp.p.Succeed(ctx, account, ip)
 }
 
+func (lp loginProtection) Cancel(ctx context.Context, account string, ip netip.Addr) error {
+	return lp.p.Cancel(ctx, account, ip)
+}
+
 // tokenPasswords adapts the login service to the token endpoint's password
 // grant, and reloads identities at each refresh so that a locked user's
 // tokens die at the next refresh.
@@ -340,6 +361,8 @@ func (tp tokenPasswords) VerifyPassword(ctx context.Context, username, pw, clien
 		return nil, retryAfter{err, throttled.RetryAfter}
 	case errors.Is(err, login.ErrInvalidCredentials):
 		return nil, fmt.Errorf("%w: %v", token.ErrInvalidCredentials, err)
+	case errors.Is(err, login.ErrUnavailable):
+		return nil, fmt.Errorf("%w: %w", token.ErrUnavailable, err)
 	}
 	return nil, err
 }
@@ -350,7 +373,9 @@ func (tp tokenPasswords) LoadIdentity(ctx context.Context, subject string) (*aut
 		return nil, token.ErrInvalidCredentials
 	}
 	if err != nil {
-		return nil, err
+		// The user store failed: the refresh is refused, and the token
+		// kept for the client's retry.
+		return nil, fmt.Errorf("%w: %w", token.ErrUnavailable, err)
 	}
 	if u.Locked {
 		return nil, token.ErrInvalidCredentials

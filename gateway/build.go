@@ -53,6 +53,10 @@ type generation struct {
 	// allocate the method value.
 	pages    *pages.Pages
 	renderer problem.HTMLRenderer
+	// forwards reports forwarding headers from untrusted private peers;
+	// the Gateway's, shared by every generation.
+	forwards     *forwardWatch
+	clientHeader string
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -126,6 +130,9 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		now:       g.now,
 		accessLog: c.Log.Access == nil || *c.Log.Access,
 		ids:       requestid.Config{Trust: ips.FromTrustedProxy},
+		forwards:  g.forwards,
+		// Canonical form, for a map lookup without allocation.
+		clientHeader: http.CanonicalHeaderKey(c.ClientIPHeader),
 	}
 	ih := c.Auth.IdentityHeaders
 	edge, err := reserved.NewFilter(reserved.FilterConfig{
@@ -297,13 +304,13 @@ func canonicalPath(next http.Handler) http.Handler {
 		case canonical.ErrEncodedDelimiter:
 			ex := exchangeOf(w)
 			if ex == nil {
-				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
 				return
 			}
 			ex.encodedDelimiter = true
 		default:
 			// Fail closed: an ambiguous path is refused, never guessed.
-			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "path"})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -377,6 +384,7 @@ func (gen *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := gen.now()
 	gen.metrics.inflight.Inc()
 	ex := &exchange{ResponseWriter: w}
+	gen.forwards.check(r, gen.ips, gen.clientHeader)
 	gen.edge.Client(r.Header)
 	id := requestid.Assign(gen.ids, r)
 	w.Header().Set(requestid.Header, id)
@@ -433,11 +441,20 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 			slog.String("policy", policy),
 			slog.String("upstream", ex.upstream),
 			slog.String("proto", r.Proto),
-			// Why a policy refused (which check, which header); empty
-			// for what passed.
-			slog.String("reason", ex.reason),
+			{},
 		}
-		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
+		n := len(attrs) - 1
+		if ex.reason != "" || (status >= 400 && policy != "upstream") {
+			// Every refusal says why; a refusal whose policy gave no
+			// finer reason is logged with its policy and status.
+			reason := ex.reason
+			if reason == "" {
+				reason = policy + "_" + codeLabel(status)
+			}
+			attrs[n] = slog.String("reason", reason)
+			n++
+		}
+		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 	}
 	if recovered == http.ErrAbortHandler || (recovered != nil && started) {
 		// The response was already under way: abort the connection so the

@@ -81,6 +81,14 @@ func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap gives http.ResponseController access to the underlying writer.
 func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
+// RecordReason implements problem.ReasonRecorder: the first reason given
+// is the one logged.
+func (e *exchange) RecordReason(reason string) {
+	if e.reason == "" {
+		e.reason = reason
+	}
+}
+
 // RecordDecision implements problem.Recorder.
 func (e *exchange) RecordDecision(policy string) {
 	if e.policy == "" {
@@ -101,11 +109,4 @@ func exchangeOf(w http.ResponseWriter) *exchange {
 		w = u.Unwrap()
 	}
 	return nil
-}
-
-// RecordReason implements problem.ReasonRecorder.
-func (e *exchange) RecordReason(reason string) {
-	if e.reason == "" {
-		e.reason = reason
-	}
 }

@@ -31,6 +31,9 @@ type Options struct {
 	// ProbeInterval is how often upstreams are probed for readiness.
 	// Default 5s.
 	ProbeInterval time.Duration
+	// Build describes the binary, for rampart_build_info. Zero reports
+	// version "devel", commit "unknown".
+	Build BuildInfo
 	// Loader, when set, loads the configuration again for POST /reload on
 	// the admin listener (validate-then-swap, as Reload). Nil answers
 	// POST /reload with 409: there is no file to read.
@@ -73,6 +76,24 @@ type Gateway struct {
 	loader     func() (*config.Config, error)
 	app        http.Handler
 	adminToken atomic.Pointer[[32]byte] // SHA-256 of admin.token_file's token
+
+	// forwards reports forwarding headers from untrusted private peers.
+	forwards *forwardWatch
+
+	// health is what the last store health check found.
+	health storeHealth
+
+	// draining is set at SIGTERM: /readyz answers 503 from then on.
+	draining atomic.Bool
+
+	// pending are databases that did not answer at start, by DSN.
+	pendingMu sync.Mutex
+	pending   map[string]*pendingSQL
+	// life ends at Close; background goroutines (connection retries,
+	// store health checks) stop with it and are waited for.
+	life       context.Context
+	endLife    context.CancelFunc
+	background sync.WaitGroup
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -81,7 +102,9 @@ var _ http.Handler = (*Gateway)(nil)
 // one goroutine that probes the upstreams; Close stops it. c must have been
 // produced by config.Parse or have passed Validate.
 func New(c *config.Config, opt Options) (*Gateway, error) {
-	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}, loader: opt.Loader, app: opt.App}
+	g := &Gateway{log: opt.Logger, reg: opt.Registry, now: opt.Now, interval: opt.ProbeInterval, bufs: &bufferPool{}, loader: opt.Loader, app: opt.App,
+		pending: map[string]*pendingSQL{}}
+	g.life, g.endLife = context.WithCancel(context.Background())
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -100,6 +123,8 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
 	g.metrics = m
+	g.forwards = newForwardWatch(g.log, m, g.now)
+	g.metrics.buildInfo.WithLabelValues(opt.Build.labels()).Set(1)
 	if g.acmeEvents, err = newACMEMetrics(g.reg); err != nil {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
@@ -119,6 +144,8 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 	}
 	gen, err := g.build(c)
 	if err != nil {
+		g.endLife()
+		g.background.Wait()
 		_ = g.stores.close()
 		return nil, err
 	}
@@ -222,12 +249,29 @@ func (g *Gateway) retire(old *generation) {
 	old.close()
 }
 
-// Ready reports whether the gateway has a configuration, at least one
-// upstream answered its last probe and, with tls.acme, every domain has a
-// certificate.
-func (g *Gateway) Ready() bool {
+// Ready reports whether the gateway has a configuration, is not shutting
+// down, at least one upstream answered its last probe, every store it
+// needs is reachable and, with tls.acme, every domain has a certificate.
+func (g *Gateway) Ready() bool { return g.notReady() == "" }
+
+// notReady says why the gateway is not ready, or "" when it is: what
+// /readyz answers.
+func (g *Gateway) notReady() string {
 	gen := g.current.Load()
-	return gen != nil && (gen.proxy.app != nil || gen.proxy.pool.ready()) && g.acmeReady()
+	switch {
+	case g.draining.Load():
+		return "shutting down"
+	case gen == nil:
+		return "no configuration"
+	case gen.proxy.app == nil && !gen.proxy.pool.ready():
+		return "no upstream reachable"
+	case !g.acmeReady():
+		return "waiting for certificates"
+	}
+	if why := g.pendingNotReady(); why != "" {
+		return why
+	}
+	return g.storesNotReady()
 }
 
 // Close stops the prober and releases the current chain's resources. It does
@@ -241,6 +285,8 @@ func (g *Gateway) Close() error {
 	g.closed = true
 	g.stopProbe()
 	<-g.probeDone
+	g.endLife()
+	g.background.Wait()
 	g.current.Load().close()
 	return g.stores.close()
 }
@@ -252,6 +298,8 @@ func (g *Gateway) probeLoop(ctx context.Context) {
 	for {
 		gen := g.current.Load()
 		gen.proxy.pool.probe(ctx, gen.cfg.Limits.UpstreamConnectTimeout)
+		g.checkStores(ctx)
+		g.recordCertExpiry()
 		select {
 		case <-ctx.Done():
 			return

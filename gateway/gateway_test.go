@@ -295,6 +295,78 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestShutdownDelay: at SIGTERM /readyz answers 503 at once, the listener
+// keeps serving new connections for limits.shutdown_delay (each response
+// closing its connection, so keep-alive clients move elsewhere), and only
+// then does the graceful shutdown close it.
+func TestShutdownDelay(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	delay := 1500 * time.Millisecond
+	if testutil.RaceEnabled {
+		delay = 3 * time.Second
+	}
+	g, err := gateway.New(parse(t, up.URL, fmt.Sprintf("limits:\n  shutdown_delay: %s\n", delay)), gateway.Options{ProbeInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ln, adminLn := testutil.Listen(t), testutil.Listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx, ln, adminLn) }()
+	base, admin := "http://"+ln.Addr().String(), "http://"+adminLn.Addr().String()
+	waitFor(t, 5*time.Second, func() bool { r, _ := get(t, admin+"/readyz"); return r.StatusCode == 200 })
+
+	cancel() // SIGTERM in the real binary
+	start := time.Now()
+	waitFor(t, time.Second, g.Draining)
+	resp, body := get(t, admin+"/readyz")
+	if resp.StatusCode != 503 || !strings.Contains(body, "shutting down") {
+		t.Errorf("/readyz while draining: got %d %q, want 503 naming the shutdown", resp.StatusCode, body)
+	}
+	// New connections are still served during the delay.
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	for time.Since(start) < delay/2 {
+		req, _ := http.NewRequest("GET", base+"/during", nil)
+		resp, _ := do(t, client, req)
+		if resp.StatusCode != 200 {
+			t.Fatalf("request during the delay: got %d, want 200", resp.StatusCode)
+		}
+		if !resp.Close {
+			t.Fatal("response during the delay kept the connection alive; want Connection: close")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v before the delay ended", err)
+	default:
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if d := time.Since(start); d < delay {
+		t.Errorf("shut down after %v, want at least the delay %v", d, delay)
+	}
+	if _, err := http.Get(base + "/after"); err == nil {
+		t.Error("new connections accepted after the shutdown")
+	}
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func grep(s, substr string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {

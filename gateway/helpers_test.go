@@ -55,6 +55,11 @@ func parse(t *testing.T, upstream, yaml string) *config.Config {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	if !strings.Contains(yaml, "shutdown_delay") {
+		// Tests stop their gateways at once unless they test the delay.
+		var none time.Duration
+		c.Limits.ShutdownDelay = &none
+	}
 	return c
 }
 

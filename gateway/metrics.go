@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -37,27 +39,69 @@ type metrics struct {
 	logins         *prometheus.CounterVec
 	sessions       *prometheus.CounterVec
 	authEvents     *prometheus.CounterVec
+	storeUp        *prometheus.GaugeVec
+	buildInfo      *prometheus.GaugeVec
+	upstreamTime   *prometheus.HistogramVec
+	forwarded      *prometheus.CounterVec
+	degraded       *prometheus.GaugeVec
+	certExpiry     *prometheus.GaugeVec
 }
 
 // rateDecision counts rate-limit decisions by rule and outcome.
 func (m *metrics) rateDecision(e ratelimit.Event) {
-	m.rateLimits.WithLabelValues(e.Rule, e.Outcome.String()).Inc()
+	m.rateLimits.WithLabelValues(e.Rule, e.Outcome.String(), fallbackLabel(e.Fallback)).Inc()
+}
+
+// fallbackLabel is the fallback label: "true" for a decision made on the
+// local fallback counters while the shared store was down.
+func fallbackLabel(fallback bool) string {
+	if fallback {
+		return "true"
+	}
+	return "false"
 }
 
 // loginDecision counts login-protection refusals by the counter that
 // refused.
 func (m *metrics) loginDecision(e bruteforce.Event) {
-	m.logins.WithLabelValues(e.Outcome.String()).Inc()
-	if e.Outcome == bruteforce.Refused || e.Outcome == bruteforce.Unavailable {
-		m.denials.WithLabelValues("login_protection", e.Outcome.String()+"_"+e.By.String()).Inc()
+	by := ""
+	if e.Outcome == bruteforce.Refused {
+		by = e.By.String()
+	}
+	m.logins.WithLabelValues(e.Outcome.String(), by, fallbackLabel(e.Fallback)).Inc()
+	switch e.Outcome {
+	case bruteforce.Refused:
+		// "locked_ip", "locked_account_ip", "locked_account".
+		m.denials.WithLabelValues(bruteforce.PolicyName, "locked_"+by).Inc()
+	case bruteforce.Unavailable:
+		m.denials.WithLabelValues(bruteforce.PolicyName, "store_unavailable").Inc()
 	}
 }
 
 // validationDecision counts requests refused by validation, by status.
 func (m *metrics) validationDecision(d validate.Decision) {
 	if d.Status >= 400 {
-		m.denials.WithLabelValues("validation", codeLabel(d.Status)).Inc()
+		m.denials.WithLabelValues("validation", validationReason(d.Status)).Inc()
 	}
+}
+
+// validationReason names what validation refused, by its status.
+func validationReason(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "invalid_request"
+	case http.StatusNotFound:
+		return "unknown_operation"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusNotAcceptable:
+		return "not_acceptable"
+	case http.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	}
+	return "status_" + codeLabel(status)
 }
 
 // sessionEvent counts session events (created, expired, revoked, …).
@@ -159,16 +203,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"outcome"}),
 		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_ratelimit_decisions_total",
-			Help: "Rate-limit decisions, by rule and outcome: allowed, denied, dry_run_denied, unavailable.",
-		}, []string{"rule", "outcome"}),
+			Help: "Rate-limit decisions, by rule and outcome (allowed, denied, dry_run_denied, unavailable); fallback is true for decisions made on the local fallback counters while Redis was down.",
+		}, []string{"rule", "outcome", "fallback"}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_store_errors_total",
 			Help: "Errors of shared stores (Redis), by user: ratelimit, login_protection. The configured failure policy applies.",
 		}, []string{"store"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_login_attempts_total",
-			Help: "Password login attempts seen by login protection, by outcome: allowed, refused, unavailable, failed, succeeded.",
-		}, []string{"outcome"}),
+			Help: "Password login attempts seen by login protection, by outcome (allowed, refused, unavailable, failed, succeeded, canceled), the counter that refused (by: ip, account_ip, account) and fallback (true: decided on the local fallback counters while Redis was down).",
+		}, []string{"outcome", "by", "fallback"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_session_events_total",
 			Help: "Session events: created, rotated, logged_out, expired_idle, expired_absolute, unknown, malformed, store_error, revoked_all, revoked_other.",
@@ -177,17 +221,81 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rampart_auth_events_total",
 			Help: "Authentication operations by kind (login, token_*, issuer_*, route) and outcome.",
 		}, []string{"kind", "outcome"}),
+		storeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_store_up",
+			Help: "1 when every store of the kind answered its last health check (every probe interval), 0 when one did not: redis, postgres, sqlite.",
+		}, []string{"store"}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_build_info",
+			Help: "Always 1; the labels describe the running binary.",
+		}, []string{"version", "commit", "goversion"}),
+		upstreamTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rampart_upstream_duration_seconds",
+			Help:    "Time the upstream took to answer with response headers, by route pattern: the application's latency alone, without Rampart's policies or the client's connection.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_untrusted_forwarding_headers_total",
+			Help: "Requests carrying forwarding headers (X-Forwarded-For, Forwarded, X-Real-IP …) from a private-range peer that trusted_proxies does not list: usually a proxy missing from trusted_proxies. By the peer's network class: private, loopback, link_local, shared (100.64/10), unique_local.",
+		}, []string{"peer"}),
+		degraded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_degraded",
+			Help: "1 while a feature runs degraded because its store is down: sessions (served from the process cache, store.on_error: degraded).",
+		}, []string{"feature"}),
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rampart_tls_certificate_expiry_timestamp_seconds",
+			Help: "Unix time at which the TLS certificate served for the name expires (tls.cert), checked every probe interval; tls.acme renewals are watched through rampart_acme_certificates_total.",
+		}, []string{"name"}),
 		logDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_log_dropped_total",
 			Help: "Log records dropped because the background log queue was full.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents, m.storeUp, m.buildInfo, m.upstreamTime, m.forwarded, m.degraded, m.certExpiry} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// MetricNames lists the names of the metric families a Gateway exports,
+// sorted, without the Go runtime and process collectors: what dashboards
+// and alert rules may rely on. Histograms are listed by their family name
+// (their series add _bucket, _sum and _count).
+func MetricNames() []string {
+	reg := prometheus.NewRegistry()
+	names := map[string]bool{}
+	collect := func(cs ...prometheus.Collector) {
+		for _, c := range cs {
+			ch := make(chan *prometheus.Desc, 16)
+			go func() { c.Describe(ch); close(ch) }()
+			for d := range ch {
+				// Desc has no accessor for its name; its String form
+				// starts with it: Desc{fqName: "…", …}.
+				s := d.String()
+				if _, rest, ok := strings.Cut(s, `fqName: "`); ok {
+					if name, _, ok := strings.Cut(rest, `"`); ok {
+						names[name] = true
+					}
+				}
+			}
+		}
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil
+	}
+	collect(m.requests, m.duration, m.upstreamErrors, m.inflight, m.reloads, m.reloadTime, m.logDrops, m.denials, m.shielded, m.cspReports, m.rateLimits, m.storeErrors, m.logins, m.sessions, m.authEvents, m.storeUp, m.buildInfo, m.upstreamTime, m.forwarded, m.degraded, m.certExpiry)
+	if acme, err := newACMEMetrics(reg); err == nil {
+		collect(acme)
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // registerRuntime adds the Go runtime and process collectors.

@@ -177,7 +177,7 @@ func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, l
 	p.guards.New = func() any { return &hintsGuard{marks: make([]headerMark, 0, 8)} }
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
-		Transport:    p.upstream,
+		Transport:    timedTransport{p.upstream},
 		BufferPool:   bufs,
 		ErrorHandler: p.errorHandler,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -209,7 +209,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := p.pool.pick()
-	if e := exchangeOf(w); e != nil {
+	e := exchangeOf(w)
+	if e != nil {
 		e.upstream = u.label
 	}
 	if p.limits != nil {
@@ -223,6 +224,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g := p.guards.Get().(*hintsGuard)
 	g.init(w)
+	g.up = u
 	if r.Body != nil && r.Body != http.NoBody {
 		// A body the client breaks (malformed chunking, a cut
 		// connection, a timeout) fails the upstream round trip; the
@@ -242,7 +244,24 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, p.write)
 		defer cancel()
 	}
-	p.rp.ServeHTTP(g, r.WithContext(context.WithValue(ctx, upstreamKey{}, u)))
+	p.rp.ServeHTTP(g, r.WithContext(context.WithValue(ctx, upstreamKey{}, g)))
+	if g.took > 0 && e != nil {
+		p.metrics.upstreamTime.WithLabelValues(e.route).Observe(g.took.Seconds())
+	}
+}
+
+// timedTransport records in the request's guard how long the upstream took
+// to answer with response headers: the application's latency alone, for
+// rampart_upstream_duration_seconds.
+type timedTransport struct{ rt http.RoundTripper }
+
+func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.rt.RoundTrip(r)
+	if g, ok := r.Context().Value(upstreamKey{}).(*hintsGuard); ok && err == nil {
+		g.took = max(time.Since(start), time.Nanosecond)
+	}
+	return resp, err
 }
 
 // clientBody records the error, if any, of reading the client's body. The
@@ -287,6 +306,12 @@ type hintsGuard struct {
 	marks   []headerMark
 	interim bool
 	body    *clientBody // the request body, when there is one
+	// up is the upstream picked for the request and took how long it
+	// took to answer with headers (0 when it did not): the request's
+	// context carries the guard, so the transport can record it without
+	// an allocation.
+	up   *upstream
+	took time.Duration
 }
 
 func (g *hintsGuard) init(w http.ResponseWriter) {
@@ -298,7 +323,7 @@ func (g *hintsGuard) init(w http.ResponseWriter) {
 
 func (g *hintsGuard) release() {
 	clear(g.marks)
-	g.marks, g.interim, g.ResponseWriter, g.body = g.marks[:0], false, nil, nil
+	g.marks, g.interim, g.ResponseWriter, g.body, g.up, g.took = g.marks[:0], false, nil, nil, nil, 0
 }
 
 func (g *hintsGuard) WriteHeader(code int) {
@@ -396,7 +421,10 @@ func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 // on pr.In. Everything Rampart vouches for is set here, after that removal,
 // so a client's Connection header cannot take it away.
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
-	u, _ := pr.In.Context().Value(upstreamKey{}).(*upstream)
+	var u *upstream
+	if g, ok := pr.In.Context().Value(upstreamKey{}).(*hintsGuard); ok {
+		u = g.up
+	}
 	if u == nil {
 		u = p.pool.pick()
 	}
@@ -534,7 +562,10 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		body = g.body
 	}
 	kind, status := classify(r, body, err)
-	u, _ := r.Context().Value(upstreamKey{}).(*upstream)
+	var u *upstream
+	if g, ok := r.Context().Value(upstreamKey{}).(*hintsGuard); ok {
+		u = g.up
+	}
 	label := ""
 	if u != nil {
 		label = u.label

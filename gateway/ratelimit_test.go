@@ -73,7 +73,7 @@ routes:
 		t.Errorf("after reload: got %d, want 429", resp.StatusCode)
 	}
 	_, metrics := get(t, h.admin+"/metrics")
-	if !strings.Contains(metrics, `rampart_ratelimit_decisions_total{outcome="denied",rule="per-ip"}`) {
+	if !strings.Contains(metrics, `rampart_ratelimit_decisions_total{fallback="false",outcome="denied",rule="per-ip"}`) {
 		t.Errorf("denials not counted:\n%s", grep(metrics, "ratelimit"))
 	}
 }

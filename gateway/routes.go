@@ -583,7 +583,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.cors = rt.cors
 		}
 		if e.encodedDelimiter && !rt.encodedDelimiters {
-			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
 			return
 		}
 	}
@@ -697,7 +697,7 @@ type denyUnmatched struct {
 
 func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := exchangeOf(w); e != nil && e.encodedDelimiter {
-		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
 		return
 	}
 	var allow []string
@@ -709,8 +709,8 @@ func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "routes"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "routes", Reason: "method_not_routed"})
 		return
 	}
-	problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "routes"})
+	problem.Write(w, r, problem.Problem{Status: http.StatusNotFound, Policy: "routes", Reason: "path_not_routed"})
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -125,6 +126,7 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
+		runErr = g.drain(errc, srv, plain)
 	case err := <-errc:
 		runErr = err
 	}
@@ -146,6 +148,39 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 	}
 	return nil
 }
+
+// drain runs limits.shutdown_delay: /readyz answers 503 from now on, and
+// the listeners keep serving for the delay so that load balancers, which
+// only notice a replica leaving by its failing health checks, stop
+// sending it requests before it stops accepting them. Keep-alive is
+// switched off so that clients and proxies holding connections open move
+// them to another replica with their next request. It returns early with
+// the error of a server that stopped on its own.
+func (g *Gateway) drain(errc <-chan error, servers ...*http.Server) error {
+	g.draining.Store(true)
+	for _, s := range servers {
+		if s != nil {
+			s.SetKeepAlivesEnabled(false)
+		}
+	}
+	d := g.Config().Limits.Delay()
+	if d <= 0 {
+		return nil
+	}
+	g.log.Info("draining: /readyz answers 503, listeners serve on before shutting down", slog.String("delay", d.String()))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// Draining reports whether the gateway is shutting down: /readyz answers
+// 503 while the listeners serve out limits.shutdown_delay.
+func (g *Gateway) Draining() bool { return g.draining.Load() }
 
 // AdminHandler returns the operator endpoints: /metrics (Prometheus),
 // /healthz (the process is serving) and /readyz (a configuration is loaded
@@ -173,9 +208,13 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		if !g.Ready() {
+		if why := g.notReady(); why != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: no upstream reachable\n"))
+			_, _ = w.Write([]byte("not ready: " + why + "\n"))
+			return
+		}
+		if d := g.storesDegraded(); d != "" {
+			_, _ = w.Write([]byte("ready (" + d + ")\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

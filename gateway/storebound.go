@@ -164,3 +164,9 @@ func (b boundTokens) AccessRevoked(ctx context.Context, jti, subject string, iss
 	defer cancel()
 	return b.st.AccessRevoked(ctx, jti, subject, issuedAt)
 }
+
+func (b boundTokens) Family(ctx context.Context, h [sha256.Size]byte, now time.Time) (token.Family, error) {
+	ctx, cancel := bound(ctx, b.d)
+	defer cancel()
+	return b.st.Family(ctx, h, now)
+}

@@ -274,7 +274,7 @@ func (l *lease) sqlLocked(ctx context.Context, c *config.Config) (*sqldb.DB, err
 			db.SetMaxOpenConns(1)
 		} else if pg {
 			if db, err = sqldb.OpenPostgres(ctx, key); err != nil {
-				return nil, nil, c.Errorf("store.postgres", "%v", err)
+				return nil, nil, unreachable(c, "postgres", "store.postgres", err)
 			}
 		} else if db, err = sqldb.OpenSQLite(ctx, key); err != nil {
 			return nil, nil, c.Errorf("store.sqlite", "%v", err)

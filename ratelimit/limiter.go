@@ -362,10 +362,10 @@ func (l *Limiter) Handler(h http.Handler) http.Handler {
 		switch {
 		case d.Unavailable:
 			hdr.Set("Retry-After", "1")
-			problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName})
+			problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: PolicyName, Reason: "store_unavailable rule=" + d.Rule})
 		case !d.Allowed:
 			hdr["Retry-After"] = []string{strconv.FormatInt(ceilSeconds(d.RetryAfter), 10)}
-			problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: PolicyName})
+			problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: PolicyName, Reason: "rule=" + d.Rule})
 		default:
 			h.ServeHTTP(w, r)
 		}

@@ -29,7 +29,7 @@ const (
 )
 
 // policyName is the name the gateway's logs and metrics know this policy by.
-const policyName = "validate"
+const policyName = "validation"
 
 // Sentinel errors, wrapped by *Error, for callers that branch on the kind of
 // rejection.
@@ -531,7 +531,38 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	problem.Write(w, r, problem.Problem{Status: e.Status, Detail: e.Detail, Errors: e.Fields, Policy: policyName})
+	problem.Write(w, r, problem.Problem{Status: e.Status, Detail: e.Detail, Errors: e.Fields, Policy: policyName, Reason: e.reason()})
+}
+
+// reason is the log reason of a refusal: the status's name and the first
+// field at fault ("invalid_request body=/age", "invalid_request
+// query=limit"), bounded, since field names can come from the client.
+func (e *Error) reason() string {
+	why := "invalid_request"
+	switch e.Status {
+	case http.StatusRequestEntityTooLarge:
+		why = "body_too_large"
+	case http.StatusUnsupportedMediaType:
+		why = "unsupported_media_type"
+	case http.StatusMethodNotAllowed:
+		why = "method_not_allowed"
+	case http.StatusNotFound:
+		why = "unknown_operation"
+	case http.StatusNotAcceptable:
+		why = "not_acceptable"
+	}
+	if len(e.Fields) == 0 {
+		return why
+	}
+	f := e.Fields[0]
+	where := "body=" + f.Pointer
+	if f.Parameter != "" {
+		where = f.In + "=" + f.Parameter
+	}
+	if len(where) > 100 {
+		where = where[:100]
+	}
+	return why + " " + where
 }
 
 // Policy is the name every middleware package gives its middleware

@@ -45,6 +45,27 @@ var rules = []Rule{
 		},
 	},
 	{
+		ID: "config-file-readable-secret", Item: 12, Severity: High,
+		Title:     "the configuration file holds a password and other users can read it",
+		Fix:       "move the password out of the file — store.redis: redis://:${REDIS_PASSWORD}@host:6379/0, or store.redis_file / store.postgres_file — or chmod 600 the file",
+		Rationale: "A password written into store.redis or store.postgres is as secret as the file that holds it. A configuration file readable by every local user (mode 644, the default of most editors and of a ConfigMap) hands the Redis and PostgreSQL credentials — and with them every session, refresh token and user — to any process on the machine. Environment references (${NAME}) and *_file variants keep the password out of the file.",
+		check: func(r *Rule, c *config.Config) []Finding {
+			keys := c.HoldsInlineSecret()
+			if len(keys) == 0 || c.File() == "" {
+				return nil
+			}
+			fi, err := os.Stat(c.File())
+			if err != nil || fi.Mode().Perm()&0o044 == 0 {
+				return nil
+			}
+			var out []Finding
+			for _, k := range keys {
+				out = append(out, r.finding(c, k, fmt.Sprintf("%s is mode %04o", c.File(), fi.Mode().Perm())))
+			}
+			return out
+		},
+	},
+	{
 		ID: "trusted-proxies-everything", Item: 10, Severity: Critical,
 		Title:     "trusted_proxies trusts every address",
 		Fix:       "list only the CIDRs of the load balancers in front of Rampart",

@@ -38,7 +38,15 @@ var (
 var ruleCases = map[string]struct {
 	trigger, clean string
 	key            string // the key the finding must name, if any
+	// mode, when set, writes each config to a file with this mode and
+	// loads it from there, for rules about the file itself.
+	mode os.FileMode
 }{
+	"config-file-readable-secret": {
+		trigger: base + "store: {redis: \"redis://:hunter2hunter2@127.0.0.1:6379/0\"}\n",
+		clean:   base + "store: {redis: \"redis://:${RAMPART_TEST_REDIS_PASSWORD}@127.0.0.1:6379/0\"}\n",
+		key:     "store.redis", mode: 0o644,
+	},
 	"env-missing": {
 		trigger: "upstream: http://127.0.0.1:3000\ntls: {cert: a, key: b}\nroutes: [{match: /}]\nallow: {hosts: [a]}\n",
 		clean:   base,
@@ -250,6 +258,32 @@ func parse(t *testing.T, src string) *config.Config {
 	return c
 }
 
+// loadFile writes src to a file with mode and loads it.
+func loadFile(t *testing.T, src string, mode os.FileMode) *config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rampart.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(src, "{{key}}", signingKey(t))), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return c
+}
+
+// TestReadableSecretOnlyWhenOthersCanRead: the same inline password in a
+// file only its owner reads is not a finding.
+func TestReadableSecretOnlyWhenOthersCanRead(t *testing.T) {
+	c := loadFile(t, base+"store: {redis: \"redis://:hunter2hunter2@127.0.0.1:6379/0\"}\n", 0o600)
+	if got := findingsFor(checklist.Run(c), "config-file-readable-secret"); len(got) != 0 {
+		t.Errorf("mode 600: got %+v, want no finding", got)
+	}
+}
+
 func findingsFor(fs []checklist.Finding, id string) []checklist.Finding {
 	var out []checklist.Finding
 	for _, f := range fs {
@@ -265,19 +299,23 @@ func TestRules(t *testing.T) {
 	for id, tc := range ruleCases {
 		t.Run(id, func(t *testing.T) {
 			t.Parallel()
-			got := findingsFor(checklist.Run(parse(t, tc.trigger)), id)
+			load := func(src string) *config.Config { return parse(t, src) }
+			if tc.mode != 0 {
+				load = func(src string) *config.Config { return loadFile(t, src, tc.mode) }
+			}
+			got := findingsFor(checklist.Run(load(tc.trigger)), id)
 			if len(got) == 0 {
 				t.Fatalf("trigger config: no %s finding", id)
 			}
 			if tc.key != "" {
-				if got[0].Key != tc.key || got[0].Line == 0 || got[0].File != "rampart.yaml" {
+				if got[0].Key != tc.key || got[0].Line == 0 || filepath.Base(got[0].File) != "rampart.yaml" {
 					t.Errorf("finding location: got %q line %d in %q, want key %q with a line", got[0].Key, got[0].Line, got[0].File, tc.key)
 				}
 			}
 			if got[0].Title == "" || got[0].Fix == "" || got[0].Item == 0 {
 				t.Errorf("incomplete finding %+v", got[0])
 			}
-			if clean := findingsFor(checklist.Run(parse(t, tc.clean)), id); len(clean) != 0 {
+			if clean := findingsFor(checklist.Run(load(tc.clean)), id); len(clean) != 0 {
 				t.Errorf("clean config: got %+v", clean)
 			}
 		})
@@ -326,6 +364,8 @@ func TestBlockingOnlyInProduction(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	// The environment reference of config-file-readable-secret's clean case.
+	_ = os.Setenv("RAMPART_TEST_REDIS_PASSWORD", "from-the-environment")
 	key := []byte("0123456789abcdef0123456789abcdef")
 	if err := os.WriteFile(readableKey, key, 0o600); err != nil {
 		panic(err)

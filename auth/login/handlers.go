@@ -16,10 +16,15 @@ import (
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/pages"
 	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/requestid"
 )
 
 // maxBody bounds login and logout request bodies.
 const maxBody = 8 << 10
+
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 answered
+// because a store is unavailable.
+const retryAfterUnavailable = "5"
 
 // Handler serves login, logout and me under the prefix
 // (/.rampart/login, /.rampart/logout, /.rampart/me) and 404 elsewhere.
@@ -190,20 +195,25 @@ func (s *Service) postLogin(w http.ResponseWriter, r *http.Request) {
 	var throttled *ThrottledError
 	switch {
 	case errors.As(err, &throttled):
+		s.log.Info("login: refused by login protection", "request_id", requestid.FromContext(r.Context()), "reason", "throttled", "retry_after", throttled.RetryAfter.String())
 		s.throttled(w, r, isJSON, c.Username, next, throttled.RetryAfter)
 		return
 	case errors.Is(err, ErrInvalidCredentials):
 		s.loginFailed(w, r, isJSON, c.Username, next, http.StatusUnauthorized, "invalid username or password", 0)
 		return
 	case err != nil:
-		s.log.Error("login: refusing the login", "err", err)
+		s.log.Error("login: refusing the login: the password could not be checked", "err", err,
+			"request_id", requestid.FromContext(r.Context()), "reason", "store_unavailable")
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})
 		return
 	}
 	r = r.WithContext(session.WithClientIP(r.Context(), ip.String()))
 	sid, err := s.sessions.Login(w, r, id.Subject, id.Roles)
 	if err != nil {
-		s.log.Error("login: starting the session failed", "err", err)
+		s.log.Error("login: starting the session failed", "err", err,
+			"request_id", requestid.FromContext(r.Context()), "reason", "store_unavailable")
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "auth"})
 		return
 	}
@@ -224,11 +234,21 @@ func (s *Service) loginFailed(w http.ResponseWriter, r *http.Request, isJSON boo
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
 	}
+	// A throttled attempt was refused by login protection, whatever
+	// endpoint it came through: one policy name in logs and metrics.
+	policy, reason := "auth", "invalid_credentials"
+	switch status {
+	case http.StatusTooManyRequests:
+		policy, reason = "login_protection", "throttled"
+	case http.StatusBadRequest:
+		reason = "missing_credentials"
+	}
 	if isJSON {
-		problem.Write(w, r, problem.Problem{Status: status, Policy: "auth", Detail: msg})
+		problem.Write(w, r, problem.Problem{Status: status, Policy: policy, Detail: msg, Reason: reason})
 		return
 	}
-	problem.Record(w, "auth")
+	problem.Record(w, policy)
+	problem.RecordReason(w, reason)
 	s.renderForm(w, r, status, formData{Error: msg, Username: username, Next: next})
 }
 

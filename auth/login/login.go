@@ -25,11 +25,15 @@ import (
 //
 // Check is called before the password is examined; allowed=false refuses
 // the attempt with 429 and retryAfter. Fail and Succeed report the
-// outcome. Any error fails the login closed (503).
+// outcome. Cancel reports an attempt Check allowed whose password could
+// not be checked because the user store failed: it is neither a failure
+// nor a success and must not count against the account or the client.
+// Any error fails the login closed (503).
 type Protection interface {
 	Check(ctx context.Context, account string, ip netip.Addr) (allowed bool, retryAfter time.Duration, err error)
 	Fail(ctx context.Context, account string, ip netip.Addr) error
 	Succeed(ctx context.Context, account string, ip netip.Addr) error
+	Cancel(ctx context.Context, account string, ip netip.Addr) error
 }
 
 type noProtection struct{}
@@ -39,6 +43,7 @@ func (noProtection) Check(context.Context, string, netip.Addr) (bool, time.Durat
 }
 func (noProtection) Fail(context.Context, string, netip.Addr) error    { return nil }
 func (noProtection) Succeed(context.Context, string, netip.Addr) error { return nil }
+func (noProtection) Cancel(context.Context, string, netip.Addr) error  { return nil }
 
 // Outcome is the result of one login attempt, reported to
 // Config.OnAttempt.
@@ -127,6 +132,10 @@ var (
 	ErrInvalidCredentials = errors.New("login: invalid username or password")
 	// ErrThrottled is wrapped by *ThrottledError.
 	ErrThrottled = errors.New("login: too many attempts")
+	// ErrUnavailable is wrapped, with the cause, by the error returned
+	// when the user store or Protection failed: the password was not
+	// checked, nothing counts against the user, and callers answer 503.
+	ErrUnavailable = errors.New("login: store unavailable")
 )
 
 // ThrottledError is returned when Protection refuses an attempt.
@@ -253,7 +262,7 @@ func (s *Service) VerifyPassword(ctx context.Context, username, pw string, ip ne
 	allowed, retry, err := s.protect.Check(ctx, account, ip)
 	if err != nil {
 		s.onAttempt(OutcomeError)
-		return nil, fmt.Errorf("login: protection check: %w", err)
+		return nil, fmt.Errorf("%w: protection check: %w", ErrUnavailable, err)
 	}
 	if !allowed {
 		s.onAttempt(OutcomeThrottled)
@@ -263,8 +272,12 @@ func (s *Service) VerifyPassword(ctx context.Context, username, pw string, ip ne
 
 	u, lookupErr := s.users.Lookup(ctx, username)
 	if lookupErr != nil && !errors.Is(lookupErr, users.ErrNotFound) {
+		// The password cannot be checked: this attempt proves nothing
+		// against the user, so it is taken back. An outage of our store
+		// must never lock a user out after it ends.
+		s.cancel(ctx, account, ip)
 		s.onAttempt(OutcomeError)
-		return nil, fmt.Errorf("login: %w", lookupErr)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, lookupErr)
 	}
 	known := lookupErr == nil
 	hash := s.dummy
@@ -275,6 +288,8 @@ func (s *Service) VerifyPassword(ctx context.Context, username, pw string, ip ne
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
+		// The client left before its password was checked.
+		s.cancel(context.WithoutCancel(ctx), account, ip)
 		s.onAttempt(OutcomeError)
 		return nil, fmt.Errorf("login: %w", ctx.Err())
 	}
@@ -308,6 +323,13 @@ func (s *Service) VerifyPassword(ctx context.Context, username, pw string, ip ne
 	s.onAttempt(OutcomeSuccess)
 	s.log.Info("login: succeeded", "user", u.Name, "ip", ip)
 	return &auth.Identity{Subject: u.Name, Roles: u.Roles, Method: "password"}, nil
+}
+
+// cancel takes back an attempt whose password was not checked.
+func (s *Service) cancel(ctx context.Context, account string, ip netip.Addr) {
+	if err := s.protect.Cancel(ctx, account, ip); err != nil {
+		s.log.Error("login: taking back an unchecked attempt failed", "account", account, "ip", ip, "err", err)
+	}
 }
 
 // rehash replaces a hash made with other parameters while the plain

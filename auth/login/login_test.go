@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/rampartsec/rampart/auth/password"
 	"github.com/rampartsec/rampart/auth/session"
 	"github.com/rampartsec/rampart/auth/users"
+	"github.com/rampartsec/rampart/bruteforce"
 	"github.com/rampartsec/rampart/internal/sqldb"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
@@ -39,6 +41,12 @@ type fixture struct {
 // newFixture builds a login service over SQLite with users alice (admin),
 // bob, and locked lou, all with goodPassword.
 func newFixture(t testing.TB, c login.Config) *fixture {
+	t.Helper()
+	return newFixtureWith(t, c, nil)
+}
+
+// newFixtureWith is newFixture with the user store wrapped by wrap.
+func newFixtureWith(t testing.TB, c login.Config, wrap func(users.Store) users.Store) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "rampart.db"))
@@ -73,6 +81,9 @@ func newFixture(t testing.TB, c login.Config) *fixture {
 		}
 	}
 	c.Users, c.Sessions = us, sm
+	if wrap != nil {
+		c.Users = wrap(us)
+	}
 	if c.Hasher == nil {
 		c.Hasher = h
 	}
@@ -363,6 +374,13 @@ func (p *fakeProtection) Succeed(_ context.Context, account string, ip netip.Add
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, "succeed "+account+" "+ip.String())
+	return nil
+}
+
+func (p *fakeProtection) Cancel(_ context.Context, account string, ip netip.Addr) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, "cancel "+account+" "+ip.String())
 	return nil
 }
 
@@ -658,5 +676,102 @@ func TestWaitText(t *testing.T) {
 		if got := login.WaitText(d); got != want {
 			t.Errorf("WaitText(%v): got %q, want %q", d, got, want)
 		}
+	}
+}
+
+// outage is a user store that fails while down is set, as PostgreSQL does
+// when it is stopped.
+type outage struct {
+	users.Store
+	down atomic.Bool
+}
+
+var errConnRefused = errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+
+func (o *outage) Lookup(ctx context.Context, name string) (users.User, error) {
+	if o.down.Load() {
+		return users.User{}, errConnRefused
+	}
+	return o.Store.Lookup(ctx, name)
+}
+
+// bruteforceProtection is the gateway's adapter of a real Protector.
+type bruteforceProtection struct{ p *bruteforce.Protector }
+
+func (b bruteforceProtection) Check(ctx context.Context, account string, ip netip.Addr) (bool, time.Duration, error) {
+	err := b.p.Check(ctx, account, ip)
+	var locked *bruteforce.LockedError
+	if errors.As(err, &locked) {
+		return false, locked.RetryAfter, nil
+	}
+	return err == nil, 0, err
+}
+func (b bruteforceProtection) Fail(ctx context.Context, account string, ip netip.Addr) error {
+	b.p.Fail(ctx, account, ip)
+	return nil
+}
+func (b bruteforceProtection) Succeed(ctx context.Context, account string, ip netip.Addr) error {
+	return b.p.Succeed(ctx, account, ip)
+}
+func (b bruteforceProtection) Cancel(ctx context.Context, account string, ip netip.Addr) error {
+	return b.p.Cancel(ctx, account, ip)
+}
+
+// TestUserStoreOutageIsNeverAPasswordFailure: while the user store is down
+// every login answers 503 with Retry-After; none of those attempts counts,
+// so once it is back the right password from the same address logs in at
+// once, and wrong passwords still lock as before.
+func TestUserStoreOutageIsNeverAPasswordFailure(t *testing.T) {
+	t.Parallel()
+	// A long delay, so the slow hashing of a race-enabled build cannot
+	// outlast it.
+	p, err := bruteforce.New(bruteforce.Config{Delay: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &outage{}
+	f := newFixtureWith(t, login.Config{Protection: bruteforceProtection{p}}, func(s users.Store) users.Store {
+		o.Store = s
+		return o
+	})
+	o.down.Store(true)
+	for i := range 30 {
+		w := f.loginJSON(t, "alice", goodPassword)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("attempt %d during the outage: got %d Retry-After %q, want 503 with Retry-After", i+1, w.Code, w.Header().Get("Retry-After"))
+		}
+		if strings.Contains(w.Body.String(), "connection refused") {
+			t.Fatalf("the store's error reached the client: %s", w.Body)
+		}
+	}
+	o.down.Store(false)
+	if w := f.loginJSON(t, "alice", goodPassword); w.Code != http.StatusOK {
+		t.Fatalf("right password after the outage: got %d (Retry-After %q), want 200", w.Code, w.Header().Get("Retry-After"))
+	}
+	// The protection itself is intact: a guesser is still slowed down.
+	if w := f.loginJSON(t, "bob", "wrong"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("first wrong password: got %d, want 401", w.Code)
+	}
+	if w := f.loginJSON(t, "bob", goodPassword); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("at once after a wrong password: got %d, want 429", w.Code)
+	}
+}
+
+func TestUserStoreOutageCancelsTheAttempt(t *testing.T) {
+	t.Parallel()
+	p := &fakeProtection{}
+	o := &outage{}
+	f := newFixtureWith(t, login.Config{Protection: p}, func(s users.Store) users.Store {
+		o.Store = s
+		return o
+	})
+	o.down.Store(true)
+	_, err := f.svc.VerifyPassword(context.Background(), "alice", goodPassword, netip.MustParseAddr("192.0.2.1"))
+	if !errors.Is(err, login.ErrUnavailable) {
+		t.Fatalf("got %v, want ErrUnavailable", err)
+	}
+	want := []string{"check alice 192.0.2.1", "cancel alice 192.0.2.1"}
+	if got := p.take(); !slices.Equal(got, want) {
+		t.Errorf("got calls %q, want %q", got, want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampartsec/rampart/auth"
@@ -68,6 +69,16 @@ type Config struct {
 	// Requests over HTTPS keep the __Host- cookie, and never read the
 	// plain one. The gateway sets it in development only. Default nil.
 	UnsafePlainHTTP func(r *http.Request) bool `yaml:"-"`
+	// OnStoreError says what happens to a request whose session the store
+	// cannot be asked about: "fail_closed" (default) refuses it (503);
+	// "cache" accepts it when the store is a StaleFinder (a
+	// CachedRedisStore) that saw the session within its cache lifetime
+	// before the outage began — degraded mode. Deadlines are still
+	// checked, idle time counting from the last activity the store
+	// recorded; revocations announced before the outage still apply,
+	// those made during it (which the store could not record either) are
+	// seen when it is back.
+	OnStoreError string `yaml:"on_store_error"`
 
 	// RecordKey, when set, authenticates every record the Manager writes
 	// with HMAC-SHA256 (see Record.MAC), and records that fail the check
@@ -107,6 +118,23 @@ const (
 	EventRevokedAll      Event = "revoked_all"   // log out everywhere
 	EventRevoked         Event = "revoked_other" // one session ended from the session list
 	EventTampered        Event = "tampered"      // a record whose MAC does not verify: refused
+	EventDegraded        Event = "degraded"      // the store failed; the session was served from the process cache (on_store_error: cache)
+)
+
+// StaleFinder is implemented by stores that keep a process-local copy of
+// recently seen sessions, for degraded mode (Config.OnStoreError "cache").
+type StaleFinder interface {
+	// FindStale returns the record of key as last seen, when it was
+	// confirmed by the backing store within the cache lifetime before the
+	// backing store became unreachable, and no deletion of it was
+	// announced since.
+	FindStale(key Key) (Record, bool)
+}
+
+// The values of Config.OnStoreError.
+const (
+	OnStoreErrorFailClosed = "fail_closed"
+	OnStoreErrorCache      = "cache"
 )
 
 // CheckProduction reports settings that production must refuse: lifetimes
@@ -147,6 +175,8 @@ type Manager struct {
 	clearCookie                        string
 	recordKey                          []byte
 	deployment                         string
+	stale                              StaleFinder // set with on_store_error: cache
+	degraded                           atomic.Bool // serving from the cache now, for the log
 }
 
 var _ auth.Authenticator = (*Manager)(nil)
@@ -184,6 +214,17 @@ func New(store Store, c Config) (*Manager, error) {
 		deployment: c.Deployment,
 	}
 	m.touchEvery = min(c.IdleTimeout/10, time.Minute)
+	switch c.OnStoreError {
+	case "", OnStoreErrorFailClosed:
+	case OnStoreErrorCache:
+		sf, ok := store.(StaleFinder)
+		if !ok {
+			return nil, errors.New("session: on_store_error: cache needs a store with a process cache (store.redis with store.session_cache above 0)")
+		}
+		m.stale = sf
+	default:
+		return nil, fmt.Errorf("session: on_store_error must be fail_closed or cache, got %q", c.OnStoreError)
+	}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -349,9 +390,15 @@ func (m *Manager) identity(rec Record) *auth.Identity {
 func (m *Manager) live(ctx context.Context, k Key) (Record, bool, error) {
 	rec, found, err := m.store.Find(ctx, k)
 	if err != nil {
+		if rec, ok := m.fromCache(k, err); ok {
+			return rec, true, nil
+		}
 		m.onEvent(EventStoreError)
 		m.log.Error("session: store failed; refusing the session", "err", err)
 		return Record{}, false, fmt.Errorf("session: find: %w", err)
+	}
+	if m.stale != nil && m.degraded.Load() && m.degraded.Swap(false) {
+		m.log.Info("session: store answers again; degraded mode over")
 	}
 	if !found {
 		m.onEvent(EventUnknown)
@@ -376,6 +423,13 @@ func (m *Manager) live(ctx context.Context, k Key) (Record, bool, error) {
 	if now.Sub(rec.LastSeen) >= m.touchEvery {
 		rec.LastSeen = now
 		found, err := m.store.Touch(ctx, k, rec, m.ttl(rec, now))
+		if err != nil && m.stale != nil {
+			// Found (from the cache) but the activity cannot be
+			// recorded: degraded, served as found.
+			if rec, ok := m.fromCache(k, err); ok {
+				return rec, true, nil
+			}
+		}
 		if err != nil {
 			m.onEvent(EventStoreError)
 			m.log.Error("session: store failed; refusing the session", "err", err)
@@ -388,6 +442,28 @@ func (m *Manager) live(ctx context.Context, k Key) (Record, bool, error) {
 		}
 	}
 	return rec, true, nil
+}
+
+// fromCache is degraded mode: the session k from the process cache while
+// the store fails with err, when on_store_error is cache and the cache saw
+// it recently enough. The record passes the same integrity and deadline
+// checks as one from the store.
+func (m *Manager) fromCache(k Key, err error) (Record, bool) {
+	if m.stale == nil {
+		return Record{}, false
+	}
+	rec, ok := m.stale.FindStale(k)
+	if !ok || !m.verify(k, rec) {
+		return Record{}, false
+	}
+	if end, _ := m.deadline(rec); !m.now().Before(end) {
+		return Record{}, false
+	}
+	m.onEvent(EventDegraded)
+	if !m.degraded.Swap(true) {
+		m.log.Warn("session: store unavailable; DEGRADED: serving sessions seen recently from the process cache (on_store_error: cache)", "err", err)
+	}
+	return rec, true
 }
 
 // ttl is how long the store should keep rec from now.

@@ -40,6 +40,10 @@ type CachedRedisStore struct {
 	// flight may have read a record deleted meanwhile, and is not cached.
 	epoch atomic.Uint64
 	ready atomic.Bool
+	// downSince is when the subscription was lost (Unix nanoseconds), 0
+	// while it holds: entries that expired before it are too old for
+	// degraded mode.
+	downSince atomic.Int64
 
 	pubsub *redis.PubSub
 	cancel context.CancelFunc
@@ -89,12 +93,18 @@ func (s *CachedRedisStore) listen(ctx context.Context) {
 			// lost, so start from an empty cache.
 			s.clear()
 			s.ready.Store(m.Kind == "subscribe")
+			if m.Kind == "subscribe" {
+				s.downSince.Store(0)
+			}
 		case *redis.Message:
 			s.apply(m.Payload)
 		default:
 			if err != nil {
+				// The entries stop being served (ready is false) but are
+				// kept, for FindStale: they hold every announcement made
+				// until now. They are dropped at resubscription.
 				s.ready.Store(false)
-				s.clear()
+				s.downSince.CompareAndSwap(0, s.now().UnixNano())
 				select {
 				case <-ctx.Done():
 					return
@@ -198,11 +208,34 @@ func (s *CachedRedisStore) Find(ctx context.Context, key Key) (Record, bool, err
 	return rec, found, nil
 }
 
+// FindStale implements StaleFinder: the cached record of key if it was
+// still fresh when the subscription to deletion announcements was lost
+// (or is fresh now, when it was not), so every deletion announced up to
+// then has been applied to it.
+func (s *CachedRedisStore) FindStale(key Key) (Record, bool) {
+	cutoff := s.now()
+	if d := s.downSince.Load(); d != 0 {
+		cutoff = time.Unix(0, d)
+	}
+	s.mu.Lock()
+	e, ok := s.entries[key]
+	s.mu.Unlock()
+	if !ok || e.expires.Before(cutoff) {
+		return Record{}, false
+	}
+	return e.rec, true
+}
+
 // Touch implements Store, keeping the cached record's activity current.
 func (s *CachedRedisStore) Touch(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
 	epoch := s.epoch.Load()
 	found, err := s.RedisStore.Touch(ctx, key, rec, ttl)
-	if err != nil || !found {
+	if err != nil {
+		// Kept: a failed call says nothing about the session, and
+		// degraded mode may need the entry.
+		return found, err
+	}
+	if !found {
 		s.forget(key)
 		return found, err
 	}
@@ -227,6 +260,8 @@ func (s *CachedRedisStore) DeleteUser(ctx context.Context, user string) (int, er
 // Ready reports whether the cache is in use: its subscription to deletion
 // announcements is confirmed.
 func (s *CachedRedisStore) Ready() bool { return s.ready.Load() }
+
+var _ StaleFinder = (*CachedRedisStore)(nil)
 
 // Close stops the subscription. The Redis client stays open; its owner
 // closes it.

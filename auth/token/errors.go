@@ -53,6 +53,12 @@ var (
 	// exchanged is presented again. The whole family has been revoked by the
 	// time it is returned.
 	ErrRefreshReused = errors.New("token: refresh token reused; family revoked")
+	// ErrUnavailable is returned (wrapped, with the cause) when a store
+	// failed: the refresh-token store, or the user store behind
+	// IdentityLoader or PasswordVerifier. Nothing was consumed or revoked;
+	// the token endpoint answers 503 with Retry-After, and the same
+	// request may be sent again once the store is back.
+	ErrUnavailable = errors.New("token: store unavailable")
 	// ErrInvalidCredentials is what a PasswordVerifier returns (wrapped or
 	// not) for a wrong user name or password, or a locked account.
 	ErrInvalidCredentials = errors.New("token: invalid credentials")

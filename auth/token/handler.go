@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rampartsec/rampart/problem"
+	"github.com/rampartsec/rampart/requestid"
 )
 
 // Policy is the name under which this package's rejections are recorded
@@ -61,7 +62,9 @@ var (
 // Failures are neutral problems: 400 for a malformed request, 401 for wrong
 // credentials or an invalid, expired, revoked or reused refresh token (the
 // client is not told which), 429 with Retry-After when brute-force
-// protection refuses, 500 when a store fails.
+// protection refuses, 503 with Retry-After when a store is unavailable
+// (nothing was consumed or revoked: the same request may be sent again),
+// 500 for anything else that fails.
 func (m *Manager) TokenHandler() http.Handler {
 	return http.HandlerFunc(m.serveToken)
 }
@@ -137,11 +140,17 @@ func (m *Manager) passwordGrant(w http.ResponseWriter, r *http.Request, req toke
 	case errors.As(err, &limited):
 		m.decide("password", "limited")
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(limited.RetryAfter().Seconds())), 10))
-		writeProblem(w, r, http.StatusTooManyRequests, "too many failed attempts; try again later")
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Detail: "too many failed attempts; try again later",
+			Policy: "login_protection", Reason: "throttled"})
 		return
 	case errors.Is(err, ErrInvalidCredentials):
 		m.decide("password", "invalid")
 		writeProblem(w, r, http.StatusUnauthorized, "invalid username or password")
+		return
+	case errors.Is(err, ErrUnavailable):
+		m.decide("password", "unavailable")
+		m.log.Error("password verification failed", "err", err, "request_id", requestID(r))
+		writeUnavailable(w, r)
 		return
 	default:
 		m.decide("password", "error")
@@ -152,7 +161,11 @@ func (m *Manager) passwordGrant(w http.ResponseWriter, r *http.Request, req toke
 	pair, err := m.Issue(r.Context(), id)
 	if err != nil {
 		m.decide("password", "error")
-		m.log.Error("issue tokens", "err", err)
+		m.log.Error("issue tokens", "err", err, "request_id", requestID(r))
+		if errors.Is(err, ErrUnavailable) {
+			writeUnavailable(w, r)
+			return
+		}
 		writeProblem(w, r, http.StatusInternalServerError, "")
 		return
 	}
@@ -167,11 +180,31 @@ func (m *Manager) refreshGrant(w http.ResponseWriter, r *http.Request, req token
 		writePair(w, pair)
 	case errors.Is(err, ErrInvalidRefresh), errors.Is(err, ErrRefreshReused):
 		writeProblem(w, r, http.StatusUnauthorized, "invalid refresh token")
+	case errors.Is(err, ErrUnavailable):
+		m.log.Error("refresh tokens: store unavailable; nothing consumed", "err", err, "request_id", requestID(r))
+		writeUnavailable(w, r)
 	default:
-		m.log.Error("refresh tokens", "err", err)
+		m.log.Error("refresh tokens", "err", err, "request_id", requestID(r))
 		writeProblem(w, r, http.StatusInternalServerError, "")
 	}
 }
+
+// RetryAfterUnavailable is the Retry-After of a 503 answered because a
+// store is unavailable: long enough not to hammer a recovering store,
+// short enough that a client's retry lands soon after it is back.
+const RetryAfterUnavailable = 5 * time.Second
+
+var retryAfterUnavailable = []string{strconv.Itoa(int(RetryAfterUnavailable / time.Second))}
+
+// writeUnavailable answers 503 with Retry-After for a store outage.
+func writeUnavailable(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Retry-After"] = retryAfterUnavailable
+	writeProblem(w, r, http.StatusServiceUnavailable, "")
+}
+
+// requestID is the request's id for log lines (requestid.Handler), so a
+// client's incident id finds the line.
+func requestID(r *http.Request) string { return requestid.FromContext(r.Context()) }
 
 func writePair(w http.ResponseWriter, p *Pair) {
 	body, err := json.Marshal(p)

@@ -2,10 +2,12 @@ package token_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,26 +190,120 @@ func TestRefreshReloadsIdentity(t *testing.T) {
 	}
 }
 
-// flakyUsers fails LoadIdentity like a user store that is down.
-type flakyUsers struct{ *users }
+// flakyUsers fails LoadIdentity like a user store that is down, while
+// down is set.
+type flakyUsers struct {
+	*users
+	down *atomic.Bool
+}
 
-func (flakyUsers) LoadIdentity(context.Context, string) (*auth.Identity, error) {
-	return nil, errors.New("user store unavailable")
+func (u flakyUsers) LoadIdentity(ctx context.Context, name string) (*auth.Identity, error) {
+	if u.down.Load() {
+		return nil, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
+	return u.users.LoadIdentity(ctx, name)
 }
 
 func TestRefreshWhenTheUserStoreFails(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *token.Config) { c.Passwords = flakyUsers{&users{}} })
+	down := &atomic.Bool{}
+	f := newFixture(t, func(c *token.Config) {
+		c.Passwords = flakyUsers{&users{roles: map[string][]string{"alice": {"admin"}}}, down}
+	})
 	ctx := context.Background()
 	p := f.issue(t, "alice")
-	_, err := f.m.Refresh(ctx, p.RefreshToken)
-	if err == nil || errors.Is(err, token.ErrInvalidRefresh) || errors.Is(err, token.ErrRefreshReused) {
-		t.Fatalf("got %v, want a store failure", err)
+	down.Store(true)
+	for range 3 {
+		_, err := f.m.Refresh(ctx, p.RefreshToken)
+		if !errors.Is(err, token.ErrUnavailable) || errors.Is(err, token.ErrInvalidRefresh) || errors.Is(err, token.ErrRefreshReused) {
+			t.Fatalf("during the outage: got %v, want ErrUnavailable", err)
+		}
 	}
-	// The client retries with the same token: the family was ended, and
-	// the retry is not mistaken for theft.
-	if _, err := f.m.Refresh(ctx, p.RefreshToken); !errors.Is(err, token.ErrInvalidRefresh) {
-		t.Fatalf("retry: got %v, want %v", err, token.ErrInvalidRefresh)
+	// The store is back: the client's retry with the same token works,
+	// and nothing was revoked.
+	down.Store(false)
+	next, err := f.m.Refresh(ctx, p.RefreshToken)
+	if err != nil {
+		t.Fatalf("retry after the outage: got %v, want a new pair", err)
+	}
+	// Reuse detection is intact: the old token is now used up.
+	if _, err := f.m.Refresh(ctx, p.RefreshToken); !errors.Is(err, token.ErrRefreshReused) {
+		t.Fatalf("replay of the exchanged token: got %v, want %v", err, token.ErrRefreshReused)
+	}
+	if _, err := f.m.Refresh(ctx, next.RefreshToken); !errors.Is(err, token.ErrInvalidRefresh) {
+		t.Fatalf("successor after reuse: got %v, want %v", err, token.ErrInvalidRefresh)
+	}
+}
+
+// downStore is a refresh-token store whose every call fails while down is
+// set, as Redis or PostgreSQL do when stopped.
+type downStore struct {
+	token.Store
+	down *atomic.Bool
+}
+
+var errStoreDown = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+
+func (s downStore) Family(ctx context.Context, h [sha256.Size]byte, now time.Time) (token.Family, error) {
+	if s.down.Load() {
+		return token.Family{}, errStoreDown
+	}
+	return s.Store.Family(ctx, h, now)
+}
+
+func (s downStore) Rotate(ctx context.Context, old [sha256.Size]byte, next token.RefreshToken, now time.Time) (token.Family, error) {
+	if s.down.Load() {
+		return token.Family{}, errStoreDown
+	}
+	return s.Store.Rotate(ctx, old, next, now)
+}
+
+func (s downStore) RevokeFamily(ctx context.Context, id string, now time.Time) error {
+	if s.down.Load() {
+		return errStoreDown
+	}
+	return s.Store.RevokeFamily(ctx, id, now)
+}
+
+func (s downStore) CreateFamily(ctx context.Context, f token.Family, t token.RefreshToken) error {
+	if s.down.Load() {
+		return errStoreDown
+	}
+	return s.Store.CreateFamily(ctx, f, t)
+}
+
+func TestTokenEndpointDuringAStoreOutage(t *testing.T) {
+	t.Parallel()
+	down := &atomic.Bool{}
+	f := newFixture(t, func(c *token.Config) {
+		c.Store = downStore{token.NewMemoryStore(), down}
+		c.Passwords = &users{roles: map[string][]string{"alice": {"admin"}}}
+	})
+	h := f.m.TokenHandler()
+	post := func(body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/.rampart/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	p := f.issue(t, "alice")
+	down.Store(true)
+	for name, body := range map[string]string{
+		"refresh":  `{"refresh_token":"` + p.RefreshToken + `"}`,
+		"password": `{"username":"alice","password":"correct horse"}`,
+	} {
+		w := post(body)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("%s during the outage: got %d Retry-After %q, want 503 with Retry-After", name, w.Code, w.Header().Get("Retry-After"))
+		}
+		if strings.Contains(w.Body.String(), "connection refused") {
+			t.Fatalf("%s: the store's error reached the client: %s", name, w.Body)
+		}
+	}
+	down.Store(false)
+	if w := post(`{"refresh_token":"` + p.RefreshToken + `"}`); w.Code != http.StatusOK {
+		t.Fatalf("refresh after the outage: got %d %s, want 200", w.Code, w.Body)
 	}
 }
 

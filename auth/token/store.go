@@ -64,6 +64,11 @@ type Store interface {
 	// returns the family. A used token is kept until the family expires, so
 	// that replaying it is detected as reuse.
 	Rotate(ctx context.Context, old [sha256.Size]byte, next RefreshToken, now time.Time) (Family, error)
+	// Family returns the family of the token whose hash is h, without
+	// using the token: ErrInvalidRefresh when the token is unknown or its
+	// family is revoked or expired at now. Whether the token itself was
+	// used or idled out is Rotate's to decide. It writes nothing.
+	Family(ctx context.Context, h [sha256.Size]byte, now time.Time) (Family, error)
 	// RevokeToken revokes the family of the token whose hash is h, as at
 	// logout. An unknown token is not an error.
 	RevokeToken(ctx context.Context, h [sha256.Size]byte, now time.Time) error
@@ -149,6 +154,21 @@ func (s *MemoryStore) Rotate(_ context.Context, old [sha256.Size]byte, next Refr
 	}
 	t.used = true
 	s.tokens[next.Hash] = &memToken{family: t.family, expires: minTime(next.Expires, fam.f.Expires)}
+	return cloneFamily(fam.f), nil
+}
+
+// Family implements Store.
+func (s *MemoryStore) Family(_ context.Context, h [sha256.Size]byte, now time.Time) (Family, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[h]
+	if !ok {
+		return Family{}, ErrInvalidRefresh
+	}
+	fam, ok := s.families[t.family]
+	if !ok || fam.revoked || !now.Before(fam.f.Expires) {
+		return Family{}, ErrInvalidRefresh
+	}
 	return cloneFamily(fam.f), nil
 }
 

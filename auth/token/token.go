@@ -124,7 +124,8 @@ type Config struct {
 	Logger *slog.Logger `yaml:"-"`
 	// OnDecision, when set, is called once per decision with the operation
 	// ("verify", "password", "refresh", "revoke") and its outcome ("ok",
-	// "invalid", "expired", "revoked", "reused", "limited", "error"). The
+	// "invalid", "expired", "revoked", "reused", "limited", "unavailable",
+	// "error"). The
 	// gateway turns these into Prometheus counters; both values come from
 	// these fixed sets. It must be fast and safe for concurrent use.
 	OnDecision func(op, outcome string) `yaml:"-"`
@@ -378,7 +379,7 @@ func (m *Manager) Issue(ctx context.Context, id *auth.Identity) (*Pair, error) {
 	fam.MAC = m.familyMAC(fam)
 	refresh, hash := newRefreshToken()
 	if err := m.store.CreateFamily(ctx, fam, RefreshToken{Hash: hash, FamilyID: fam.ID, Expires: now.Add(m.refreshTTL)}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: issue: %w", ErrUnavailable, err)
 	}
 	access, err := m.sign(id.Subject, id.Roles, id.Scopes, now)
 	if err != nil {
@@ -391,7 +392,9 @@ func (m *Manager) Issue(ctx context.Context, id *auth.Identity) (*Pair, error) {
 // used up: presenting it again is reuse, which revokes the whole family
 // (the legitimate client and the thief both have to log in again) and
 // returns ErrRefreshReused. An unknown, expired or revoked token returns
-// ErrInvalidRefresh.
+// ErrInvalidRefresh. A store failure (the refresh-token store, or the user
+// store behind IdentityLoader) returns an error wrapping ErrUnavailable,
+// and the token is neither used nor revoked.
 func (m *Manager) Refresh(ctx context.Context, refresh string) (*Pair, error) {
 	hash, ok := hashRefreshToken(refresh)
 	if !ok {
@@ -399,19 +402,18 @@ func (m *Manager) Refresh(ctx context.Context, refresh string) (*Pair, error) {
 		return nil, ErrInvalidRefresh
 	}
 	now := m.now()
-	next, nextHash := newRefreshToken()
-	fam, err := m.store.Rotate(ctx, hash, RefreshToken{Hash: nextHash, Expires: now.Add(m.refreshTTL)}, now)
+	// Everything that can fail for a reason that is not the client's is
+	// asked before the token is used up: a store outage must leave the
+	// client a token it can present again once the store is back, and
+	// must never look like theft.
+	fam, err := m.store.Family(ctx, hash, now)
 	switch {
-	case errors.Is(err, ErrRefreshReused):
-		m.decide("refresh", "reused")
-		m.log.Warn("refresh token reused: family revoked; the token was probably stolen")
-		return nil, err
 	case errors.Is(err, ErrInvalidRefresh):
 		m.decide("refresh", "invalid")
 		return nil, err
 	case err != nil:
-		m.decide("refresh", "error")
-		return nil, err
+		m.decide("refresh", "unavailable")
+		return nil, fmt.Errorf("%w: refresh: %w", ErrUnavailable, err)
 	}
 	if len(m.recordKey) > 0 && !hmac.Equal([]byte(fam.MAC), []byte(m.familyMAC(fam))) {
 		// Written by another deployment, or edited in the store: not
@@ -432,19 +434,35 @@ func (m *Manager) Refresh(ctx context.Context, refresh string) (*Pair, error) {
 			return nil, ErrInvalidRefresh
 		}
 		if err != nil {
-			// The old token is used up and the user's status is unknown:
-			// end the family (fail closed) rather than let the client's
-			// retry of the old token look like theft.
-			if rerr := m.store.RevokeFamily(ctx, fam.ID, now); rerr != nil {
-				m.log.Error("revoke family after a user store failure", "err", rerr)
-			}
-			m.decide("refresh", "error")
-			return nil, fmt.Errorf("token: refresh: load identity: %w", err)
+			// The user's status is unknown: refuse (fail closed), but
+			// the token is untouched, so the client's retry after the
+			// outage succeeds instead of looking like reuse.
+			m.decide("refresh", "unavailable")
+			return nil, fmt.Errorf("%w: refresh: load identity: %w", ErrUnavailable, err)
 		}
 		roles = id.Roles
 		if id.Scopes != nil {
 			scopes = id.Scopes
 		}
+	}
+	next, nextHash := newRefreshToken()
+	rotated, err := m.store.Rotate(ctx, hash, RefreshToken{Hash: nextHash, Expires: now.Add(m.refreshTTL)}, now)
+	switch {
+	case errors.Is(err, ErrRefreshReused):
+		m.decide("refresh", "reused")
+		m.log.Warn("refresh token reused: family revoked; the token was probably stolen")
+		return nil, err
+	case errors.Is(err, ErrInvalidRefresh):
+		m.decide("refresh", "invalid")
+		return nil, err
+	case err != nil:
+		m.decide("refresh", "unavailable")
+		return nil, fmt.Errorf("%w: refresh: %w", ErrUnavailable, err)
+	case rotated.ID != fam.ID:
+		// The store answered for another family than the one it read:
+		// broken, so honour nothing.
+		m.decide("refresh", "error")
+		return nil, errors.New("token: refresh: the store rotated a different family than it read")
 	}
 	access, err := m.sign(subject, roles, scopes, now)
 	if err != nil {

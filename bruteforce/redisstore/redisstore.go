@@ -117,6 +117,15 @@ func (s *Store) Succeed(ctx context.Context, now time.Time, k bruteforce.Keys, p
 	return err
 }
 
+// Cancel implements bruteforce.Store.
+func (s *Store) Cancel(ctx context.Context, now time.Time, k bruteforce.Keys, p *bruteforce.Params) error {
+	if _, err := s.run(ctx, "cancel-ip", now, p, k.IP); err != nil {
+		return err
+	}
+	_, err := s.run(ctx, "cancel-account", now, p, k.AccountIP, k.Account)
+	return err
+}
+
 // Unlock implements bruteforce.Store.
 func (s *Store) Unlock(ctx context.Context, account string) error {
 	if _, err := s.run(ctx, "unlock", time.Now(), &bruteforce.Params{}, account); err != nil {

@@ -1,6 +1,6 @@
 -- Rampart login protection: one atomic step on one or two counters. It
--- mirrors bruteforce's Live, count, AttemptIP, AttemptAccount, SucceedIP
--- and SucceedAccount (counter.go) operation for operation. Times are Unix
+-- mirrors bruteforce's Live, count, uncount, AttemptIP, AttemptAccount,
+-- SucceedIP, SucceedAccount, CancelIP and CancelAccount (counter.go) operation for operation. Times are Unix
 -- milliseconds.
 --
 -- ARGV: op, now, max per account, max per IP, max per account+IP, window,
@@ -9,6 +9,8 @@
 -- op "account": KEYS[1] = account+IP, KEYS[2] = account (one hash tag).
 -- op "ok-ip":   KEYS[1] = IP counter.
 -- op "ok-account": KEYS as for "account".
+-- op "cancel-ip": KEYS[1] = IP counter.
+-- op "cancel-account": KEYS as for "account".
 -- op "unlock":  KEYS[1] = account counter.
 -- op "reset":   KEYS[1] = an account+IP counter.
 
@@ -46,6 +48,18 @@ local function count(c, limit, delayed)
   end
   if c.f >= limit then c.l = now + lockout end
   c.e = math.max(now, c.l, c.n) + window
+end
+
+local function uncount(c, limit, delayed)
+  if c.f > 0 then c.f = c.f - 1 end
+  if c.f < limit then c.l = 0 end
+  if delayed then
+    if c.f == 0 or delay <= 0 then
+      c.n = 0
+    else
+      c.n = math.min(c.n, now + math.min(delay * 2 ^ math.min(c.f - 1, 30), lockout))
+    end
+  end
 end
 
 local function blocked(c, delays)
@@ -90,6 +104,24 @@ elseif op == 'ok-account' then
   save(KEYS[1], {f = 0, l = 0, n = 0, e = 0, s = now})
   if not known then
     if acct.l <= now or acct.f <= maxAcct then acct = {f = 0, l = 0, n = 0, e = 0, s = 0} end
+    save(KEYS[2], acct)
+  end
+  return {1, 0, 0}
+elseif op == 'cancel-ip' then
+  local c = load(KEYS[1])
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    uncount(c, maxIP, false)
+    save(KEYS[1], c)
+  end
+  return {1, 0, 0}
+elseif op == 'cancel-account' then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {1, 0, 0} end
+  local pair, acct = load(KEYS[1]), load(KEYS[2])
+  local known = pair.s > 0 and now - pair.s < remember
+  uncount(pair, maxPair, true)
+  save(KEYS[1], pair)
+  if not known then
+    uncount(acct, maxAcct, false)
     save(KEYS[2], acct)
   end
   return {1, 0, 0}

@@ -305,6 +305,47 @@ func Run(t *testing.T, open func(*testing.T) bruteforce.Store) {
 		e.want("stranger at once", e.try("bob", other, true), bruteforce.ByAccountIP, time.Second)
 	})
 
+	t.Run("CancelledAttemptsNeverLock", func(t *testing.T) {
+		t.Parallel()
+		// The user store is down: every attempt is allowed, counted, and
+		// cancelled because its password could not be checked. Afterwards
+		// the owner logs in at once, from the same address.
+		e := setup(t, open, bruteforce.Config{})
+		a := netip.MustParseAddr(user)
+		for i := range 20 {
+			if err := e.p.Check(ctx, "alice", a); err != nil {
+				t.Fatalf("attempt %d during the outage: got %v, want allowed", i+1, err)
+			}
+			if err := e.p.Cancel(ctx, "alice", a); err != nil {
+				t.Fatal(err)
+			}
+			e.clk.add(time.Second)
+		}
+		e.want("right password after the outage", e.try("alice", user, true), 0, 0)
+	})
+
+	t.Run("CancelKeepsEarlierFailures", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, open, bruteforce.Config{})
+		a := netip.MustParseAddr(attacker)
+		e.want("1st guess", e.try("alice", attacker, false), 0, 0)
+		e.clk.add(time.Second)
+		e.want("2nd guess", e.try("alice", attacker, false), 0, 0)
+		e.clk.add(2 * time.Second)
+		if err := e.p.Check(ctx, "alice", a); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.p.Cancel(ctx, "alice", a); err != nil {
+			t.Fatal(err)
+		}
+		// Two failures stand: the delay after the second still applies
+		// (rounded up to start now), and the third guess still locks.
+		e.want("delay of two failures", e.try("alice", attacker, false), bruteforce.ByAccountIP, 2*time.Second)
+		e.clk.add(2 * time.Second)
+		e.want("3rd guess", e.try("alice", attacker, false), 0, 0)
+		e.want("locked", e.try("alice", attacker, false), bruteforce.ByAccountIP, 15*time.Minute)
+	})
+
 	t.Run("MatchesMemoryStore", func(t *testing.T) {
 		t.Parallel()
 		ref, err := bruteforce.NewMemoryStore(0)
@@ -320,6 +361,13 @@ func Run(t *testing.T, open func(*testing.T) bruteforce.Store) {
 			now = now.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
 			a, ip := fmt.Sprint(rng.IntN(3)), fmt.Sprint(rng.IntN(4))
 			k := bruteforce.Keys{IP: "i:" + ip, Account: "a:{" + a + "}", AccountIP: "p:{" + a + "}:" + ip}
+			if rng.IntN(7) == 0 {
+				if err := s.Cancel(ctx, now, k, p); err != nil {
+					t.Fatal(err)
+				}
+				_ = ref.Cancel(ctx, now, k, p)
+				continue
+			}
 			if rng.IntN(5) == 0 {
 				if err := s.Succeed(ctx, now, k, p); err != nil {
 					t.Fatal(err)

@@ -28,6 +28,11 @@ const (
 	exitFindings = 1 // audits: findings at or above the threshold; serve: runtime failure
 	exitUsage    = 2 // usage or input error
 	exitNothing  = 3 // audits: nothing scanned or entries left unparsed
+	// exitStart is serve's status when a valid configuration could not be
+	// put to work (a port in use, a failure while serving): distinct from
+	// exitUsage, which an invalid configuration gets, so that supervisors
+	// can restart the one and not the other.
+	exitStart = exitFindings
 )
 
 // cli is what every command receives: its streams and a way to report errors

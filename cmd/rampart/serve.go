@@ -106,6 +106,15 @@ func (f *serveFlags) apply(cfg *config.Config) config.Errors {
 	return errs
 }
 
+// isConfigError reports whether err is a mistake in the configuration
+// (file:line: key: message), as opposed to a failure to start with a valid
+// one.
+func isConfigError(err error) bool {
+	var errs config.Errors
+	var fe *config.FieldError
+	return errors.As(err, &errs) || errors.As(err, &fe)
+}
+
 // configError prints every configuration error on its own line and returns
 // the usage exit code.
 func (c *cli) configError(err error) int {
@@ -158,20 +167,28 @@ func (c *cli) serveWatch(ctx context.Context, cfg *config.Config, reload func() 
 	if fromFile {
 		opt.Loader = reload
 	}
+	b := currentBuild()
+	opt.Build = gateway.BuildInfo{Version: b.Version, Commit: b.Commit}
 	g, err := gateway.New(cfg, opt)
 	if err != nil {
 		out.Flush()
+		if !isConfigError(err) {
+			// A valid configuration that could not be put to work: a
+			// different exit status, so that a supervisor that gives up
+			// on configuration errors still restarts this one.
+			return c.errorf(exitStart, "could not start: %v", err)
+		}
 		return c.configError(err)
 	}
 	defer g.Close()
 	ls, err := listen(cfg)
 	if err != nil {
 		out.Flush()
-		c.errorf(exitFindings, "%v", err)
+		c.errorf(exitStart, "%v", err)
 		if strings.Contains(err.Error(), "address already in use") {
 			c.hintf("another process uses that port; choose another with --listen (or --admin)")
 		}
-		return exitFindings
+		return exitStart
 	}
 	if ready != nil {
 		ready(g)

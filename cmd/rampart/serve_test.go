@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,5 +159,33 @@ func TestServeSIGHUP(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+// TestServeExitStatus: an invalid configuration exits 2; a valid one that
+// cannot start (its port is taken) exits 1, so a supervisor can tell them
+// apart.
+func TestServeExitStatus(t *testing.T) {
+	t.Parallel()
+	bin := testutil.BuildRampart(t)
+	dir := t.TempDir()
+	taken := testutil.Listen(t)
+	for _, c := range []struct {
+		name, body string
+		want       int
+	}{
+		{"invalid", "upstream: http://127.0.0.1:1\nlimits: {idle_timeout: soon}\n", 2},
+		{"port taken", fmt.Sprintf("listen: %q\nadmin: {listen: \"off\"}\nupstream: http://127.0.0.1:1\nenv: development\n", taken.Addr().String()), 1},
+	} {
+		cfg := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".yaml")
+		if err := os.WriteFile(cfg, []byte(c.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "serve", "--config", cfg)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != c.want {
+			t.Errorf("%s: got %v, want exit status %d\n%s", c.name, err, c.want, out)
+		}
 	}
 }

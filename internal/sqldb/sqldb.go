@@ -94,10 +94,19 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqldb: connect to postgres: %w", redactDSN(err, dsn))
+		return nil, fmt.Errorf("sqldb: connect to postgres: %w", &UnreachableError{Err: redactDSN(err, dsn)})
 	}
 	return &DB{DB: db, Dialect: Postgres}, nil
 }
+
+// UnreachableError is returned by OpenPostgres when the settings are
+// usable but the server did not answer (down, refusing connections,
+// refusing the credentials): a condition to retry, not a configuration
+// mistake.
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // redactDSN removes a password that a driver error may have echoed.
 func redactDSN(err error, dsn string) error {

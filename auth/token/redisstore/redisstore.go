@@ -83,6 +83,17 @@ redis.call('PEXPIREAT', KEYS[2], f[1])
 return {'ok', t[1], f[3], f[4], f[5], f[1]}
 `)
 
+// familyScript returns {status, family id, subject, identity, created,
+// expires} for the token KEYS[1] without touching it.
+var familyScript = redis.NewScript(`
+local now = tonumber(ARGV[2])
+local fam = redis.call('HGET', KEYS[1], 'fam')
+if not fam then return {'invalid'} end
+local f = redis.call('HMGET', ARGV[1] .. 'f:' .. fam, 'exp', 'revoked', 'sub', 'ident', 'created')
+if not f[1] or f[2] == '1' or tonumber(f[1]) <= now then return {'invalid'} end
+return {'ok', fam, f[3], f[4], f[5], f[1]}
+`)
+
 // revokeScript revokes the family ARGV[2], or the family of token KEYS[1]
 // when ARGV[2] is empty. It never creates a family key.
 var revokeScript = redis.NewScript(`
@@ -170,22 +181,36 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 	if err != nil {
 		return token.Family{}, fmt.Errorf("redisstore: rotate: %w", err)
 	}
+	return familyOf(res, "rotate")
+}
+
+// Family implements Store.
+func (s *Store) Family(ctx context.Context, h [sha256.Size]byte, now time.Time) (token.Family, error) {
+	res, err := familyScript.Run(ctx, s.rdb, []string{s.tokenKey(h)}, s.prefix, millis(now)).StringSlice()
+	if err != nil {
+		return token.Family{}, fmt.Errorf("redisstore: family: %w", err)
+	}
+	return familyOf(res, "family")
+}
+
+// familyOf decodes the reply of rotateScript or familyScript.
+func familyOf(res []string, op string) (token.Family, error) {
 	switch {
 	case len(res) == 1 && res[0] == "invalid":
 		return token.Family{}, token.ErrInvalidRefresh
 	case len(res) == 1 && res[0] == "reused":
 		return token.Family{}, token.ErrRefreshReused
 	case len(res) != 6 || res[0] != "ok":
-		return token.Family{}, fmt.Errorf("redisstore: rotate: unexpected reply from redis (%d values)", len(res))
+		return token.Family{}, fmt.Errorf("redisstore: %s: unexpected reply from redis (%d values)", op, len(res))
 	}
 	var si storedIdentity
 	if err := json.Unmarshal([]byte(res[3]), &si); err != nil {
-		return token.Family{}, fmt.Errorf("redisstore: rotate: stored identity: %w", err)
+		return token.Family{}, fmt.Errorf("redisstore: %s: stored identity: %w", op, err)
 	}
 	created, err1 := strconv.ParseInt(res[4], 10, 64)
 	expires, err2 := strconv.ParseInt(res[5], 10, 64)
 	if err1 != nil || err2 != nil {
-		return token.Family{}, errors.New("redisstore: rotate: stored family times are not integers")
+		return token.Family{}, fmt.Errorf("redisstore: %s: stored family times are not integers", op)
 	}
 	return token.Family{ID: res[1], Subject: res[2], Roles: si.Roles, Scopes: si.Scopes, MAC: si.MAC,
 		Created: time.UnixMilli(created), Expires: time.UnixMilli(expires)}, nil

@@ -237,6 +237,31 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 		Created: time.UnixMilli(famCreated), Expires: time.UnixMilli(famExp)}, nil
 }
 
+// Family implements token.Store.
+func (s *Store) Family(ctx context.Context, h [sha256.Size]byte, now time.Time) (token.Family, error) {
+	var (
+		famID, subject, ident      string
+		tokExp, famCreated, famExp int64
+		usedAt, revokedAt          sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, s.q.selectToken, hashKey(h)).Scan(&famID, &tokExp, &usedAt, &subject, &ident, &famCreated, &famExp, &revokedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return token.Family{}, token.ErrInvalidRefresh
+	}
+	if err != nil {
+		return token.Family{}, fmt.Errorf("sqlstore: family: %w", err)
+	}
+	if revokedAt.Valid || millis(now) >= famExp {
+		return token.Family{}, token.ErrInvalidRefresh
+	}
+	var si storedIdentity
+	if err := json.Unmarshal([]byte(ident), &si); err != nil {
+		return token.Family{}, fmt.Errorf("sqlstore: family: stored identity: %w", err)
+	}
+	return token.Family{ID: famID, Subject: subject, Roles: si.Roles, Scopes: si.Scopes, MAC: si.MAC,
+		Created: time.UnixMilli(famCreated), Expires: time.UnixMilli(famExp)}, nil
+}
+
 // revokeReused revokes the family inside tx and commits, so the revocation
 // sticks even though the exchange fails.
 func (s *Store) revokeReused(ctx context.Context, tx *sql.Tx, famID string, nowMs int64) error {

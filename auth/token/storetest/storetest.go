@@ -109,6 +109,38 @@ func Run(t *testing.T, newStore func(t *testing.T) token.Store) {
 		}
 	})
 
+	t.Run("family reads without using the token", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		want := storeFamily(t, s, "fam-peek", "alice-peek", t0, idle, absolute)
+		for i := range 3 {
+			got, err := s.Family(ctx, hashOf("fam-peek-0"), t0.Add(time.Duration(i)*time.Minute))
+			if err != nil {
+				t.Fatalf("Family #%d: %v", i+1, err)
+			}
+			if got.ID != want.ID || got.Subject != want.Subject || !slices.Equal(got.Roles, want.Roles) ||
+				!slices.Equal(got.Scopes, want.Scopes) || !got.Created.Equal(want.Created) || !got.Expires.Equal(want.Expires) {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+		}
+		// The token is still unused: it rotates, once.
+		if _, err := rotate(s, "fam-peek-0", "fam-peek-1", t0.Add(5*time.Minute), idle); err != nil {
+			t.Fatalf("Rotate after Family: got %v, want nil", err)
+		}
+		if _, err := s.Family(ctx, hashOf("never-issued"), t0); !errors.Is(err, token.ErrInvalidRefresh) {
+			t.Errorf("unknown token: got %v, want %v", err, token.ErrInvalidRefresh)
+		}
+		if _, err := s.Family(ctx, hashOf("fam-peek-1"), t0.Add(absolute)); !errors.Is(err, token.ErrInvalidRefresh) {
+			t.Errorf("expired family: got %v, want %v", err, token.ErrInvalidRefresh)
+		}
+		if err := s.RevokeFamily(ctx, "fam-peek", t0.Add(6*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Family(ctx, hashOf("fam-peek-1"), t0.Add(7*time.Minute)); !errors.Is(err, token.ErrInvalidRefresh) {
+			t.Errorf("revoked family: got %v, want %v", err, token.ErrInvalidRefresh)
+		}
+	})
+
 	t.Run("unknown token", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
