@@ -26,14 +26,20 @@ type replicaSet struct {
 
 // startReplicas starts n `rampart serve` processes with store.redis set to
 // redisURL, sessions, tokens, a shared record key and a rate limit of
-// limit requests an hour on GET /public.
-func startReplicas(t *testing.T, n int, redisURL string, limit int) *replicaSet {
+// limit requests an hour on GET /public. Users are in postgresDSN when it
+// is set (the caller creates erin there), else in an SQLite file the
+// replicas share, with erin created.
+func startReplicas(t *testing.T, n int, redisURL string, limit int, postgresDSN string) *replicaSet {
 	t.Helper()
 	up := echoUpstream(t)
 	bin := testutil.BuildRampart(t)
 	dir := t.TempDir()
-	db := filepath.Join(dir, "rampart.db")
-	seedUser(t, db, "erin")
+	users := fmt.Sprintf("postgres: %q", postgresDSN)
+	if postgresDSN == "" {
+		db := filepath.Join(dir, "rampart.db")
+		seedUser(t, db, "erin")
+		users = fmt.Sprintf("sqlite: %q", db)
+	}
 	keyPath := filepath.Join(dir, "ed25519.pem")
 	writeEd25519(t, keyPath)
 	recordKey := filepath.Join(dir, "store.key")
@@ -48,7 +54,7 @@ func startReplicas(t *testing.T, n int, redisURL string, limit int) *replicaSet 
 admin: {listen: "off"}
 upstream: %q
 env: development
-store: {sqlite: %q, redis: %q, redis_timeout: 1s, key_file: %q}
+store: {%s, redis: %q, redis_timeout: 1s, key_file: %q}
 log: {access: false}
 login_protection: {delay: 1ms}
 auth:
@@ -59,7 +65,7 @@ routes:
     auth: none
     rate_limits: [{name: shared, key: route, limit: %d, per: 1h}]
   - match: "GET /notes"
-`, listen, up.URL, db, redisURL, recordKey, keyPath, limit)
+`, listen, up.URL, users, redisURL, recordKey, keyPath, limit)
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -127,9 +133,10 @@ func (rs *replicaSet) tokenPair(t *testing.T, i int) (access, refresh string) {
 }
 
 // checkShared proves the replicas share one state: a session made on one
-// works on the other and a logout on one ends it on both, a refresh
-// token rotated on one cannot be replayed on the other, and a rate limit
-// of limit requests holds exactly across both.
+// works on the other and a logout on one ends it on both, an access token
+// issued by one is accepted by the other, a refresh token rotated on one
+// cannot be replayed on the other, and a rate limit of limit requests
+// holds exactly across both.
 func (rs *replicaSet) checkShared(t *testing.T, limit int) {
 	t.Helper()
 	sess := rs.login(t, 0)
@@ -142,7 +149,12 @@ func (rs *replicaSet) checkShared(t *testing.T, limit int) {
 	if !testutil.WaitFor(3*time.Second, func() bool { return rs.notes(t, 0, sess) == 401 }) {
 		t.Errorf("after logout on replica 1, replica 0 still accepts the session")
 	}
-	_, old := rs.tokenPair(t, 0)
+	access, old := rs.tokenPair(t, 0)
+	req := withCookie("GET", rs.bases[1]+"/notes", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	if resp, _ := do(t, nil, req); resp.StatusCode != 200 {
+		t.Errorf("access token from replica 0 on replica 1: got %d, want 200", resp.StatusCode)
+	}
 	if resp, body := rs.post(t, 1, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, old), nil); resp.StatusCode != 200 {
 		t.Fatalf("refresh on replica 1: %d %s", resp.StatusCode, body)
 	}
@@ -173,7 +185,7 @@ func TestRedisCluster(t *testing.T) {
 	t.Parallel()
 	rc := testutil.StartRedisCluster(t, 3)
 	const limit = 10
-	rs := startReplicas(t, 2, rc.URL(), limit)
+	rs := startReplicas(t, 2, rc.URL(), limit, "")
 	rs.checkShared(t, limit)
 	// Login protection's script ran on the cluster too: a wrong password
 	// is a 401, not a store error.
@@ -197,7 +209,7 @@ func TestRedisSentinel(t *testing.T) {
 	t.Parallel()
 	rsn := testutil.StartRedisSentinel(t)
 	const limit = 10
-	rs := startReplicas(t, 2, rsn.URL(), limit)
+	rs := startReplicas(t, 2, rsn.URL(), limit, "")
 	rs.checkShared(t, limit)
 
 	sess := rs.login(t, 0)

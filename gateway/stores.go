@@ -352,22 +352,36 @@ func (l *lease) sessions(ctx context.Context, c *config.Config, ns string) (sess
 		}
 		return v.(session.Store), nil
 	}
-	key, _ := sqlKey(c)
-	db, err := l.sqlLocked(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	v, err := l.get("session\x00"+key, func() (any, func() error, error) {
-		st, err := session.NewSQLStore(ctx, db, nil)
-		if err != nil {
-			return nil, nil, c.Errorf("auth.sessions", "%v", err)
-		}
-		return st, nil, nil
+	st, err := sqlStore(ctx, l, c, "session", "auth.sessions", func(ctx context.Context, db *sqldb.DB) (session.Store, error) {
+		return session.NewSQLStore(ctx, db, nil)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return boundSessions{v.(session.Store), c.Store.SQLTimeout}, nil
+	return boundSessions{st, c.Store.SQLTimeout}, nil
+}
+
+// sqlStore returns the store of kind on c's SQL database, made by open on
+// first use and pooled under the database's key; errors are reported
+// under errKey. l.s.mu must be held.
+func sqlStore[T any](ctx context.Context, l *lease, c *config.Config, kind, errKey string, open func(context.Context, *sqldb.DB) (T, error)) (T, error) {
+	var zero T
+	key, _ := sqlKey(c)
+	db, err := l.sqlLocked(ctx, c)
+	if err != nil {
+		return zero, err
+	}
+	v, err := l.get(kind+"\x00"+key, func() (any, func() error, error) {
+		st, err := open(ctx, db)
+		if err != nil {
+			return nil, nil, c.Errorf(errKey, "%v", err)
+		}
+		return st, nil, nil
+	})
+	if err != nil {
+		return zero, err
+	}
+	return v.(T), nil
 }
 
 // tokens returns the refresh-token store: Redis when configured, else the
@@ -395,22 +409,13 @@ func (l *lease) tokens(ctx context.Context, c *config.Config, ns string) (token.
 		}
 		return v.(token.Store), nil
 	}
-	key, _ := sqlKey(c)
-	db, err := l.sqlLocked(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	v, err := l.get("token\x00"+key, func() (any, func() error, error) {
-		st, err := toksql.New(ctx, db)
-		if err != nil {
-			return nil, nil, c.Errorf("auth.tokens", "%v", err)
-		}
-		return st, nil, nil
+	st, err := sqlStore(ctx, l, c, "token", "auth.tokens", func(ctx context.Context, db *sqldb.DB) (token.Store, error) {
+		return toksql.New(ctx, db)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return boundTokens{v.(token.Store), c.Store.SQLTimeout}, nil
+	return boundTokens{st, c.Store.SQLTimeout}, nil
 }
 
 // tokenPrefix is where refresh tokens live in Redis. On a Redis Cluster
