@@ -273,7 +273,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	// request, but inside the headers (and CORS) so their refusals carry
 	// them.
 	inner := gen.recoverPanics(rl.handler(ips, refuseMethods(
-		allow.HostHandler(canonicalPath(allow.Handler(sh.Handler(routes)))))))
+		allow.HostHandler(canonicalPath(rb.matrix, allow.Handler(sh.Handler(routes)))))))
 	if c.CORS != nil || routesHaveCORS(c) {
 		// Every answer to an allowed origin carries its CORS headers,
 		// Rampart's own refusals and recovered panics included.
@@ -293,25 +293,32 @@ func routesHaveCORS(c *config.Config) bool {
 	return false
 }
 
-// canonicalPath is canonical.Handler with one difference: a path with an
+// canonicalPath is canonical.Handler with two differences: a path with an
 // encoded '?' or '#' goes on to the route table marked, and only a route
-// with allow_encoded_delimiters serves it (route.ServeHTTP refuses it
-// everywhere else).
-func canonicalPath(next http.Handler) http.Handler {
+// with allow_encoded_delimiters serves it; and when matrix is set (an
+// OpenAPI operation declares a matrix-style path parameter), a path with a
+// raw ';' goes on marked too, and only such a route serves it, with ';' in
+// those parameters' segments alone (route.ServeHTTP refuses it everywhere
+// else).
+func canonicalPath(matrix bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch err := canonical.Request(r); err {
-		case nil:
-		case canonical.ErrEncodedDelimiter:
-			ex := exchangeOf(w)
-			if ex == nil {
-				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
-				return
-			}
-			ex.encodedDelimiter = true
-		default:
+		f, err := canonical.Inspect(r)
+		if err != nil {
 			// Fail closed: an ambiguous path is refused, never guessed.
 			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "path"})
 			return
+		}
+		if f.EncodedDelimiter || f.PathParameter {
+			ex := exchangeOf(w)
+			switch {
+			case f.PathParameter && (ex == nil || !matrix):
+				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "path_parameter"})
+				return
+			case ex == nil:
+				problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
+				return
+			}
+			ex.encodedDelimiter, ex.pathParameter = f.EncodedDelimiter, f.PathParameter
 		}
 		next.ServeHTTP(w, r)
 	})

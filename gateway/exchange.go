@@ -34,6 +34,9 @@ type exchange struct {
 	// encodedDelimiter: the path holds an encoded '?' or '#', which only
 	// routes with allow_encoded_delimiters serve.
 	encodedDelimiter bool
+	// pathParameter: the path holds a raw ';', which only the segments of
+	// a route's matrix-style parameters may hold.
+	pathParameter bool
 }
 
 var _ http.ResponseWriter = (*exchange)(nil)

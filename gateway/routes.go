@@ -47,6 +47,9 @@ type routeBuilder struct {
 	csrfModes               map[string]*csrf.Protection
 	// spec is the OpenAPI document, when configured.
 	spec *validate.Spec
+	// matrix: an operation of spec declares a matrix-style path
+	// parameter, so paths with ';' go on to the route table.
+	matrix bool
 	// preflights answers CORS preflights for declared routes, by pattern:
 	// a preflight is an OPTIONS request, which a "POST /api/items" route
 	// does not match.
@@ -336,9 +339,7 @@ func (b *routeBuilder) entries() ([]entry, error) {
 			Logger:            b.log,
 			OnDecision:        b.metrics.validationDecision,
 			BasePath:          c.Validation.BasePath,
-			// The canonical path policy refuses ';' in every path.
-			NoPathParameters: true,
-			BodyBudget:       b.lease.s.bodyBudget(c.Validation.MaxBufferedBytes),
+			BodyBudget:        b.lease.s.bodyBudget(c.Validation.MaxBufferedBytes),
 		})
 		if err != nil {
 			return nil, c.Errorf("openapi", "%v", err)
@@ -534,14 +535,19 @@ func (b *routeBuilder) route(e entry) (*route, error) {
 		return routeAccess.Handler(h)
 	}
 	next = outer(next, b.authn.enabled && mode != auth.ModeNone)
+	var matrix []int
+	if e.spec != nil && len(e.spec.MatrixSegments) > 0 {
+		matrix = e.spec.MatrixSegments
+		b.matrix = true
+	}
 	if preflight != nil {
-		b.preflights[rc.Match] = &route{pattern: rc.Match, cors: corsP, next: outer(preflight, false)}
+		b.preflights[rc.Match] = &route{pattern: rc.Match, cors: corsP, matrixSegments: matrix, next: outer(preflight, false)}
 	}
 
 	if routeHeaders != nil {
 		next = routeHeaders.Handler(next)
 	}
-	return &route{pattern: rc.Match, maxBody: maxBody, encodedDelimiters: rc.AllowEncodedDelimiters, cors: corsP, next: next}, nil
+	return &route{pattern: rc.Match, maxBody: maxBody, encodedDelimiters: rc.AllowEncodedDelimiters, matrixSegments: matrix, cors: corsP, next: next}, nil
 }
 
 // preflightRouter sends a CORS preflight to the route of the method it asks
@@ -573,7 +579,11 @@ type route struct {
 	cors *cors.Policy
 	// encodedDelimiters: paths with an encoded '?' or '#' are served.
 	encodedDelimiters bool
-	next              http.Handler
+	// matrixSegments are the path segments (0 is the first after '/')
+	// that hold a matrix-style parameter: the only ones where ';' is
+	// served.
+	matrixSegments []int
+	next           http.Handler
 }
 
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -584,6 +594,10 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if e.encodedDelimiter && !rt.encodedDelimiters {
 			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
+			return
+		}
+		if e.pathParameter && !rt.servesParameters(r.URL.Path) {
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "path_parameter"})
 			return
 		}
 	}
@@ -688,6 +702,29 @@ func declaredMethods(patterns []string) []string {
 	return methods
 }
 
+// servesParameters reports whether every ';' of path is in a segment that
+// holds one of the route's matrix-style parameters, and starts it: the
+// value of such a parameter begins with ";name".
+func (rt *route) servesParameters(path string) bool {
+	if len(rt.matrixSegments) == 0 {
+		return false
+	}
+	for i, seg := 0, path[1:]; ; i++ {
+		end := strings.IndexByte(seg, '/')
+		cur := seg
+		if end >= 0 {
+			cur = seg[:end]
+		}
+		if strings.IndexByte(cur, ';') >= 0 && (cur[0] != ';' || !slices.Contains(rt.matrixSegments, i)) {
+			return false
+		}
+		if end < 0 {
+			return true
+		}
+		seg = seg[end+1:]
+	}
+}
+
 // denyUnmatched answers requests that match no route: 405 with Allow when
 // the path exists for other methods, 404 otherwise. Both are neutral.
 type denyUnmatched struct {
@@ -696,6 +733,10 @@ type denyUnmatched struct {
 }
 
 func (d *denyUnmatched) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e := exchangeOf(w); e != nil && e.pathParameter {
+		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "path_parameter"})
+		return
+	}
 	if e := exchangeOf(w); e != nil && e.encodedDelimiter {
 		problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: "encoded_delimiter"})
 		return

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,6 +105,10 @@ type Route struct {
 	// Operations are the operations behind the route: each one's
 	// operationId, or "METHOD /path/template" when it has none.
 	Operations []string
+	// MatrixSegments are the indexes of the path segments (0 is the one
+	// after the leading '/') that hold a matrix-style parameter: the only
+	// segments where a request path for this route may contain ';'.
+	MatrixSegments []int
 }
 
 // Match returns the route as a ServeMux pattern with its method, e.g.
@@ -123,6 +128,9 @@ type opDef struct {
 	// security is the operation's security, else the document's; nil
 	// when neither declares one.
 	security *Security
+	// matrix are the indexes of the path segments that hold a
+	// matrix-style parameter.
+	matrix []int
 }
 
 type paramDef struct {
@@ -289,6 +297,7 @@ func (s *Spec) Routes() []Route {
 	copy(out, s.routes)
 	for i := range out {
 		out[i].Operations = append([]string(nil), out[i].Operations...)
+		out[i].MatrixSegments = append([]int(nil), out[i].MatrixSegments...)
 	}
 	return out
 }
@@ -362,6 +371,14 @@ func (s *Spec) collect(root map[string]any) error {
 			s.routes = append(s.routes, Route{Method: d.method, Pattern: d.tmpl.pattern})
 		}
 		s.routes[i].Operations = append(s.routes[i].Operations, d.id)
+		for _, seg := range d.matrix {
+			if !slices.Contains(s.routes[i].MatrixSegments, seg) {
+				s.routes[i].MatrixSegments = append(s.routes[i].MatrixSegments, seg)
+			}
+		}
+	}
+	for i := range s.routes {
+		slices.Sort(s.routes[i].MatrixSegments)
 	}
 	sort.SliceStable(s.routes, func(i, j int) bool {
 		if s.routes[i].Pattern != s.routes[j].Pattern {
@@ -450,10 +467,18 @@ func (s *Spec) operation(method string, tmpl *pathTemplate, obj map[string]any, 
 	for _, p := range d.params {
 		if p.obj["in"] == "path" {
 			name := p.obj["name"].(string)
-			if tmpl.index(name) < 0 {
+			i := tmpl.index(name)
+			if i < 0 {
 				return nil, s.errorf(p.ptr, "path parameter %q is not in the path %q", name, tmpl.raw)
 			}
 			declared[name] = true
+			if p.obj["style"] == styleMatrix {
+				seg := tmpl.segmentOf(i)
+				if !tmpl.segs[seg].isParam {
+					return nil, s.errorf(p.ptr, "parameter %q: style matrix needs the parameter to be a whole path segment, as in \"/items/{%s}\"", name, name)
+				}
+				d.matrix = append(d.matrix, seg)
+			}
 		}
 	}
 	for _, name := range tmpl.names {

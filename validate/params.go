@@ -323,6 +323,14 @@ type paramSource struct {
 // present is false when the request does not carry it; msg is set when the
 // text cannot be read as the declared style.
 func (p *param) read(src *paramSource, maxDepth int) (v any, present bool, msg string) {
+	if p.in == "path" && p.style != styleMatrix {
+		// Servers that take ';' for a path parameter delimiter (Tomcat,
+		// Jetty, Spring) would cut the value short: only a matrix-style
+		// parameter may hold one.
+		if s, ok := src.path(p.name); ok && strings.IndexByte(s, ';') >= 0 {
+			return nil, true, `must not contain ';' (only a matrix-style path parameter may)`
+		}
+	}
 	if p.types == tObject && !p.json && !p.text {
 		switch {
 		case p.style == styleDeepObject:

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -115,6 +116,16 @@ func (t *pathTemplate) parseSegment(s string) (tmplSeg, error) {
 	}
 	seg.isParam = len(seg.params) == 1 && seg.parts[0] == "" && seg.parts[1] == ""
 	return seg, nil
+}
+
+// segmentOf returns the index in t.segs of the segment holding parameter i.
+func (t *pathTemplate) segmentOf(i int) int {
+	for j, seg := range t.segs {
+		if slices.Contains(seg.params, i) {
+			return j
+		}
+	}
+	return -1
 }
 
 // index returns the position of the parameter name, or -1.

@@ -27,6 +27,8 @@ func TestParameterStyles(t *testing.T) {
 		{"matrix unknown property", "/matrix/;R=1;X=2", "", "", 400},
 		{"matrix pair without =", "/matrix/;R", "", "", 400},
 		{"simple exploded object", "/simple/R=1,G=2", "", "", 200},
+		{"';' in a simple parameter", "/simple/R=1;G=2", "", "", 400},
+		{"';' in a label parameter", "/label/.1;2", "", "", 400},
 		{"simple property repeated", "/simple/R=1,R=2", "", "", 400},
 		{"header array over two lines", "/simple/R=1", "1, 2.5", "", 200},
 		{"header array element", "/simple/R=1", "1,x", "", 400},
@@ -61,5 +63,35 @@ func TestParameterStyles(t *testing.T) {
 				t.Fatalf("got %d, want %d: %s", w.Code, tc.want, w.Body)
 			}
 		})
+	}
+}
+
+// TestMatrixSegments: a route knows which of its segments hold a
+// matrix-style parameter, so a gateway can serve ';' there and nowhere else.
+func TestMatrixSegments(t *testing.T) {
+	t.Parallel()
+	spec, err := validate.Load("testdata/styles.yaml", validate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, r := range spec.Routes() {
+		switch r.Pattern {
+		case "/matrix/{c}":
+			found++
+			if len(r.MatrixSegments) != 1 || r.MatrixSegments[0] != 1 {
+				t.Errorf("%s: MatrixSegments %v, want [1]", r.Match(), r.MatrixSegments)
+			}
+		default:
+			if len(r.MatrixSegments) != 0 {
+				t.Errorf("%s: MatrixSegments %v, want none", r.Match(), r.MatrixSegments)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no matrix route in testdata/styles.yaml")
+	}
+	if _, err := validate.Load("testdata/styles.yaml", validate.Options{NoPathParameters: true}); err == nil {
+		t.Error("NoPathParameters: a matrix parameter loaded")
 	}
 }

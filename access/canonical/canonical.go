@@ -107,32 +107,54 @@ func lookalike(r rune) bool {
 	return false
 }
 
+// Findings are conditions of a path that Inspect accepts and reports, for a
+// caller to allow where it chooses: Path and Request refuse both.
+type Findings struct {
+	// EncodedDelimiter: the path holds an encoded '?' (%3F) or '#' (%23).
+	EncodedDelimiter bool
+	// PathParameter: the path holds a raw ';', as matrix-style parameters
+	// do ("/items/;id=5"). A ';' spelled %3B, or one that follows a
+	// segment of only dots ("/..;/admin"), is refused whatever the caller
+	// allows: servers that strip path parameters would turn it into a dot
+	// segment.
+	PathParameter bool
+}
+
 // Path returns the canonical form of the escaped absolute path p (the part
 // of a request target before any '?'), or one of the package's errors if p
 // is ambiguous. The rules are in the package documentation. When p is
 // already canonical, Path returns p itself and does not allocate. For
-// ErrEncodedDelimiter alone, Path returns the canonical form too.
+// ErrPathParameter on a raw ';' and for ErrEncodedDelimiter, Path returns
+// the canonical form too.
 func Path(p string) (string, error) {
-	changed, delim, err := scan(p)
+	changed, f, err := scan(p)
 	if err != nil {
 		return "", err
 	}
 	if changed {
 		p = rewrite(p)
 	}
-	if delim {
-		return p, ErrEncodedDelimiter
+	return p, f.err()
+}
+
+// err is the error Path and Request return for f.
+func (f Findings) err() error {
+	switch {
+	case f.PathParameter:
+		return ErrPathParameter
+	case f.EncodedDelimiter:
+		return ErrEncodedDelimiter
 	}
-	return p, nil
+	return nil
 }
 
 // scan validates p and reports whether its spelling differs from the
 // canonical one, and whether it holds an encoded '?' or '#'. It works on
 // the decoded byte stream, so every check applies equally to a character
 // and to its percent-encoded form.
-func scan(p string) (changed, delim bool, err error) {
+func scan(p string) (changed bool, f Findings, err error) {
 	if p == "" || p[0] != '/' {
-		return false, false, ErrNotOriginForm
+		return false, f, ErrNotOriginForm
 	}
 	var (
 		segLen   int  // decoded bytes in the current segment
@@ -156,7 +178,7 @@ func scan(p string) (changed, delim bool, err error) {
 		switch {
 		case c == '%':
 			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return false, false, ErrBadEscape
+				return false, f, ErrBadEscape
 			}
 			encoded = true
 			if isLowerHex(p[i+1]) || isLowerHex(p[i+2]) {
@@ -165,7 +187,7 @@ func scan(p string) (changed, delim bool, err error) {
 			c = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 3
 		case c == '#' || c == '?':
-			return false, false, ErrDelimiter
+			return false, f, ErrDelimiter
 		default:
 			i++
 		}
@@ -174,7 +196,7 @@ func scan(p string) (changed, delim bool, err error) {
 		// rejects overlong forms, surrogates and values past U+10FFFF.
 		if runeNeed > 0 {
 			if c&0xC0 != 0x80 {
-				return false, false, ErrInvalidUTF8
+				return false, f, ErrInvalidUTF8
 			}
 			runeBuf[runeLen] = c
 			runeLen++
@@ -188,10 +210,10 @@ func scan(p string) (changed, delim bool, err error) {
 			}
 			r, size := utf8.DecodeRune(runeBuf[:runeLen])
 			if r == utf8.RuneError && size <= 1 {
-				return false, false, ErrInvalidUTF8
+				return false, f, ErrInvalidUTF8
 			}
 			if lookalike(r) {
-				return false, false, ErrLookalike
+				return false, f, ErrLookalike
 			}
 			runeNeed, runeLen = 0, 0
 			segLen++
@@ -209,7 +231,7 @@ func scan(p string) (changed, delim bool, err error) {
 			case c&0xF8 == 0xF0:
 				runeNeed = 4
 			default:
-				return false, false, ErrInvalidUTF8
+				return false, f, ErrInvalidUTF8
 			}
 			runeBuf[0] = c
 			runeLen = 1
@@ -224,15 +246,21 @@ func scan(p string) (changed, delim bool, err error) {
 
 		switch {
 		case c < 0x20 || c == 0x7F:
-			return false, false, ErrControl
+			return false, f, ErrControl
 		case c == '\\':
-			return false, false, ErrBackslash
+			return false, f, ErrBackslash
+		case c == ';' && encoded:
+			return false, f, ErrPathParameter
 		case c == ';':
-			return false, false, ErrPathParameter
+			if dotsOnly && segLen > 0 && segLen <= 2 {
+				// "..;" is ".." to a server that strips parameters.
+				return false, f, ErrDotSegment
+			}
+			f.PathParameter = true
 		case c == '/' && encoded:
-			return false, false, ErrEncodedSlash
+			return false, f, ErrEncodedSlash
 		case (c == '?' || c == '#') && encoded:
-			delim = true
+			f.EncodedDelimiter = true
 		}
 
 		// A decoded "%XX" would decode again: %252e → %2e → '.'.
@@ -241,7 +269,7 @@ func scan(p string) (changed, delim bool, err error) {
 			pct = 1
 		case pct > 0 && isHex(c):
 			if pct == 2 {
-				return false, false, ErrDoubleEncoding
+				return false, f, ErrDoubleEncoding
 			}
 			pct = 2
 		default:
@@ -250,10 +278,10 @@ func scan(p string) (changed, delim bool, err error) {
 
 		if c == '/' {
 			if segLen == 0 && i > 1 {
-				return false, false, ErrEmptySegment
+				return false, f, ErrEmptySegment
 			}
 			if dotsOnly && segLen <= 2 && segLen > 0 {
-				return false, false, ErrDotSegment
+				return false, f, ErrDotSegment
 			}
 			segLen, dotsOnly = 0, true
 			continue
@@ -263,19 +291,19 @@ func scan(p string) (changed, delim bool, err error) {
 		}
 		dotsOnly = dotsOnly && c == '.'
 		segLen++
-		if encoded == rawOK[c] {
+		if encoded == rawOK[c] && (encoded || c != ';') {
 			// An unreserved or sub-delim character spelled with an
 			// escape, or a character that must be escaped spelled raw.
 			changed = true
 		}
 	}
 	if runeNeed > 0 {
-		return false, false, ErrInvalidUTF8
+		return false, f, ErrInvalidUTF8
 	}
 	if dotsOnly && segLen > 0 && segLen <= 2 {
-		return false, false, ErrDotSegment
+		return false, f, ErrDotSegment
 	}
-	return changed, delim, nil
+	return changed, f, nil
 }
 
 // rewrite returns the canonical spelling of p, which scan has accepted.
@@ -285,13 +313,15 @@ func rewrite(p string) string {
 	b.Grow(len(p) + len(p)/2)
 	for i := 0; i < len(p); {
 		c := p[i]
-		if c == '%' {
+		escaped := c == '%'
+		if escaped {
 			c = unhex(p[i+1])<<4 | unhex(p[i+2])
 			i += 3
 		} else {
 			i++
 		}
-		if rawOK[c] {
+		if rawOK[c] || c == ';' && !escaped {
+			// A raw ';' stays raw: scan refused an encoded one.
 			b.WriteByte(c)
 			continue
 		}
@@ -341,18 +371,31 @@ func decodesTo(p, s string) bool {
 }
 
 // Request canonicalises r's path in place, or returns one of the package's
-// errors and leaves r unchanged (except for ErrEncodedDelimiter, returned
-// after r was canonicalised). The path is taken from r.RequestURI — the
-// bytes the client sent — or, when RequestURI is empty (a request built in
-// the same process), from r.URL.EscapedPath(). On success r.URL.Path,
-// r.URL.RawPath and r.RequestURI all hold the canonical path, so a router
-// and a reverse proxy after it see the same path. The query string is kept
-// verbatim. When the path is already canonical, Request does not allocate.
+// errors and leaves r unchanged (except for ErrPathParameter on a raw ';' and
+// ErrEncodedDelimiter, returned after r was canonicalised). The path is
+// taken from r.RequestURI — the bytes the client sent — or, when RequestURI
+// is empty (a request built in the same process), from r.URL.EscapedPath().
+// On success r.URL.Path, r.URL.RawPath and r.RequestURI all hold the
+// canonical path, so a router and a reverse proxy after it see the same
+// path. The query string is kept verbatim. When the path is already
+// canonical, Request does not allocate.
 func Request(r *http.Request) error {
+	f, err := Inspect(r)
+	if err != nil {
+		return err
+	}
+	return f.err()
+}
+
+// Inspect is Request for a caller that allows some Findings where it
+// chooses (a route that declares matrix parameters, say): it canonicalises
+// r's path in place and reports them, or returns one of the package's other
+// errors and leaves r unchanged.
+func Inspect(r *http.Request) (Findings, error) {
 	raw, rest := r.RequestURI, ""
 	if raw == "" {
 		if r.URL == nil {
-			return ErrNotOriginForm
+			return Findings{}, ErrNotOriginForm
 		}
 		raw = r.URL.EscapedPath()
 	} else if i := strings.IndexByte(raw, '?'); i >= 0 {
@@ -361,22 +404,26 @@ func Request(r *http.Request) error {
 	if r.Method == http.MethodConnect || r.URL == nil {
 		// CONNECT names an authority, not a path; nothing behind a
 		// gateway is addressed that way.
-		return ErrNotOriginForm
+		return Findings{}, ErrNotOriginForm
 	}
-	canon, err := Path(raw)
-	if err != nil && err != ErrEncodedDelimiter {
-		return err
+	changed, f, err := scan(raw)
+	if err != nil {
+		return f, err
+	}
+	canon := raw
+	if changed {
+		canon = rewrite(raw)
 	}
 	if canon == raw && decodesTo(canon, r.URL.Path) && (r.URL.RawPath == "" || r.URL.RawPath == canon) {
 		// Already canonical and r.URL agrees with what was checked.
-		return err
+		return f, nil
 	}
 	r.URL.Path = decode(canon)
 	r.URL.RawPath = canon
 	if r.RequestURI != "" {
 		r.RequestURI = canon + rest
 	}
-	return err
+	return f, nil
 }
 
 // Handler returns a handler that canonicalises each request's path with

@@ -33,7 +33,10 @@
 //   - backslashes, raw or "%5C", a separator on Windows and in WHATWG URL
 //     parsing;
 //   - ';' and "%3B": path parameters ("/admin;x=1", "/public/..;/admin"),
-//     which Java servlet containers strip before routing;
+//     which Java servlet containers strip before routing ("..;" and ".;"
+//     are dot segments to them, and refused as such; Inspect reports any
+//     other raw ';' as a finding, for a caller that serves OpenAPI
+//     matrix-style parameters on some routes);
 //   - control characters after decoding, "%00" included;
 //   - bytes that do not decode to valid UTF-8: overlong forms ("%C0%AF"),
 //     surrogates, truncated sequences;

@@ -16,7 +16,7 @@ func ExamplePath() {
 	// Output:
 	// "/public/~user/caf%C3%A9" <nil>
 	// "" canonical: path contains an encoded slash
-	// "" canonical: path contains a path parameter
+	// "/admin;x=1" canonical: path contains a path parameter
 }
 
 func ExampleHandler() {
