@@ -111,6 +111,11 @@ func pick(ms []*media, contentType string) (*media, map[string]string) {
 	return nil, nil
 }
 
+// bufferedBody is a request body read into memory.
+type bufferedBody struct{ bytes.Reader }
+
+func (*bufferedBody) Close() error { return nil }
+
 // readBody buffers r's body up to limit bytes and puts the bytes back so
 // the next handler reads them again. ok is false when the body is larger
 // than limit.
@@ -133,8 +138,18 @@ func readBody(r *http.Request, limit int64, budget *BodyBudget) (body []byte, he
 		br = &budgetReader{r: src, b: budget}
 		src = br
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	n, err := buf.ReadFrom(src)
+	// A body of a declared length is read into a buffer of exactly that
+	// size, plus one byte to see whether more follows; others grow.
+	buf := make([]byte, size+1)
+	n, err := io.ReadFull(src, buf)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		buf, err = buf[:n], nil
+	case nil:
+		more := bytes.NewBuffer(buf)
+		_, err = more.ReadFrom(src)
+		buf = more.Bytes()
+	}
 	_ = r.Body.Close()
 	if br != nil {
 		held = br.held
@@ -146,12 +161,12 @@ func readBody(r *http.Request, limit int64, budget *BodyBudget) (body []byte, he
 		}
 		return nil, held, false, err
 	}
-	if n > limit {
+	if int64(len(buf)) > limit {
 		return nil, held, true, nil
 	}
-	body = buf.Bytes()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	body = buf
+	r.Body = &bufferedBody{Reader: *bytes.NewReader(body)}
+	r.GetBody = func() (io.ReadCloser, error) { return &bufferedBody{Reader: *bytes.NewReader(body)}, nil }
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))

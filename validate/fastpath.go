@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -34,6 +35,11 @@ type fastSchema struct {
 	enum     []string
 	enumNull bool
 	format   func(any) error
+	// fmtStr and fmtBytes check a string format without the library
+	// (fastFormats); fmtInt is the range of an int32 or int64 format.
+	fmtStr   func(string) bool
+	fmtBytes func([]byte) bool
+	fmtInt   *[2]int64
 	// strings
 	minLen, maxLen int // -1: none
 	pattern        jsonschema.Regexp
@@ -138,10 +144,22 @@ func (fc *fastCompiler) compile(s *jsonschema.Schema, depth int) (*fastSchema, b
 		}
 	}
 	if s.Format != nil {
-		if s.Format.Name == "regex" {
+		ff, fast := fastFormats[s.Format.Name]
+		switch name := s.Format.Name; {
+		case name == "regex":
 			return nil, false
+		case fast:
+			// Like the library's, these formats only apply to strings.
+			f.fmtStr, f.fmtBytes = ff.str, ff.bytes
+		default:
+			f.format = s.Format.Validate
+			switch name {
+			case "int32":
+				f.fmtInt = &[2]int64{math.MinInt32, math.MaxInt32}
+			case "int64":
+				f.fmtInt = &[2]int64{math.MinInt64, math.MaxInt64}
+			}
 		}
-		f.format = s.Format.Validate
 	}
 	if s.MinLength != nil {
 		f.minLen = *s.MinLength
@@ -381,21 +399,19 @@ func (sc *fastScanner) value(f *fastSchema, depth int) bool {
 		if !ok {
 			return sc.stop(fastSyntax)
 		}
-		if plain && f.plainString() {
-			// Nothing to check but the type: no need for the text.
-			return f.typeOK(tString)
-		}
-		var s string
 		if plain {
-			s = string(raw)
-		} else {
-			var err error
-			d.pos -= len(raw) + 2
-			if s, err = d.str(); err != nil {
-				return sc.stop(fastSyntax)
+			// The text is the raw bytes: checked in place.
+			if f.plainString() {
+				return f.typeOK(tString)
 			}
+			return sc.verdictOf(checkString(f, raw, f.fmtBytes, matchBytes))
 		}
-		return sc.str(f, s)
+		d.pos -= len(raw) + 2
+		s, err := d.str()
+		if err != nil {
+			return sc.stop(fastSyntax)
+		}
+		return sc.verdictOf(checkString(f, s, f.fmtStr, matchString))
 	case c == 't' || c == 'f':
 		v := c == 't'
 		if (v && !sc.literal("true")) || (!v && !sc.literal("false")) {
@@ -419,12 +435,17 @@ func (sc *fastScanner) value(f *fastSchema, depth int) bool {
 			return sc.stop(fastSyntax)
 		}
 		end := d.pos
+		lit := d.data[start:end]
+		if len(lit) <= maxShortNumber && !hasExponent(lit) {
+			// Within every limit of decodeJSON: no need to ask it.
+			return shortNumber(f, lit)
+		}
 		d.pos = start
 		v, err := d.number()
 		if err != nil || d.pos != end {
 			return sc.stop(fastSyntax)
 		}
-		return sc.number(f, v.(json.Number))
+		return f.number(v.(json.Number))
 	}
 	return sc.stop(fastSyntax)
 }
@@ -520,45 +541,166 @@ func isHex(c byte) bool {
 
 // plainString reports whether a string value needs no check but its type.
 func (f *fastSchema) plainString() bool {
-	return !f.hasEnum && f.format == nil && f.minLen < 0 && f.maxLen < 0 && f.pattern == nil
+	return !f.hasEnum && f.format == nil && f.fmtStr == nil && f.minLen < 0 && f.maxLen < 0 && f.pattern == nil
 }
 
 func (f *fastSchema) typeOK(t typeSet) bool {
 	return f.types == 0 || f.types&t != 0
 }
 
-func (sc *fastScanner) str(f *fastSchema, s string) bool {
+// byteMatcher is implemented by *regexp.Regexp, the library's default
+// engine: it matches the bytes of the document without a copy.
+type byteMatcher interface{ Match([]byte) bool }
+
+func matchBytes(re jsonschema.Regexp, b []byte) bool {
+	if m, ok := re.(byteMatcher); ok {
+		return m.Match(b)
+	}
+	return re.MatchString(string(b))
+}
+
+func matchString(re jsonschema.Regexp, s string) bool { return re.MatchString(s) }
+
+// verdictOf turns a verdict on one value into value's answer.
+func (sc *fastScanner) verdictOf(v fastVerdict) bool {
+	if v == fastUnknown {
+		return sc.stop(fastUnknown)
+	}
+	return v == fastValid
+}
+
+// checkString checks a string value, as a string or as the bytes of the
+// document, against f; fmtFast is f's format when the fast path checks it
+// (a value it does not call valid is left to the library: fastUnknown),
+// match applies f's pattern.
+func checkString[T text](f *fastSchema, s T, fmtFast func(T) bool, match func(jsonschema.Regexp, T) bool) fastVerdict {
 	if !f.typeOK(tString) {
-		return false
+		return fastInvalid
 	}
 	if f.hasEnum {
 		found := false
 		for _, e := range f.enum {
-			if e == s {
+			if string(s) == e {
 				found = true
 				break
 			}
 		}
 		if !found {
-			return false
+			return fastInvalid
 		}
 	}
 	if f.minLen >= 0 || f.maxLen >= 0 {
-		n := utf8.RuneCountInString(s)
+		n := runeCount(s)
 		if (f.minLen >= 0 && n < f.minLen) || (f.maxLen >= 0 && n > f.maxLen) {
-			return false
+			return fastInvalid
 		}
 	}
-	if f.pattern != nil && !f.pattern.MatchString(s) {
+	if f.pattern != nil && !match(f.pattern, s) {
+		return fastInvalid
+	}
+	if fmtFast != nil && !fmtFast(s) {
+		return fastUnknown
+	}
+	if f.format != nil && f.format(string(s)) != nil {
+		return fastInvalid
+	}
+	return fastValid
+}
+
+// runeCount counts the characters of s, which is valid UTF-8.
+func runeCount[T text](s T) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i]&0xC0 != 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+// maxShortNumber is the longest number literal shortNumber reads: 18
+// digits fit an int64, and every such literal is within float64's range
+// and decodeJSON's limits.
+const maxShortNumber = 18
+
+func hasExponent[T text](lit T) bool {
+	for i := 0; i < len(lit); i++ {
+		if lit[i] == 'e' || lit[i] == 'E' {
+			return true
+		}
+	}
+	return false
+}
+
+// shortNumber checks a number literal of JSON's grammar with no exponent
+// and at most maxShortNumber bytes, without big numbers or allocations
+// where the schema's bounds are integers. Whatever it cannot decide
+// exactly that way goes to number.
+func shortNumber[T text](f *fastSchema, lit T) bool {
+	neg := lit[0] == '-'
+	digits := lit
+	if neg {
+		digits = lit[1:]
+	}
+	// The integer part and whether a non-zero fraction follows it.
+	var ip int64
+	i := 0
+	for ; i < len(digits) && digits[i] != '.'; i++ {
+		ip = ip*10 + int64(digits[i]-'0')
+	}
+	frac := false
+	for j := i + 1; j < len(digits); j++ {
+		if digits[j] != '0' {
+			frac = true
+			break
+		}
+	}
+	whole := i == len(digits) // written as an integer
+	// floor is the largest integer not above the value.
+	floor := ip
+	if neg {
+		floor = -ip
+		if frac {
+			floor--
+		}
+	}
+	if f.types != 0 && f.types&tNumber == 0 && (f.types&tInteger == 0 || frac) {
 		return false
 	}
-	return f.format == nil || f.format(s) == nil
+	if f.hasEnum {
+		return false // enums of numbers are not in the subset
+	}
+	// cmp compares the value with the integer b.
+	cmp := func(b int64) int {
+		switch {
+		case floor < b:
+			return -1
+		case floor > b:
+			return 1
+		case frac:
+			return 1
+		}
+		return 0
+	}
+	exact := f.min == nil || f.imin != nil
+	exact = exact && (f.max == nil || f.imax != nil) && (f.exMin == nil || f.iexMin != nil) && (f.exMax == nil || f.iexMax != nil)
+	if !exact || f.multipleOf != nil || (f.format != nil && (f.fmtInt == nil || !whole)) {
+		return f.number(json.Number(lit))
+	}
+	if (f.imin != nil && cmp(*f.imin) < 0) || (f.imax != nil && cmp(*f.imax) > 0) ||
+		(f.iexMin != nil && cmp(*f.iexMin) <= 0) || (f.iexMax != nil && cmp(*f.iexMax) >= 0) {
+		return false
+	}
+	if f.fmtInt != nil {
+		return floor >= f.fmtInt[0] && floor <= f.fmtInt[1]
+	}
+	return true
 }
 
 // number checks a number literal: its type (an integer is a number whose
 // value is whole, 1.0 and 1e2 included, as the library says), bounds and
 // format.
-func (sc *fastScanner) number(f *fastSchema, n json.Number) bool {
+func (f *fastSchema) number(n json.Number) bool {
 	lit := string(n)
 	plainInt := !strings.ContainsAny(lit, ".eE")
 	var rat *big.Rat
@@ -621,6 +763,45 @@ func (sc *fastScanner) number(f *fastSchema, n json.Number) bool {
 		}
 	}
 	return f.format == nil || f.format(n) == nil
+}
+
+// valueValid reports whether v, a parameter value as read and typed (a
+// string, json.Number, bool, nil, or a list of those), is surely valid
+// against f. false leaves the verdict, and its explanation, to the
+// library; objects always go there.
+func (f *fastSchema) valueValid(v any) bool {
+	if f.never {
+		return false
+	}
+	switch v := v.(type) {
+	case string:
+		return checkString(f, v, f.fmtStr, matchString) == fastValid
+	case json.Number:
+		if len(v) > maxShortNumber || hasExponent(v) {
+			return f.number(v)
+		}
+		return shortNumber(f, v)
+	case bool:
+		return f.typeOK(tBoolean) && !f.hasEnum && (f.format == nil || f.format(v) == nil)
+	case nil:
+		return f.typeOK(tNull) && (!f.hasEnum || f.enumNull) && (f.format == nil || f.format(nil) == nil)
+	case []any:
+		if !f.typeOK(tArray) || f.hasEnum || f.format != nil ||
+			(f.minItems >= 0 && len(v) < f.minItems) || (f.maxItems >= 0 && len(v) > f.maxItems) {
+			return false
+		}
+		items := f.items
+		if items == nil {
+			items = anySchema
+		}
+		for _, e := range v {
+			if !items.valueValid(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func (sc *fastScanner) object(f *fastSchema, depth int) bool {

@@ -32,7 +32,8 @@ var (
 	propNames = []string{"a", "b", "name", "é", "n\u00f1", "x-y", "a\\u0062"}
 	strVals   = []string{"", "a", "abc", "red", "green", "ABC-1234", "ab\u00e9", "2024-05-01", "123e4567-e89b-12d3-a456-426614174000",
 		"buyer@example.com", "not an email", "192.0.2.1", "2001:db8::1", "https://example.com/x", "2024-05-01T12:34:56Z", "\\u00e9", "\\ud83d\\ude00"}
-	numVals = []string{"0", "1", "-1", "1.0", "1.5", "1e2", "2E-1", "100", "255", "256", "-0", "9007199254740993", "2147483648", "3.0e0", "0.1"}
+	numVals = []string{"0", "1", "-1", "1.0", "1.5", "1e2", "2E-1", "100", "255", "256", "-0", "9007199254740993", "2147483648", "3.0e0", "0.1",
+		"-0.5", "19.99", "0.0", "100.5", "-1.5", "255.0", "255.000001", "-0.0", "123456789012345678", "1234567890123456789", "-2147483649", "0.5", "-100"}
 	formats = []string{"email", "uuid", "date", "date-time", "ipv4", "ipv6", "uri", "int32", "int64", "hostname", "byte"}
 )
 
@@ -171,6 +172,26 @@ func (g *gen) doc(s any, depth int) string {
 		}
 		return `"` + strVals[g.pick(len(strVals))] + `"`
 	case "integer", "number":
+		// Half of the time, a value at or just around one of the
+		// schema's bounds, where comparisons go wrong.
+		var bounds []string
+		for _, k := range []string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"} {
+			if b, ok := m[k].(json.Number); ok {
+				bounds = append(bounds, string(b))
+			}
+		}
+		if len(bounds) > 0 && g.pick(2) == 0 {
+			b := bounds[g.pick(len(bounds))]
+			if !strings.Contains(b, ".") {
+				b += []string{"", ".0", ".000001", ".5"}[g.pick(4)]
+			} else {
+				b += []string{"", "0", "1"}[g.pick(3)]
+			}
+			if g.pick(4) == 0 {
+				b = strings.TrimPrefix("-"+b, "--")
+			}
+			return b
+		}
 		return numVals[g.pick(len(numVals))]
 	case "boolean":
 		return []string{"true", "false"}[g.pick(2)]
@@ -236,6 +257,9 @@ func differential(t *testing.T, dir string, n int, schema map[string]any, doc st
 		return verdict != fastUnknown
 	}
 	libErr := ch.Validate(v)
+	if ch.fast.valueValid(v) && libErr != nil {
+		t.Fatalf("valueValid: valid; library: %v\nstrict %v schema %v\ndoc %s", libErr, strict, schema, doc)
+	}
 	switch verdict {
 	case fastSyntax:
 		t.Fatalf("fast path refuses the syntax of a document decodeJSON accepts\nschema %v\ndoc %s", schema, doc)
