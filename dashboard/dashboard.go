@@ -34,7 +34,7 @@ type file struct {
 // Cache-Control: no-store.
 func Handler() http.Handler {
 	files := map[string]file{
-		"/":                    load("assets/index.html", "text/html; charset=utf-8"),
+		"/":                     load("assets/index.html", "text/html; charset=utf-8"),
 		AssetPrefix + "app.js":  load("assets/app.js", "text/javascript; charset=utf-8"),
 		AssetPrefix + "app.css": load("assets/app.css", "text/css; charset=utf-8"),
 	}
