@@ -531,11 +531,21 @@
     if (ev.user && (ev.policy === 'bruteforce' || ev.policy === 'auth')) noteLockUser(String(ev.user), live);
   }
 
+  // loadEvents merges the newest events from /events into the list. It
+  // runs at start and each time the stream (re)opens, so that what
+  // happened while the stream was not connected is not missed; events seen
+  // on both are shown once.
   async function loadEvents() {
     const res = await api('events' + query({ limit: String(MAX_EVENTS) }));
+    for (const ev of Array.isArray(res.events) ? res.events : []) addEvent(ev, false);
+    state.events.sort((a, b) => (Date.parse(b.time) || 0) - (Date.parse(a.time) || 0) || num(b.seq) - num(a.seq));
+    while (state.events.length > MAX_EVENTS) state.seen.delete(eventKey(state.events.pop()));
+    renderEvents();
+  }
+
+  function resetEvents() {
     state.events = [];
     state.seen = new Set();
-    for (const ev of Array.isArray(res.events) ? res.events : []) addEvent(ev, false);
     renderEvents();
   }
 
@@ -624,7 +634,12 @@
     const src = new EventSource('events/stream' + query());
     state.source = src;
     setConn('connecting…', '');
-    src.addEventListener('open', () => setConn('live', 'ok'));
+    src.addEventListener('open', () => {
+      setConn('live', 'ok');
+      loadEvents().catch((e) => {
+        if (!(e instanceof AuthError)) showError(e.message);
+      });
+    });
     src.addEventListener('event', (msg) => {
       let ev;
       try {
@@ -775,14 +790,14 @@
     hideDetail();
     if (state.stats) renderWindows(state.stats.windows || {});
     scheduleCharts();
+    resetEvents();
+    openStream();
     try {
       await loadEvents();
       showError('');
     } catch (e) {
       if (!(e instanceof AuthError)) showError(e.message);
-      return;
     }
-    openStream();
   }
 
   // ---- start ---------------------------------------------------------
@@ -817,13 +832,13 @@
     }
     $('app').hidden = false;
     $('logout').hidden = false;
+    openStream();
     try {
       await loadEvents();
     } catch (e) {
       if (e instanceof AuthError) return;
       showError(e.message);
     }
-    openStream();
     refreshLocks();
     state.timers.stats = setInterval(() => {
       refreshStats().then(() => showError(''), (e) => {
