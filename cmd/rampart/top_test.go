@@ -19,6 +19,15 @@ import (
 // topAPI is a stand-in admin API with a little traffic, asking for token.
 func topAPI(t *testing.T, token string) (*admintest.API, string) {
 	t.Helper()
+	api := seededAdminAPI(token)
+	srv := httptest.NewServer(api.Handler(nil))
+	t.Cleanup(srv.Close)
+	return api, strings.TrimPrefix(srv.URL, "http://")
+}
+
+// seededAdminAPI returns a stand-in admin API asking for token, with
+// windows, top lists, a finding and three events, the latest 01LATEST4242.
+func seededAdminAPI(token string) *admintest.API {
 	api := admintest.New(token)
 	var s admintest.Stats
 	s.Instance = "gw-1.example:4242"
@@ -43,9 +52,7 @@ func topAPI(t *testing.T, token string) (*admintest.API, string) {
 	api.Push(admintest.Event{ID: "01HOSTILE", Policy: "csrf", Status: 403, Method: "POST", Route: "POST /notes", ClientIP: "192.0.2.44",
 		User: "<img src=x onerror=alert(1)>", Reason: "origin \x1b]0;pwned\x07\x1b[2Jrefused"})
 	api.Push(admintest.Event{ID: "01LATEST4242", Policy: "ratelimit", Status: 429, Method: "GET", Route: "GET /api/items/{id}", ClientIP: "203.0.113.9", Reason: "rate limit api-per-ip exceeded"})
-	srv := httptest.NewServer(api.Handler(nil))
-	t.Cleanup(srv.Close)
-	return api, strings.TrimPrefix(srv.URL, "http://")
+	return api
 }
 
 func writeToken(t *testing.T, token string) string {
