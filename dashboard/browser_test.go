@@ -391,4 +391,17 @@ func TestBrowserDashboard(t *testing.T) {
 	// The watch itself works: a violation the page would commit is seen.
 	eval(`document.body.setAttribute('style', 'color: red'); true`)
 	waitFor("the CSP watch to see an inline style", `window.__csp.length > 0`)
+
+	// Signing out drops the cookie: the reloaded page asks for the token.
+	eval(`document.getElementById('logout').click(); true`)
+	waitFor("the token form after signing out", `!!document.getElementById('login') && !document.getElementById('login').hidden && document.getElementById('app').hidden`)
+	cookies, err = p.Cookies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		if c.Name == "rampart_admin" {
+			t.Error("the session cookie is still set after signing out")
+		}
+	}
 }

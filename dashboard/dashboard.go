@@ -29,7 +29,8 @@ type file struct {
 // Handler returns the dashboard: GET / serves the page and GET /ui/app.js
 // and GET /ui/app.css its script and stylesheet. Any other path answers 404
 // and any other method 405, so the handler can be mounted as the catch-all
-// "/" of the admin listener's mux. Every response carries the dashboard's
+// "/" of the admin listener's mux — without a method in the pattern: "GET /"
+// would conflict with a method-less pattern such as "/debug/pprof/". Every response carries the dashboard's
 // CSP, X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and
 // Cache-Control: no-store.
 func Handler() http.Handler {

@@ -201,12 +201,12 @@ func matches(ev Event, q url.Values) bool {
 	return true
 }
 
-// Handler returns the API, with page (if not nil) mounted at GET / as the
+// Handler returns the API, with page (if not nil) mounted at "/" as the
 // gateway mounts the dashboard.
 func (a *API) Handler(page http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	if page != nil {
-		mux.Handle("GET /", page)
+		mux.Handle("/", page)
 	}
 	cop := http.NewCrossOriginProtection()
 	mux.HandleFunc("GET /stats", a.guard(a.serveStats))
