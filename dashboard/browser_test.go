@@ -243,6 +243,10 @@ func TestBrowserDashboard(t *testing.T) {
 	if d := time.Since(start); d > limit {
 		t.Errorf("the pushed event took %v to appear, want at most %v", d, limit)
 	}
+	var instance string
+	if err := p.Eval(`[...document.querySelectorAll('#events .ev')].find(b => b.querySelector('.incident').textContent === '01LIVEEVENT0000000000000042').querySelector('.instance').textContent`, &instance); err != nil || instance != "gw-2.example:77" {
+		t.Errorf("an event of another instance does not name it: %q (%v)", instance, err)
+	}
 
 	// A click shows every field of it.
 	eval(`[...document.querySelectorAll('#events .ev')].find(b => b.querySelector('.incident').textContent === '01LIVEEVENT0000000000000042').click(); true`)
@@ -320,6 +324,7 @@ func TestBrowserDashboard(t *testing.T) {
 	api.Push(admintest.Event{ID: "01FILTEREDOUT", Policy: "ratelimit", Status: 429, Method: "GET", Route: "GET /api/notes", ClientIP: "203.0.113.5", Reason: "not csrf"})
 	csrf := api.Push(admintest.Event{ID: "01FILTEREDIN", Policy: "csrf", Status: 403, Method: "POST", Route: "POST /api/notes", ClientIP: "203.0.113.5", Reason: "cross-site POST without a token"})
 	waitFor("a csrf event under the filter", fmt.Sprintf(`document.getElementById('events').textContent.includes(%q)`, csrf.ID))
+	waitFor("the live line under the filter", `document.getElementById('live').textContent.includes('(this filter)')`)
 	if s := text(); strings.Contains(s, "01FILTEREDOUT") {
 		t.Error("an event of another policy shows under the csrf filter")
 	}

@@ -400,14 +400,17 @@
     const t = Date.parse(d.time);
     const tick = Object.assign(counts(d), { t: isNaN(t) ? Date.now() : t });
     state.lastTick = tick;
-    if (tick.t > state.seedTime) {
+    // The charts are of all traffic, as /stats is. A filtered stream's
+    // ticks may count only what matches, so under a filter the charts move
+    // with each /stats refresh instead.
+    const filtered = !!(state.filters.policy || state.filters.client_ip);
+    if (!filtered && tick.t > state.seedTime) {
       state.ticks.push(tick);
       if (state.ticks.length > 4000) state.ticks.shift();
       addToBucket(tick);
     }
-    const live = $('live');
-    live.textContent = 'Live, last interval: ' + fmtNum(tick.requests) + ' requests, ' + fmtNum(tick.refused) +
-      ' refused (' + fmtRate(tick.refused, tick.requests) + ').';
+    $('live').textContent = 'Live, last interval' + (filtered ? ' (this filter)' : '') + ': ' + fmtNum(tick.requests) +
+      ' requests, ' + fmtNum(tick.refused) + ' refused (' + fmtRate(tick.refused, tick.requests) + ').';
     scheduleCharts();
   }
 
@@ -576,6 +579,11 @@
       if (ev.status) b.appendChild(el('span', 'status', ev.status));
       b.appendChild(el('span', 'route', [ev.method && !(ev.route || '').startsWith(ev.method + ' ') ? ev.method : '', ev.route || ''].join(' ').trim() || '–'));
       if (ev.client_ip) b.appendChild(el('span', 'ip', ev.client_ip));
+      // Events of the whole fleet arrive on one stream: name the instance
+      // when it is not the one answering.
+      if (ev.instance && state.stats && state.stats.instance && ev.instance !== state.stats.instance) {
+        b.appendChild(el('span', 'instance', ev.instance));
+      }
       if (ev.user) b.appendChild(el('span', 'user', ev.user));
       if (ev.reason) b.appendChild(el('span', 'reason', ev.reason));
       b.appendChild(el('code', 'incident', ev.id || ''));
