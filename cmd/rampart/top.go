@@ -223,10 +223,14 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
-			return c.usageError(fmt.Sprintf("--token-file: %v", errors.Unwrap(err)), "name the file admin.token_file names, readable by you")
+			why := err
+			if u := errors.Unwrap(err); u != nil {
+				why = u // the *PathError's text repeats the path
+			}
+			return c.usageError(fmt.Sprintf("--token-file %s: %v", printable.Escape(*tokenFile), why), "name the file admin.token_file names, readable by you")
 		}
 		if token = strings.TrimSpace(string(b)); token == "" {
-			return c.usageError(fmt.Sprintf("--token-file %s is empty", *tokenFile), "name the file admin.token_file names")
+			return c.usageError(fmt.Sprintf("--token-file %s is empty", printable.Escape(*tokenFile)), "name the file admin.token_file names")
 		}
 	}
 	hostport := net.JoinHostPort(host, port)

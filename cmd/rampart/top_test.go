@@ -219,7 +219,7 @@ func TestTopErrors(t *testing.T) {
 		{"hanging", []string{"--admin", hanging}, 1, []string{"did not answer", "deadline exceeded"}},
 		{"bad address", []string{"--admin", "nowhere"}, 2, []string{"is not host:port"}},
 		{"short interval", []string{"--admin", addr, "--interval", "10ms"}, 2, []string{"--interval 10ms is too short"}},
-		{"missing token file", []string{"--admin", addr, "--token-file", filepath.Join(t.TempDir(), "nope")}, 2, []string{"--token-file: no such file or directory"}},
+		{"missing token file", []string{"--admin", addr, "--token-file", filepath.Join(t.TempDir(), "nope")}, 2, []string{"/nope: no such file or directory"}},
 		{"empty token file", []string{"--admin", addr, "--token-file", empty}, 2, []string{"is empty"}},
 		{"extra argument", []string{"now"}, 2, []string{"unexpected argument"}},
 	}
