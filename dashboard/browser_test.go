@@ -410,3 +410,44 @@ func TestBrowserDashboard(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserDashboardOpenReads is the admin listener on loopback with a
+// token configured: the panels load without signing in, the lockout panel
+// says reading locks needs the token and offers the form, and after
+// signing in the unlock button works.
+func TestBrowserDashboardOpenReads(t *testing.T) {
+	b := testutil.StartChromium(t)
+	api := admintest.New("s3cret-admin-token")
+	api.OpenReads = true
+	seed(api, time.Now())
+	srv := httptest.NewServer(api.Handler(dashboard.Handler()))
+	t.Cleanup(srv.Close)
+	p := b.NewPage(t)
+	if err := p.OnNewDocument(cspWatch); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Navigate(srv.URL + "/"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what, js string) {
+		t.Helper()
+		if err := p.WaitFor(js); err != nil {
+			s, _ := p.Text()
+			t.Fatalf("%s: %v\npage says:\n%s", what, err, s)
+		}
+	}
+	waitFor("the panels without signing in", `!document.getElementById('app').hidden && document.getElementById('login').hidden && document.getElementById('events').textContent.includes('01SEED00000000000000000001')`)
+	waitFor("the lockout panel asking for the token", `document.getElementById('locks-status').textContent === 'Reading login locks needs the admin token.' && !document.getElementById('locks-signin').hidden`)
+	if err := p.Eval(`document.getElementById('locks-signin').click(); true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the token form", `!document.getElementById('login').hidden && !document.getElementById('app').hidden`)
+	if err := p.Eval(`document.getElementById('token').value = 's3cret-admin-token'; document.getElementById('login-form').requestSubmit(); true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("alice's unlock button after signing in", `!!document.querySelector('#locks button.unlock[data-user="alice"]') && document.getElementById('locks-signin').hidden`)
+	var violations []string
+	if err := p.Eval(`window.__csp`, &violations); err != nil || len(violations) != 0 {
+		t.Errorf("CSP violations: %v (%v)", violations, err)
+	}
+}

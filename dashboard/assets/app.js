@@ -126,15 +126,17 @@
   // ---- the admin API -------------------------------------------------
 
   // api fetches a path of the admin API (relative to the page) and returns
-  // its JSON. A 401 switches the page to the token form.
-  async function api(path, opts) {
+  // its JSON. A 401 switches the page to the token form, unless soft is
+  // set: on loopback the read endpoints are open while the lock endpoints
+  // still want the token, and the panel that uses them says so instead.
+  async function api(path, opts, soft) {
     const res = await fetch(path, Object.assign({
       credentials: 'same-origin',
       cache: 'no-store',
       headers: { Accept: 'application/json' },
     }, opts || {}));
     if (res.status === 401) {
-      needAuth();
+      if (!soft) needAuth();
       throw new AuthError('admin token required');
     }
     let body = null;
@@ -162,6 +164,11 @@
   }
 
   // ---- sign-in -------------------------------------------------------
+
+  function showLogin() {
+    $('login').hidden = false;
+    $('token').focus();
+  }
 
   function needAuth() {
     if (state.authNeeded) return;
@@ -230,7 +237,7 @@
     renderWindows(s.windows || {});
     renderTop(s.top || {});
     renderConfig(s.config || {});
-    renderUpstream(s.upstream || {});
+    renderUpstream(s.upstream || {}, s.upstreams);
   }
 
   function renderSummary(windows) {
@@ -339,14 +346,19 @@
     if (!findings.length) ul.appendChild(el('li', 'muted', 'No findings.'));
   }
 
-  function renderUpstream(u) {
+  // renderUpstream shows the upstream, or each of them when there are
+  // several (upstreams).
+  function renderUpstream(u, list) {
     const dl = $('upstream');
     clear(dl);
-    fact(dl, 'URL', u.url || 'in-process handler');
-    if (typeof u.healthy === 'boolean') {
-      fact(dl, 'health', el('span', 'badge ' + (u.healthy ? 'ok' : 'bad'), u.healthy ? 'healthy' : 'unhealthy'));
+    const all = Array.isArray(list) && list.length ? list : [u];
+    for (const one of all) {
+      fact(dl, 'URL', (one && one.url) || 'in-process handler');
+      if (one && typeof one.healthy === 'boolean') {
+        fact(dl, 'health', el('span', 'badge ' + (one.healthy ? 'ok' : 'bad'), one.healthy ? 'healthy' : 'unhealthy'));
+      }
+      if (one && one.last_error) fact(dl, 'last error', one.last_error, 'wrap');
     }
-    if (u.last_error) fact(dl, 'last error', u.last_error, 'wrap');
   }
 
   // ---- time series ---------------------------------------------------
@@ -713,12 +725,15 @@
     const users = lockCandidates();
     const status = $('locks-status');
     const results = await Promise.all(users.map((u) =>
-      api('login-locks?user=' + encodeURIComponent(u)).then((r) => ({ user: u, locks: Array.isArray(r.locks) ? r.locks : [] }),
+      api('login-locks?user=' + encodeURIComponent(u), null, true).then((r) => ({ user: u, locks: Array.isArray(r.locks) ? r.locks : [] }),
         (e) => ({ user: u, error: e }))));
     if (state.authNeeded) return;
     const failed = results.find((r) => r.error && !(r.error instanceof AuthError));
+    const needsToken = results.some((r) => r.error instanceof AuthError);
+    $('locks-signin').hidden = !needsToken;
     renderLocks(results.filter((r) => r.locks && r.locks.length));
-    if (failed) status.textContent = 'Could not read every lock: ' + failed.error.message;
+    if (needsToken) status.textContent = 'Reading login locks needs the admin token.';
+    else if (failed) status.textContent = 'Could not read every lock: ' + failed.error.message;
     else if (!users.length) status.textContent = 'No account to ask about yet.';
     else status.textContent = 'Checked ' + users.length + (users.length === 1 ? ' account' : ' accounts') + ' at ' + new Date().toLocaleTimeString('en-GB', { hour12: false }) + '.';
     return results;
@@ -754,11 +769,12 @@
     button.disabled = true;
     const status = $('locks-status');
     try {
-      const r = await api('login-locks/unlock?user=' + encodeURIComponent(user), { method: 'POST' });
+      const r = await api('login-locks/unlock?user=' + encodeURIComponent(user), { method: 'POST' }, true);
       const left = Array.isArray(r.locks) ? r.locks.length : 0;
       status.textContent = 'Unlocked ' + user + (left ? ' (' + left + ' locks left)' : '') + '.';
     } catch (e) {
-      if (!(e instanceof AuthError)) status.textContent = 'Unlocking ' + user + ' failed: ' + e.message;
+      status.textContent = e instanceof AuthError ? 'Unlocking needs the admin token.' : 'Unlocking ' + user + ' failed: ' + e.message;
+      $('locks-signin').hidden = !(e instanceof AuthError);
       button.disabled = false;
       return;
     }
@@ -831,6 +847,7 @@
       if (ev.key === 'Escape' && !$('detail').hidden) hideDetail();
     });
     $('lock-lookup').addEventListener('submit', lookUp);
+    $('locks-signin').addEventListener('click', showLogin);
 
     try {
       await refreshStats();

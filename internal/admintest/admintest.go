@@ -108,6 +108,10 @@ type API struct {
 	session string
 	// TickEvery is how often /events/stream sends a tick (default 2s).
 	TickEvery time.Duration
+	// OpenReads serves /stats and /events without the token, as the
+	// gateway's admin listener on loopback does; the login-lock endpoints
+	// still ask for it.
+	OpenReads bool
 
 	mu       sync.Mutex
 	seq      int64
@@ -209,9 +213,13 @@ func (a *API) Handler(page http.Handler) http.Handler {
 		mux.Handle("/", page)
 	}
 	cop := http.NewCrossOriginProtection()
-	mux.HandleFunc("GET /stats", a.guard(a.serveStats))
-	mux.HandleFunc("GET /events", a.guard(a.serveEvents))
-	mux.HandleFunc("GET /events/stream", a.guard(a.serveStream))
+	read := a.guard
+	if a.OpenReads {
+		read = func(h http.HandlerFunc) http.HandlerFunc { return h }
+	}
+	mux.HandleFunc("GET /stats", read(a.serveStats))
+	mux.HandleFunc("GET /events", read(a.serveEvents))
+	mux.HandleFunc("GET /events/stream", read(a.serveStream))
 	mux.HandleFunc("GET /login-locks", a.guard(a.serveLocks(false)))
 	mux.Handle("POST /login-locks/unlock", cop.Handler(a.guard(a.serveLocks(true))))
 	mux.Handle("POST /session", cop.Handler(http.HandlerFunc(a.serveSession)))
