@@ -243,6 +243,18 @@ func TestBrowserDashboard(t *testing.T) {
 	if d := time.Since(start); d > limit {
 		t.Errorf("the pushed event took %v to appear, want at most %v", d, limit)
 	}
+	// An event of each policy, one after another, each shown within 2 s.
+	for i, policy := range []string{"access", "cors", "csrf", "ratelimit", "bruteforce", "auth", "validate",
+		"shield", "headers", "canonical", "routes", "limits"} {
+		id := fmt.Sprintf("01POLICY%02d%s", i, strings.ToUpper(policy))
+		api.Push(admintest.Event{ID: id, Policy: policy, Decision: "deny", Status: 400 + i, Method: "GET",
+			Route: "GET /p/" + policy, ClientIP: "203.0.113.50", Reason: policy + " refused the request"})
+		start := time.Now()
+		waitFor(policy+" event", fmt.Sprintf(`[...document.querySelectorAll('#events .ev')].some(b => b.querySelector('.incident').textContent === %q && b.querySelector('.badge').textContent === %q)`, id, policy))
+		if d := time.Since(start); d > limit {
+			t.Errorf("the %s event took %v to appear, want at most %v", policy, d, limit)
+		}
+	}
 	var instance string
 	if err := p.Eval(`[...document.querySelectorAll('#events .ev')].find(b => b.querySelector('.incident').textContent === '01LIVEEVENT0000000000000042').querySelector('.instance').textContent`, &instance); err != nil || instance != "gw-2.example:77" {
 		t.Errorf("an event of another instance does not name it: %q (%v)", instance, err)
@@ -310,7 +322,7 @@ func TestBrowserDashboard(t *testing.T) {
 
 	// A policy filter asks the API for that policy's events and stream.
 	eval(`document.getElementById('f-policy').value = 'csrf'; document.getElementById('filters').requestSubmit(); true`)
-	waitFor("the csrf filter", `location.search === '?policy=csrf' && [...document.querySelectorAll('#events .badge')].every(b => b.textContent === 'csrf') && document.querySelectorAll('#events .ev').length === 1 && document.getElementById('conn').textContent === 'live'`)
+	waitFor("the csrf filter", `location.search === '?policy=csrf' && [...document.querySelectorAll('#events .badge')].every(b => b.textContent === 'csrf') && document.querySelectorAll('#events .ev').length === 2 && document.getElementById('conn').textContent === 'live'`)
 	var filteredEvents, filteredStream bool
 	for _, r := range api.Requests() {
 		if r.Query.Get("policy") == "csrf" {
