@@ -1,11 +1,3 @@
-// Package admintest is a stand-in for the admin API of a running gateway —
-// /stats, /events, /events/stream, /login-locks, /session — for tests of
-// the programs that read it: the dashboard page and `rampart top`. It
-// implements the JSON shapes those programs rely on, keeps its state in
-// memory, and records the requests it gets so a test can assert what a
-// client sent.
-//
-// It is safe for concurrent use.
 package admintest
 
 import (
