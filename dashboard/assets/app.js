@@ -44,7 +44,7 @@
     timers: {},
   };
 
-  // ---- small helpers -------------------------------------------------
+  // ---- small utilities -----------------------------------------------
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
