@@ -3,6 +3,7 @@ package dashboard
 import (
 	"embed"
 	"net/http"
+	"path"
 	"strconv"
 )
 
@@ -19,6 +20,24 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 // served.
 const AssetPrefix = "/ui/"
 
+// paths are the dashboard's own files.
+var paths = map[string]string{
+	"/":                     "assets/index.html",
+	AssetPrefix + "app.js":  "assets/app.js",
+	AssetPrefix + "app.css": "assets/app.css",
+}
+
+// Static reports whether path is one of the dashboard's own files: the
+// page, its script and its stylesheet. They hold no data, so an admin
+// listener that asks for credentials serves them without: a browser that
+// has no session yet must be able to load the page that asks for the
+// token. Everything the page shows comes from the admin API, which does
+// ask.
+func Static(path string) bool {
+	_, ok := paths[path]
+	return ok
+}
+
 // file is one embedded file, read once when the handler is built.
 type file struct {
 	body        []byte
@@ -34,10 +53,14 @@ type file struct {
 // CSP, X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and
 // Cache-Control: no-store.
 func Handler() http.Handler {
-	files := map[string]file{
-		"/":                     load("assets/index.html", "text/html; charset=utf-8"),
-		AssetPrefix + "app.js":  load("assets/app.js", "text/javascript; charset=utf-8"),
-		AssetPrefix + "app.css": load("assets/app.css", "text/css; charset=utf-8"),
+	types := map[string]string{
+		".html": "text/html; charset=utf-8",
+		".js":   "text/javascript; charset=utf-8",
+		".css":  "text/css; charset=utf-8",
+	}
+	files := make(map[string]file, len(paths))
+	for p, name := range paths {
+		files[p] = load(name, types[path.Ext(name)])
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -147,3 +147,20 @@ func TestPageShowsEveryPanel(t *testing.T) {
 		t.Error("the token form does not post the field token to session")
 	}
 }
+
+// TestStatic names exactly the files the handler serves: what an admin
+// listener may serve without credentials, and nothing more.
+func TestStatic(t *testing.T) {
+	t.Parallel()
+	h := dashboard.Handler()
+	for _, p := range []string{"/", "/ui/app.js", "/ui/app.css", "/ui/", "/ui", "/stats", "/events", "/events/stream",
+		"/login-locks", "/metrics", "/index.html", "/ui/app.js/", "//", "/ui/../stats", ""} {
+		served := get(t, h, "GET", "/"+strings.TrimPrefix(p, "/")).StatusCode == 200
+		if p == "" {
+			served = false
+		}
+		if got := dashboard.Static(p); got != served {
+			t.Errorf("Static(%q) = %v, but the handler answers it: %v", p, got, served)
+		}
+	}
+}
