@@ -65,6 +65,7 @@ func commands() []command {
 		{name: "scan", summary: "probe a running site against the security checklist", run: runScan},
 		{name: "selftest", summary: "attack a configuration's own protections and report what held", run: runSelftest},
 		{name: "users", summary: "manage the built-in user store", run: runUsers},
+		{name: "top", summary: "show what the running gateway refuses, live, in the terminal", run: runTop},
 		{name: "healthcheck", summary: "probe the admin /healthz (container HEALTHCHECK)", run: runHealthcheck},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "completion", summary: "print a shell completion script", run: runCompletion},

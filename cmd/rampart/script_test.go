@@ -39,6 +39,7 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"adminapi":    cmdAdminAPI,
 			"exitcode":    cmdExitCode,
 			"ignorefile":  cmdIgnoreFile,
 			"npmregistry": cmdNPMRegistry,
@@ -46,6 +47,18 @@ func TestScript(t *testing.T) {
 			"scansite":    cmdScanSite,
 		},
 	})
+}
+
+// cmdAdminAPI starts a stand-in admin API of a running gateway that asks
+// for TOKEN, with a little traffic (seededAdminAPI), and sets $ADMIN to its
+// host:port.
+func cmdAdminAPI(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: adminapi TOKEN")
+	}
+	srv := httptest.NewServer(seededAdminAPI(args[0]).Handler(nil))
+	ts.Defer(srv.Close)
+	ts.Setenv("ADMIN", strings.TrimPrefix(srv.URL, "http://"))
 }
 
 // cmdNPMRegistry serves FILE as the answer of the bulk advisory endpoint

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -225,4 +227,58 @@ func (p *Page) Screenshot(width, height int64) ([]byte, error) {
 		return nil, fmt.Errorf("screenshot: %w", err)
 	}
 	return png, nil
+}
+
+// OnNewDocument makes js run in every document the page loads from now
+// on, before the document's own scripts, and outside its CSP: a test uses
+// it to install listeners (for securitypolicyviolation events, say) that
+// the page cannot miss.
+func (p *Page) OnNewDocument(js string) error {
+	ctx, cancel := p.bounded()
+	defer cancel()
+	_, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (page.AddScriptToEvaluateOnNewDocumentResult, error) {
+		return cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: js})
+	})
+	if err != nil {
+		return fmt.Errorf("adding a script for new documents: %w", err)
+	}
+	return nil
+}
+
+// Console records what the page writes to its console from now on (calls
+// of the console API, uncaught exceptions, the browser's own log entries
+// such as a refused resource) until t ends. The returned func reports the
+// messages so far.
+func (p *Page) Console(t testing.TB) func() []chromedp.ConsoleMessage {
+	t.Helper()
+	ctx, cancel := context.WithCancel(p.ctx)
+	var (
+		mu   sync.Mutex
+		msgs []chromedp.ConsoleMessage
+	)
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			msgs = append(msgs, m)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(BrowserTimeout):
+		}
+	})
+	return func() []chromedp.ConsoleMessage {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]chromedp.ConsoleMessage(nil), msgs...)
+	}
 }
