@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/cors"
 )
 
@@ -34,6 +35,8 @@ type exchange struct {
 	// encodedDelimiter: the path holds an encoded '?' or '#', which only
 	// routes with allow_encoded_delimiters serve.
 	encodedDelimiter bool
+	// identity is who the request authenticated as, for its event.
+	identity *auth.Identity
 }
 
 var _ http.ResponseWriter = (*exchange)(nil)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,6 +94,12 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 
 	var admin *http.Server
 	if adminLn != nil {
+		if listenerPublic(adminLn) {
+			g.adminPublic.Store(true)
+		}
+		if tc := g.current.Load().adminTLS; tc != nil {
+			adminLn = tls.NewListener(adminLn, tc)
+		}
 		admin = &http.Server{
 			Handler:           g.AdminHandler(),
 			ReadHeaderTimeout: l.ReadHeaderTimeout,
@@ -183,10 +190,27 @@ func (g *Gateway) drain(errc <-chan error, servers ...*http.Server) error {
 func (g *Gateway) Draining() bool { return g.draining.Load() }
 
 // AdminHandler returns the operator endpoints: /metrics (Prometheus),
-// /healthz (the process is serving) and /readyz (a configuration is loaded
-// and an upstream is reachable).
+// /healthz (the process is serving), /readyz (a configuration is loaded
+// and an upstream is reachable), the security events (/events,
+// /events/stream, /stats), the login locks, POST /reload and the browser
+// session (/session). Off loopback, every endpoint but /healthz and /readyz
+// needs the admin token, its session cookie or a client certificate.
 func (g *Gateway) AdminHandler() http.Handler {
+	if !g.Config().AdminOnLoopback() {
+		g.adminPublic.Store(true)
+	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", g.eventsHandler)
+	mux.HandleFunc("GET /events/stream", g.streamHandler)
+	mux.HandleFunc("GET /stats", g.statsHandler)
+	mux.HandleFunc("POST /session", g.sessionHandler)
+	mux.HandleFunc("DELETE /session", g.sessionHandler)
+	mux.HandleFunc("POST /session/logout", g.sessionHandler)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte("Rampart admin: see /events, /events/stream, /stats\n"))
+	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		EnableOpenMetrics: true,
@@ -219,5 +243,5 @@ func (g *Gateway) AdminHandler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return mux
+	return g.adminAccess(mux)
 }
