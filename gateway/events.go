@@ -280,7 +280,12 @@ func splitReason(reason string) (short, rule string, fields map[string]string) {
 			fields = setField(fields, "parameter", events.Scrub(v))
 		}
 	}
-	if short == "" {
+	switch {
+	case short == "" && rule != "":
+		// "rule=NAME" alone: the rule denied the request, as
+		// rampart_rate_limit_decisions_total names the outcome.
+		short = "denied"
+	case short == "":
 		short = "refused"
 	}
 	return events.Scrub(short), rule, fields
