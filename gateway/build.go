@@ -339,7 +339,7 @@ func refuseMethods(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodTrace, http.MethodConnect:
-			problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "method"})
+			problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "method", Reason: "method_refused"})
 			return
 		}
 		next.ServeHTTP(w, r)

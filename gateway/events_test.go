@@ -131,7 +131,7 @@ func TestEventsEveryPolicy(t *testing.T) {
 		want want
 	}{
 		{"access", func() *http.Request { r, _ := http.NewRequest("GET", h.url+"/internal", nil); return r },
-			want{"access", "", 403, nil}},
+			want{"access", "ip_denied", 403, nil}},
 		{"routes", func() *http.Request { r, _ := http.NewRequest("GET", h.url+"/undeclared", nil); return r },
 			want{"routes", "path_not_routed", 404, nil}},
 		{"canonical", func() *http.Request { r, _ := http.NewRequest("GET", h.url+"/public%3Fx", nil); return r },
@@ -141,7 +141,7 @@ func TestEventsEveryPolicy(t *testing.T) {
 			r.Header.Set("Origin", "https://evil.example")
 			r.Header.Set("Access-Control-Request-Method", "GET")
 			return r
-		}, want{"cors", "", 403, func(t *testing.T, e events.Event) {
+		}, want{"cors", "preflight_refused", 403, func(t *testing.T, e events.Event) {
 			if e.Fields["origin"] != "https://evil.example" {
 				t.Errorf("origin field: got %v", e.Fields)
 			}
@@ -178,7 +178,7 @@ func TestEventsEveryPolicy(t *testing.T) {
 			r, _ := http.NewRequest("POST", h.url+"/upload", strings.NewReader(strings.Repeat(secretMarker, 20)))
 			r.Header.Set("Content-Type", "text/plain")
 			return r
-		}, want{"limits", "", 413, nil}},
+		}, want{"limits", "body_too_large", 413, nil}},
 		{"auth", func() *http.Request {
 			r, _ := http.NewRequest("GET", h.url+"/notes", nil)
 			r.Header.Set("Accept", "application/json")
@@ -191,7 +191,7 @@ func TestEventsEveryPolicy(t *testing.T) {
 				}
 			}}},
 		{"shield", func() *http.Request { r, _ := http.NewRequest("GET", h.url+"/boom", nil); return r },
-			want{"shield", "", 500, func(t *testing.T, e events.Event) {
+			want{"shield", "status", 500, func(t *testing.T, e events.Event) {
 				if e.Decision != events.DecisionShielded {
 					t.Errorf("decision: got %q, want shielded", e.Decision)
 				}
