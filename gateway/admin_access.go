@@ -127,6 +127,13 @@ func (g *Gateway) adminAccess(next http.Handler) http.Handler {
 		case "/healthz", "/readyz", "/session", "/session/logout":
 			next.ServeHTTP(w, r)
 			return
+		case "/":
+			// The admin page holds no data of its own (it reads the
+			// API), and a browser must reach it to sign in.
+			if safeMethod(r.Method) {
+				next.ServeHTTP(w, r)
+				return
+			}
 		}
 		how := g.adminCredentials(r)
 		if how == adminCookieAuth && !safeMethod(r.Method) && !sameOrigin(r) {

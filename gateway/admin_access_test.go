@@ -114,7 +114,10 @@ func TestAdminTokenAndSession(t *testing.T) {
 			t.Errorf("%s: got 401, want it open", p)
 		}
 	}
-	for _, p := range []string{"/events", "/events/stream", "/stats", "/metrics", "/login-locks?user=a", "/"} {
+	if resp, _ := adminRequest(t, nil, "GET", base+"/", "", nil); resp.StatusCode != 200 {
+		t.Errorf("the admin page: got %d, want it open (it signs in)", resp.StatusCode)
+	}
+	for _, p := range []string{"/events", "/events/stream", "/stats", "/metrics", "/login-locks?user=a", "/debug/pprof/"} {
 		resp, body := adminRequest(t, nil, "GET", base+p, "", nil)
 		if resp.StatusCode != 401 || strings.TrimSpace(body) != `{"error":"admin token required"}` || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s without a token: got %d %q", p, resp.StatusCode, body)

@@ -60,8 +60,9 @@ type generation struct {
 	clientHeader string
 	// events is the Gateway's event stream; sinks forward this
 	// generation's events (webhooks, the Redis fan-out).
-	events *eventHub
-	sinks  events.Sinks
+	events   *eventHub
+	sinks    events.Sinks
+	instance string // the name in this generation's events
 	findingsCache
 	// adminTLS serves the admin listener with admin.cert_file; nil for
 	// plain HTTP.

@@ -28,10 +28,9 @@ import (
 type eventHub struct {
 	ring  *events.Ring
 	stats *events.Stats
-	// instance is events.instance, or host:pid.
-	instance atomic.Pointer[string]
-	defName  string
-	log      *slog.Logger
+	// defName is the instance name without events.instance: host:pid.
+	defName string
+	log     *slog.Logger
 
 	emitted *prometheus.CounterVec
 	dropped *prometheus.CounterVec
@@ -73,19 +72,16 @@ func newEventHub(c *config.Config, reg prometheus.Registerer, log *slog.Logger) 
 			return nil, err
 		}
 	}
-	h.setInstance(c)
 	return h, nil
 }
 
-func (h *eventHub) setInstance(c *config.Config) {
-	name := c.Events.Instance
-	if name == "" {
-		name = h.defName
+// instanceName is the name c gives this instance in its events.
+func (h *eventHub) instanceName(c *config.Config) string {
+	if c.Events.Instance != "" {
+		return c.Events.Instance
 	}
-	h.instance.Store(&name)
+	return h.defName
 }
-
-func (h *eventHub) instanceName() string { return *h.instance.Load() }
 
 // sinkCounters returns the drop and error callbacks of one sink.
 func (h *eventHub) sinkCounters(sink string) (func(int), func(error)) {
@@ -107,7 +103,7 @@ func (g *Gateway) buildEventSinks(c *config.Config, gen *generation, ns string) 
 	if h == nil || g.stores.dry {
 		return nil
 	}
-	h.setInstance(c)
+	gen.instance = h.instanceName(c)
 	for i, wc := range c.Events.Webhooks {
 		sink := "webhook_" + strconv.Itoa(i)
 		wc.OnDrop, wc.OnError = h.sinkCounters(sink)
@@ -122,7 +118,7 @@ func (g *Gateway) buildEventSinks(c *config.Config, gen *generation, ns string) 
 	if c.Store.Redis == "" {
 		return nil
 	}
-	f, err := gen.lease.eventFanout(c, ns, h)
+	f, err := gen.lease.eventFanout(c, ns, gen.instance, h)
 	if err != nil {
 		return err
 	}
@@ -132,14 +128,13 @@ func (g *Gateway) buildEventSinks(c *config.Config, gen *generation, ns string) 
 
 // eventFanout returns the Redis fan-out of c's namespace, shared by the
 // generations that use it, so that a reload does not interrupt it.
-func (l *lease) eventFanout(c *config.Config, ns string, h *eventHub) (*redisfanout.Fanout, error) {
+func (l *lease) eventFanout(c *config.Config, ns, instance string, h *eventHub) (*redisfanout.Fanout, error) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	cl, err := l.client(c)
 	if err != nil {
 		return nil, err
 	}
-	instance := h.instanceName()
 	v, err := l.get("events\x00"+redisKey(c, ns)+"\x00"+instance, func() (any, func() error, error) {
 		onDrop, onError := h.sinkCounters("redis")
 		f, err := redisfanout.New(redisfanout.Config{Client: cl, Channel: redisPrefix(c, ns) + "events",
@@ -176,7 +171,7 @@ func (gen *generation) recordEvent(ex *exchange, r *http.Request, id string, sta
 	e := &events.Event{
 		Time:     end,
 		ID:       id,
-		Instance: h.instanceName(),
+		Instance: gen.instance,
 		Policy:   policy,
 		Decision: events.DecisionDeny,
 		Status:   status,
@@ -223,7 +218,7 @@ func (gen *generation) cspEvent(next func(headers.Violation)) func(headers.Viola
 		if h == nil {
 			return
 		}
-		e := &events.Event{Time: gen.now(), Instance: h.instanceName(), Policy: "headers", Rule: "csp",
+		e := &events.Event{Time: gen.now(), Instance: gen.instance, Policy: "headers", Rule: "csp",
 			Decision: events.DecisionReport, Reason: "csp_violation"}
 		for k, val := range map[string]string{"directive": v.Directive, "blocked_url": v.BlockedURL,
 			"document_url": v.DocumentURL, "disposition": v.Disposition} {
@@ -478,7 +473,7 @@ func (g *Gateway) noteReload(ok bool) {
 func (g *Gateway) statsHandler(w http.ResponseWriter, r *http.Request) {
 	gen := g.acquire()
 	defer gen.release()
-	res := StatsResponse{Snapshot: g.events.stats.Snapshot(g.now()), Instance: g.events.instanceName()}
+	res := StatsResponse{Snapshot: g.events.stats.Snapshot(g.now()), Instance: gen.instance}
 	if st := g.lastReload.Load(); st != nil {
 		res.Config.LastReload, res.Config.ReloadOK = st.at.UTC(), st.ok
 	}

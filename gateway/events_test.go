@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rampartsec/rampart/events"
+	"github.com/rampartsec/rampart/gateway"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
@@ -484,7 +487,7 @@ func TestEventWebhookNeverSlowsRequests(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); hung.Close() })
 	up := eventsUpstream(t)
-	y, _ := eventsConfig(t, fmt.Sprintf("events:\n  webhooks:\n    - {url: %q, batch_size: 5, queue_size: 10, timeout: 30s, flush_interval: 10ms}\n", hung.URL))
+	y, _ := eventsConfig(t, fmt.Sprintf("events:\n  webhooks:\n    - {url: %q, batch_size: 5, queue_size: 10, timeout: 2s, flush_interval: 10ms}\n", hung.URL))
 	h := start(t, parse(t, up.URL, y))
 	client := &http.Client{Timeout: 10 * time.Second}
 	var worst time.Duration
@@ -510,5 +513,41 @@ func TestEventWebhookNeverSlowsRequests(t *testing.T) {
 	var n float64
 	if _, err := fmt.Sscanf(strings.TrimSpace(line), `rampart_event_sink_dropped_total{sink="webhook_0"} %g`, &n); err != nil || n < 200-10-5-1 {
 		t.Errorf("drops: got %q, want at least %d", line, 200-10-5-1)
+	}
+}
+
+// TestEventStreamEndsAtShutdown: an open stream does not hold the
+// shutdown for limits.shutdown_timeout.
+func TestEventStreamEndsAtShutdown(t *testing.T) {
+	t.Parallel()
+	up := eventsUpstream(t)
+	c := parse(t, up.URL, "limits: {shutdown_timeout: 30s}\n")
+	g, err := gateway.New(c, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ln, adminLn := testutil.Listen(t), testutil.Listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx, ln, adminLn) }()
+	resp, err := http.Get("http://" + adminLn.Addr().String() + "/events/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	stream := readSSE(resp)
+	cancel()
+	start := time.Now()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown held by an open event stream")
+	}
+	t.Logf("shut down in %v with a stream open", time.Since(start))
+	for range stream {
 	}
 }

@@ -100,7 +100,12 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 		if tc := g.current.Load().adminTLS; tc != nil {
 			adminLn = tls.NewListener(adminLn, tc)
 		}
+		// Event streams never go idle: they end when the admin server
+		// shuts down, rather than hold the shutdown for its timeout.
+		adminCtx, endStreams := context.WithCancel(context.Background())
+		defer endStreams()
 		admin = &http.Server{
+			BaseContext:       func(net.Listener) context.Context { return adminCtx },
 			Handler:           g.AdminHandler(),
 			ReadHeaderTimeout: l.ReadHeaderTimeout,
 			ReadTimeout:       l.Read(),
@@ -108,6 +113,7 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 			IdleTimeout:       l.IdleTimeout,
 			ErrorLog:          errLog,
 		}
+		admin.RegisterOnShutdown(endStreams)
 		go func() { errc <- admin.Serve(adminLn) }()
 		g.log.Info("admin listening", slog.String("addr", adminLn.Addr().String()))
 	}
