@@ -275,6 +275,7 @@ func splitReason(reason string) (short, rule string, fields map[string]string) {
 			fields = setField(fields, "parameter", events.Scrub(v))
 		}
 	}
+	short = events.Scrub(short)
 	switch {
 	case short == "" && rule != "":
 		// "rule=NAME" alone: the rule denied the request, as
@@ -283,7 +284,7 @@ func splitReason(reason string) (short, rule string, fields map[string]string) {
 	case short == "":
 		short = "refused"
 	}
-	return events.Scrub(short), rule, fields
+	return short, rule, fields
 }
 
 // headerField names the event field of a request header quoted in a reason.

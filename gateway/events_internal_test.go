@@ -3,6 +3,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,3 +79,30 @@ func BenchmarkRecordEventRefused(b *testing.B) {
 }
 
 func eventsFilterAll() events.Filter { return events.Filter{Limit: events.MaxLimit} }
+
+// FuzzSplitReason: whatever a reason quotes from a request (a CSRF
+// refusal quotes the Origin or Referer), the event's reason, rule and
+// fields are scrubbed: bounded, no query string, no control characters.
+func FuzzSplitReason(f *testing.F) {
+	for _, s := range []string{"rule=per-ip", "store_unavailable rule=api", "invalid_request body=/items/0/name",
+		"invalid_request query=limit", "origin_mismatch (Origin: https://evil.example)",
+		"referer_mismatch (Referer: https://evil.example/x?token=secret)", "host_not_allowed header=host", "", " ( : )"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, reason string) {
+		short, rule, fields := splitReason(reason)
+		check := func(what, v string) {
+			if len(v) > events.MaxFieldLen || strings.ContainsAny(v, "?#\r\n") {
+				t.Fatalf("%s of %q: %q", what, reason, v)
+			}
+		}
+		if short == "" {
+			t.Fatalf("no reason for %q", reason)
+		}
+		check("reason", short)
+		check("rule", rule)
+		for k, v := range fields {
+			check(k, v)
+		}
+	})
+}
