@@ -34,6 +34,7 @@ import (
 	"github.com/rampartsec/rampart/cookies"
 	"github.com/rampartsec/rampart/cors"
 	"github.com/rampartsec/rampart/csrf"
+	"github.com/rampartsec/rampart/events"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/redisconn"
 	"github.com/rampartsec/rampart/internal/reserved"
@@ -133,6 +134,9 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
+	// Events configures the security event stream: the refusals kept for
+	// the admin API and sent to webhooks.
+	Events Events `yaml:"events"`
 
 	src *source
 	// rawSecret holds the secret settings as written, before ${ENV}
@@ -226,9 +230,31 @@ type Admin struct {
 	// for diagnosing performance. Default false: profiles reveal internals.
 	Pprof bool `yaml:"pprof"`
 	// TokenFile is a file holding the bearer token that state-changing
-	// admin endpoints (POST /reload) require. Default none: only loopback
-	// clients may use them.
+	// admin endpoints (POST /reload) require, and that every endpoint but
+	// /healthz and /readyz requires when the admin listener is not on
+	// loopback. Default none: only loopback clients may use them.
 	TokenFile string `yaml:"token_file"`
+	// CertFile and KeyFile make the admin listener serve HTTPS with this
+	// PEM certificate and key. Default none: plain HTTP.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCA is a PEM file of the CAs whose client certificates the
+	// admin listener accepts in place of the token (mutual TLS). Requires
+	// cert_file and key_file. Default none.
+	ClientCA string `yaml:"client_ca"`
+}
+
+// Events configures the security event stream.
+type Events struct {
+	// RingSize is how many recent events each instance keeps in memory
+	// for GET /events and the event stream. Default 10000; at most
+	// 1000000.
+	RingSize int `yaml:"ring_size"`
+	// Instance names this gateway in its events. Default host:pid.
+	Instance string `yaml:"instance"`
+	// Webhooks receive events in batches. Header values and the URL may
+	// reference the environment as ${NAME}. Default none.
+	Webhooks []events.WebhookConfig `yaml:"webhooks"`
 }
 
 // Limits bounds requests. Zero values take the documented defaults; there is
@@ -1022,6 +1048,8 @@ func (c *Config) Validate() error {
 			add("admin.listen", "%v (or \"off\")", err)
 		}
 	}
+	errs = append(errs, c.validateAdmin()...)
+	errs = append(errs, c.validateEvents()...)
 	if c.TLS != nil {
 		errs = append(errs, c.validateTLS()...)
 	}

@@ -67,7 +67,43 @@ func (c *Config) resolveSecrets(lookup func(string) (string, bool)) Errors {
 			errs = append(errs, c.Errorf(s.key, "environment variable %s is not set", strings.Join(missing, ", ")))
 		}
 	}
+	// Webhook URLs and header values (an Authorization header) may
+	// reference the environment too.
+	for i := range c.Events.Webhooks {
+		w := &c.Events.Webhooks[i]
+		key := fmt.Sprintf("events.webhooks[%d]", i)
+		if v, missing := expandEnv(w.URL, lookup); len(missing) > 0 {
+			errs = append(errs, c.Errorf(key+".url", "environment variable %s is not set", strings.Join(missing, ", ")))
+		} else {
+			w.URL = v
+		}
+		for name, hv := range w.Headers {
+			if v, missing := expandEnv(hv, lookup); len(missing) > 0 {
+				errs = append(errs, c.Errorf(key+".headers", "%s: environment variable %s is not set", name, strings.Join(missing, ", ")))
+			} else {
+				w.Headers[name] = v
+			}
+		}
+	}
 	return errs
+}
+
+// expandEnv replaces ${NAME} in v from lookup, and lists the names that
+// are not set.
+func expandEnv(v string, lookup func(string) (string, bool)) (string, []string) {
+	if !strings.Contains(v, "${") {
+		return v, nil
+	}
+	var missing []string
+	v = envRef.ReplaceAllStringFunc(v, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		got, ok := lookup(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return got
+	})
+	return v, missing
 }
 
 // readSecretFile reads a secret from path: its content without the final

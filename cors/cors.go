@@ -472,7 +472,7 @@ func (p *Policy) preflight(w http.ResponseWriter, r *http.Request, vals []string
 		if p.log.Enabled(r.Context(), slog.LevelDebug) {
 			p.logRefused(r.Context(), r, vals, err)
 		}
-		problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "cors"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusForbidden, Policy: "cors", Reason: PreflightRefused.String()})
 		return
 	}
 	p.decided(r, PreflightAllowed, nil)

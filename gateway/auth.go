@@ -260,6 +260,9 @@ func (a *authn) identify(next http.Handler) http.Handler {
 				break
 			}
 		}
+		if e := exchangeOf(w); e != nil && res.id != nil {
+			e.identity = res.id // for the request's event
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identifiedKey{}, res)))
 	})
 }

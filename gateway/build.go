@@ -20,6 +20,7 @@ import (
 	"github.com/rampartsec/rampart/clientip"
 	"github.com/rampartsec/rampart/config"
 	"github.com/rampartsec/rampart/cookies"
+	"github.com/rampartsec/rampart/events"
 	"github.com/rampartsec/rampart/headers"
 	"github.com/rampartsec/rampart/internal/reserved"
 	"github.com/rampartsec/rampart/pages"
@@ -57,6 +58,15 @@ type generation struct {
 	// the Gateway's, shared by every generation.
 	forwards     *forwardWatch
 	clientHeader string
+	// events is the Gateway's event stream; sinks forward this
+	// generation's events (webhooks, the Redis fan-out).
+	events   *eventHub
+	sinks    events.Sinks
+	instance string // the name in this generation's events
+	findingsCache
+	// adminTLS serves the admin listener with admin.cert_file; nil for
+	// plain HTTP.
+	adminTLS *tls.Config
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -131,6 +141,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 		accessLog: c.Log.Access == nil || *c.Log.Access,
 		ids:       requestid.Config{Trust: ips.FromTrustedProxy},
 		forwards:  g.forwards,
+		events:    g.events,
 		// Canonical form, for a map lookup without allocation.
 		clientHeader: http.CanonicalHeaderKey(c.ClientIPHeader),
 	}
@@ -198,7 +209,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	}
 	reportCfg := c.CSPReports
 	reportCfg.Logger = g.log
-	reportCfg.OnViolation = g.metrics.cspViolation
+	reportCfg.OnViolation = gen.cspEvent(g.metrics.cspViolation)
 	reportCfg.OnDrop = g.metrics.cspDrop
 	reportCfg.ClientIP = ips.ClientIP
 	reports, err := headers.NewReportHandler(reportCfg)
@@ -230,6 +241,11 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	} else if err := gen.lease.claim(context.Background(), c, recordKey, ns, g.log); err != nil {
 		fail(err)
 	}
+	fail(c.AdminAccessError())
+	if gen.adminTLS, err = adminTLSConfig(c); err != nil {
+		fail(err)
+	}
+	fail(g.buildEventSinks(c, gen, ns))
 	bfStore, bfFallback, err := gen.lease.bruteforce(c, ns)
 	if err != nil {
 		fail(err)
@@ -331,7 +347,7 @@ func refuseMethods(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodTrace, http.MethodConnect:
-			problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "method"})
+			problem.Write(w, r, problem.Problem{Status: http.StatusMethodNotAllowed, Policy: "method", Reason: "method_refused"})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -431,7 +447,8 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 	if routeLabel == "" {
 		routeLabel = "unmatched"
 	}
-	elapsed := gen.now().Sub(start)
+	end := gen.now()
+	elapsed := end.Sub(start)
 	gen.metrics.requests.WithLabelValues(routeLabel, codeLabel(status), policy).Inc()
 	gen.metrics.duration.WithLabelValues(routeLabel).Observe(elapsed.Seconds())
 	if gen.accessLog {
@@ -463,6 +480,7 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 		}
 		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 	}
+	gen.recordEvent(ex, r, id, status, policy, end)
 	if recovered == http.ErrAbortHandler || (recovered != nil && started) {
 		// The response was already under way: abort the connection so the
 		// client sees a truncated response, not a complete-looking one.

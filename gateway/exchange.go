@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/cors"
 )
 
@@ -26,17 +27,19 @@ type exchange struct {
 	// sentUpstream: the request was admitted to its upstream, so a client
 	// that abandons it has cost the application work.
 	sentUpstream bool
-	// slots, for a WebSocket handshake, are the in-flight slots the request
-	// holds; they are given back when the connection is upgraded, since a
-	// WebSocket lives as long as the application wants and is bounded by
-	// the connection limits instead.
-	slots *heldSlots
 	// encodedDelimiter: the path holds an encoded '?' or '#', which only
 	// routes with allow_encoded_delimiters serve.
 	encodedDelimiter bool
 	// pathParameter: the path holds a raw ';', which only the segments of
 	// a route's matrix-style parameters may hold.
 	pathParameter bool
+	// slots, for a WebSocket handshake, are the in-flight slots the request
+	// holds; they are given back when the connection is upgraded, since a
+	// WebSocket lives as long as the application wants and is bounded by
+	// the connection limits instead.
+	slots *heldSlots
+	// identity is who the request authenticated as, for its event.
+	identity *auth.Identity
 }
 
 var _ http.ResponseWriter = (*exchange)(nil)

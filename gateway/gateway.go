@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -76,6 +77,16 @@ type Gateway struct {
 	loader     func() (*config.Config, error)
 	app        http.Handler
 	adminToken atomic.Pointer[[32]byte] // SHA-256 of admin.token_file's token
+	// adminKey signs the admin listener's session cookies; a restart
+	// ends every session.
+	adminKey [32]byte
+	// adminPublic: the admin listener is not on loopback, so every
+	// endpoint but the health checks needs credentials.
+	adminPublic atomic.Bool
+	// events is the security event stream (ring, stats, sink metrics).
+	events *eventHub
+	// lastReload is the outcome of the last configuration load.
+	lastReload atomic.Pointer[reloadState]
 
 	// forwards reports forwarding headers from untrusted private peers.
 	forwards *forwardWatch
@@ -131,6 +142,10 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 	if g.overload, err = newOverload(g.reg, g.log, m); err != nil {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
+	if g.events, err = newEventHub(c, g.reg, g.log); err != nil {
+		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
+	}
+	_, _ = rand.Read(g.adminKey[:])
 	if g.stores, err = newStores(); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -151,6 +166,7 @@ func New(c *config.Config, opt Options) (*Gateway, error) {
 	}
 	g.adminToken.Store(token)
 	g.current.Store(gen)
+	g.noteReload(true)
 	g.metrics.reloadTime.Set(float64(g.now().Unix()))
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopProbe, g.probeDone = cancel, make(chan struct{})
@@ -210,11 +226,13 @@ func (g *Gateway) reload(c *config.Config) ([]string, error) {
 	}
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
+		g.noteReload(false)
 		return nil, err
 	}
 	gen, err := g.build(c)
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
+		g.noteReload(false)
 		return nil, err
 	}
 	g.adminToken.Store(token)
@@ -224,6 +242,7 @@ func (g *Gateway) reload(c *config.Config) ([]string, error) {
 		g.log.Warn("setting changed but needs a restart to take effect", slog.String("key", key))
 	}
 	g.metrics.reloads.WithLabelValues("success").Inc()
+	g.noteReload(true)
 	g.metrics.reloadTime.Set(float64(g.now().Unix()))
 	go g.retire(old)
 	// Probe the new upstreams at once so readiness reflects them.
@@ -327,6 +346,12 @@ func restartOnly(old, cur *config.Config) []string {
 	if old.Admin.Listen != cur.Admin.Listen {
 		keys = append(keys, "admin.listen")
 	}
+	if old.Admin.CertFile != cur.Admin.CertFile || old.Admin.KeyFile != cur.Admin.KeyFile || old.Admin.ClientCA != cur.Admin.ClientCA {
+		keys = append(keys, "admin (TLS)")
+	}
+	if old.Events.RingSize != cur.Events.RingSize {
+		keys = append(keys, "events.ring_size")
+	}
 	if (old.TLS == nil) != (cur.TLS == nil) {
 		keys = append(keys, "tls")
 	} else if old.TLS != nil {
@@ -361,6 +386,7 @@ func (g *Gateway) ReloadFrom(load func() (*config.Config, error)) error {
 	c, err := load()
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
+		g.noteReload(false)
 		return err
 	}
 	return g.Reload(c)

@@ -308,7 +308,7 @@ func (rl *requestLimits) admitUpstream(w http.ResponseWriter, r *http.Request, u
 	case errors.Is(err, limits.ErrOverloaded):
 		rl.o.refused(r, ips, limitUpstreamInflight)
 		w.Header()["Retry-After"] = rl.retryAfter
-		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "limits"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusServiceUnavailable, Policy: "limits", Reason: limitUpstreamInflight})
 	default:
 		clientGone(w)
 	}

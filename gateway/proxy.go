@@ -595,15 +595,15 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		return
 	}
-	policy := "upstream"
+	policy, reason := "upstream", ""
 	switch kind {
 	case errKindTooLarge:
-		policy = "limits"
+		policy, reason = "limits", errKindTooLarge
 	case errKindClientBody:
-		policy = "request"
+		policy, reason = "request", errKindClientBody
 		w.Header().Set("Connection", "close")
 	}
-	problem.Write(w, r, problem.Problem{Status: status, Policy: policy})
+	problem.Write(w, r, problem.Problem{Status: status, Policy: policy, Reason: reason})
 }
 
 func classify(r *http.Request, body *clientBody, err error) (kind string, status int) {

@@ -62,6 +62,7 @@ func (g *Gateway) ReloadReport(load func() (*config.Config, error)) ReloadResult
 		res.RestartRequired = keys
 	} else {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
+		g.noteReload(false)
 	}
 	res.Time = g.now()
 	if err != nil {
@@ -133,6 +134,9 @@ func (g *Gateway) reloadHandler() http.Handler {
 // authorizeAdmin decides whether r may use a state-changing admin endpoint.
 // It returns 0 when it may, else the status and a message for the client.
 func (g *Gateway) authorizeAdmin(r *http.Request) (int, string) {
+	if g.adminCredentials(r) != adminAnonymous {
+		return 0, ""
+	}
 	want := g.adminToken.Load()
 	if want == nil {
 		// No token configured: fail closed for anything but loopback.

@@ -604,7 +604,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
 		if r.ContentLength > rt.maxBody {
 			w.Header().Set("Connection", "close")
-			problem.Write(w, r, problem.Problem{Status: http.StatusRequestEntityTooLarge, Policy: "limits"})
+			problem.Write(w, r, problem.Problem{Status: http.StatusRequestEntityTooLarge, Policy: "limits", Reason: "body_too_large"})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/rampartsec/rampart/dashboard"
 	"github.com/rampartsec/rampart/limits"
 )
 
@@ -93,7 +95,18 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 
 	var admin *http.Server
 	if adminLn != nil {
+		if listenerPublic(adminLn) {
+			g.adminPublic.Store(true)
+		}
+		if tc := g.current.Load().adminTLS; tc != nil {
+			adminLn = tls.NewListener(adminLn, tc)
+		}
+		// Event streams never go idle: they end when the admin server
+		// shuts down, rather than hold the shutdown for its timeout.
+		adminCtx, endStreams := context.WithCancel(context.Background())
+		defer endStreams()
 		admin = &http.Server{
+			BaseContext:       func(net.Listener) context.Context { return adminCtx },
 			Handler:           g.AdminHandler(),
 			ReadHeaderTimeout: l.ReadHeaderTimeout,
 			ReadTimeout:       l.Read(),
@@ -101,6 +114,7 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 			IdleTimeout:       l.IdleTimeout,
 			ErrorLog:          errLog,
 		}
+		admin.RegisterOnShutdown(endStreams)
 		go func() { errc <- admin.Serve(adminLn) }()
 		g.log.Info("admin listening", slog.String("addr", adminLn.Addr().String()))
 	}
@@ -183,10 +197,27 @@ func (g *Gateway) drain(errc <-chan error, servers ...*http.Server) error {
 func (g *Gateway) Draining() bool { return g.draining.Load() }
 
 // AdminHandler returns the operator endpoints: /metrics (Prometheus),
-// /healthz (the process is serving) and /readyz (a configuration is loaded
-// and an upstream is reachable).
+// /healthz (the process is serving), /readyz (a configuration is loaded
+// and an upstream is reachable), the security events (/events,
+// /events/stream, /stats), the login locks, POST /reload and the browser
+// session (/session). Off loopback, every endpoint but /healthz and /readyz
+// needs the admin token, its session cookie or a client certificate.
 func (g *Gateway) AdminHandler() http.Handler {
+	if !g.Config().AdminOnLoopback() {
+		g.adminPublic.Store(true)
+	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", g.eventsHandler)
+	mux.HandleFunc("GET /events/stream", g.streamHandler)
+	mux.HandleFunc("GET /stats", g.statsHandler)
+	mux.HandleFunc("POST /session", g.sessionHandler)
+	mux.HandleFunc("DELETE /session", g.sessionHandler)
+	mux.HandleFunc("POST /session/logout", g.sessionHandler)
+	// The dashboard: the page and its files. Other paths stay the mux's
+	// (a GET of /reload is a 405, an unknown path a 404).
+	ui := dashboard.Handler()
+	mux.Handle("GET /{$}", ui)
+	mux.Handle("GET /ui/", ui)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		EnableOpenMetrics: true,
@@ -219,5 +250,5 @@ func (g *Gateway) AdminHandler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return mux
+	return g.adminAccess(mux)
 }

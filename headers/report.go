@@ -232,7 +232,7 @@ func (h *ReportHandler) drop(w http.ResponseWriter, r *http.Request, reason stri
 	if h.cfg.OnDrop != nil {
 		h.cfg.OnDrop(reason)
 	}
-	problem.Write(w, r, problem.Problem{Status: status, Policy: "csp-report"})
+	problem.Write(w, r, problem.Problem{Status: status, Policy: "csp-report", Reason: reason})
 }
 
 // ServeHTTP accepts a POST of application/csp-report or
@@ -301,7 +301,7 @@ func (h *ReportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if accepted == 0 && len(vs) > 0 {
 		w.Header().Set("Retry-After", "60")
-		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "csp-report"})
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "csp-report", Reason: "rate"})
 		return
 	}
 	for _, v := range vs[:accepted] {

@@ -179,10 +179,11 @@ func (l *Limiter) Admit(r *http.Request) (Ticket, error) {
 // (policy "limits"). For any other error — the client is gone — it writes
 // nothing.
 func (l *Limiter) Refuse(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusServiceUnavailable
+	// The reasons are the settings that refused, as metrics name them.
+	status, reason := http.StatusServiceUnavailable, "max_inflight"
 	switch err {
 	case ErrClientBusy:
-		status = http.StatusTooManyRequests
+		status, reason = http.StatusTooManyRequests, "max_inflight_per_client"
 	case ErrOverloaded:
 	default:
 		return
@@ -191,7 +192,7 @@ func (l *Limiter) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 		l.onRefuse(r, err)
 	}
 	w.Header()["Retry-After"] = l.retryAfter
-	problem.Write(w, r, problem.Problem{Status: status, Policy: "limits"})
+	problem.Write(w, r, problem.Problem{Status: status, Policy: "limits", Reason: reason})
 }
 
 // Handler returns a handler that admits each request before calling next,

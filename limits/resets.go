@@ -192,5 +192,5 @@ func (g *ResetGuard) Refuse(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Connection", "close")
 	h["Retry-After"] = retryAfterOne
-	problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "limits"})
+	problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "limits", Reason: "max_stream_resets"})
 }

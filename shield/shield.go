@@ -386,7 +386,7 @@ func (s *Shield) replace(sw *writer, reason string) {
 	if s.onInc != nil {
 		s.onInc(reason)
 	}
-	problem.Write(sw.ResponseWriter, sw.r, problem.Problem{Status: sw.status, Policy: "shield"})
+	problem.Write(sw.ResponseWriter, sw.r, problem.Problem{Status: sw.status, Policy: "shield", Reason: reason})
 }
 
 const (

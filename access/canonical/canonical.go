@@ -435,7 +435,11 @@ func Handler(h http.Handler) http.Handler {
 		if err := Request(r); err != nil {
 			// Fail closed: an ambiguous path is refused, never guessed,
 			// and so is an encoded '?' or '#'.
-			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical"})
+			reason := "path"
+			if err == ErrEncodedDelimiter {
+				reason = "encoded_delimiter"
+			}
+			problem.Write(w, r, problem.Problem{Status: http.StatusBadRequest, Policy: "canonical", Reason: reason})
 			return
 		}
 		h.ServeHTTP(w, r)

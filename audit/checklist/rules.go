@@ -114,10 +114,10 @@ var rules = []Rule{
 	{
 		ID: "admin-public", Item: 12, Severity: High,
 		Title:     "the admin listener is reachable from other machines",
-		Fix:       "set admin.listen to a loopback address such as 127.0.0.1:9090, or off",
-		Rationale: "Metrics and readiness reveal traffic, routes and internal state. The admin listener has no authentication, so it belongs on loopback or a private network reached through your monitoring.",
+		Fix:       "set admin.listen to a loopback address such as 127.0.0.1:9090, or off; or set admin.token_file or admin.client_ca",
+		Rationale: "Metrics, security events and readiness reveal traffic, routes, client addresses and internal state, and reload and unlock change what the gateway does. Off loopback, the admin listener needs a token (admin.token_file) or client certificates (admin.client_ca); in production the gateway refuses to start without one.",
 		check: func(r *Rule, c *config.Config) []Finding {
-			if c.Admin.Listen == "off" {
+			if c.Admin.Listen == "off" || c.Admin.TokenFile != "" || c.Admin.ClientCA != "" {
 				return nil
 			}
 			if loopbackListener(c.Admin.Listen) {

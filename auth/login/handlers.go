@@ -260,12 +260,15 @@ func (s *Service) throttled(w http.ResponseWriter, r *http.Request, isJSON bool,
 	secs := max(1, int64((retry+time.Second-1)/time.Second))
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	wait := WaitText(retry)
+	// Refused by login protection: the same policy and reason as a
+	// throttled attempt in loginFailed, for logs, metrics and events.
 	if isJSON {
-		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "auth",
-			Detail: "too many attempts; try again in " + wait})
+		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "login_protection",
+			Reason: "throttled", Detail: "too many attempts; try again in " + wait})
 		return
 	}
-	problem.Record(w, "auth")
+	problem.Record(w, "login_protection")
+	problem.RecordReason(w, "throttled")
 	d := formData{Username: username, Next: next, RetrySeconds: secs}
 	if retry <= time.Minute {
 		d.Notice = "Please wait " + wait + ", then sign in again."

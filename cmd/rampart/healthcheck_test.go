@@ -30,6 +30,10 @@ func TestHealthcheck(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(hanging.Close)
+	tlsHealthy := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	}))
+	t.Cleanup(tlsHealthy.Close)
 	addr := func(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
 	tests := []struct {
 		name   string
@@ -42,6 +46,7 @@ func TestHealthcheck(t *testing.T) {
 		{"from the environment", nil, addr(healthy), 0, ""},
 		{"all interfaces probed on loopback", []string{"--admin", "0.0.0.0:" + strings.Split(addr(healthy), ":")[1]}, "", 0, ""},
 		{"503", []string{"--admin", addr(failing)}, "", 1, "answered 503"},
+		{"TLS admin listener", []string{"--admin", strings.TrimPrefix(tlsHealthy.URL, "https://")}, "", 0, ""},
 		{"closed port", []string{"--admin", testutil.FreeAddr(t)}, "", 1, "unhealthy"},
 		{"hanging", []string{"--admin", addr(hanging), "--timeout", "200ms"}, "", 1, "unhealthy"},
 		{"bad address", []string{"--admin", "nowhere"}, "", 2, "is not host:port"},

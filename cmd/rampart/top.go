@@ -40,8 +40,8 @@ not answer or answers with an error; 2 for a usage mistake or a refused
 token.`
 
 // topPolicies is the order policies are listed in; others follow by name.
-var topPolicies = []string{"access", "cors", "csrf", "ratelimit", "bruteforce", "auth", "validate",
-	"shield", "headers", "canonical", "routes", "limits"}
+var topPolicies = []string{"access", "cors", "csrf", "ratelimit", "login_protection", "auth", "validation",
+	"shield", "headers", "canonical", "routes", "limits", "method", "csp-report", "request"}
 
 // topWindows are the windows of /stats that top shows.
 var topWindows = []string{"1m", "15m", "1h"}
@@ -449,13 +449,13 @@ func renderTop(v topView, color bool, now time.Time) []string {
 	add("")
 
 	// Per-policy counts over each window.
-	header := fmt.Sprintf("%-14s", "")
+	header := fmt.Sprintf("%-20s", "")
 	for _, w := range topWindows {
 		header += fmt.Sprintf("%10s", w)
 	}
 	add("%s", paint(ansiBold, header))
 	row := func(name string, val func(c topCounts) string, style string) {
-		line := fmt.Sprintf("%-14s", name)
+		line := fmt.Sprintf("%-20s", name)
 		for _, w := range topWindows {
 			cell := fmt.Sprintf("%10s", val(s.Windows[w]))
 			if style != "" && strings.TrimSpace(cell) != "0" && strings.TrimSpace(cell) != "–" {

@@ -33,8 +33,8 @@ func seededAdminAPI(token string) *admintest.API {
 	s.Instance = "gw-1.example:4242"
 	s.Windows = map[string]admintest.Counts{
 		"1m":  {Requests: 612, Refused: 31, ByPolicy: map[string]int64{"ratelimit": 20, "csrf": 6, "access": 5}},
-		"15m": {Requests: 8840, Refused: 402, ByPolicy: map[string]int64{"ratelimit": 250, "csrf": 80, "access": 40, "validate": 32}},
-		"1h":  {Requests: 35120, Refused: 1610, ByPolicy: map[string]int64{"ratelimit": 1000, "csrf": 300, "access": 160, "validate": 150}},
+		"15m": {Requests: 8840, Refused: 402, ByPolicy: map[string]int64{"ratelimit": 250, "csrf": 80, "access": 40, "validation": 32}},
+		"1h":  {Requests: 35120, Refused: 1610, ByPolicy: map[string]int64{"ratelimit": 1000, "csrf": 300, "access": 160, "validation": 150}},
 		"24h": {Requests: 801234, Refused: 30211},
 	}
 	s.Top = map[string][]admintest.Top{
@@ -102,14 +102,14 @@ func TestTopOnce(t *testing.T) {
 	}
 	for _, want := range []string{
 		"gw-1.example:4242",
-		"                     1m       15m        1h",
-		"requests             612     8,840    35,120",
-		"refused               31       402     1,610",
-		"refusal rate        5.1%      4.5%      4.6%",
-		"  access               5        40       160",
-		"  csrf                 6        80       300",
-		"  ratelimit           20       250     1,000",
-		"  validate             0        32       150",
+		"                            1m       15m        1h",
+		"requests                   612     8,840    35,120",
+		"refused                     31       402     1,610",
+		"refusal rate              5.1%      4.5%      4.6%",
+		"  access                     5        40       160",
+		"  csrf                       6        80       300",
+		"  ratelimit                 20       250     1,000",
+		"  validation                 0        32       150",
 		"top client IPs 203.0.113.9 (812)  198.51.100.23 (301)",
 		"top routes     POST /login (522)",
 		"top users      alice (40)",
@@ -272,7 +272,7 @@ func TestTopRedraws(t *testing.T) {
 		}
 	}
 	wait("the first view", func(s string) bool { return strings.Contains(s, "01LATEST4242") })
-	api.Push(admintest.Event{ID: "01PUSHEDLATER", Policy: "bruteforce", Status: 429, User: "alice", Reason: "account locked"})
+	api.Push(admintest.Event{ID: "01PUSHEDLATER", Policy: "login_protection", Status: 429, User: "alice", Reason: "account locked"})
 	wait("the pushed event in a later view", func(s string) bool { return strings.Contains(s, "01PUSHEDLATER") })
 	if n := strings.Count(stdout.String(), "rampart top · "); n < 2 {
 		t.Errorf("%d views, want at least 2", n)

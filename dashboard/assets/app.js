@@ -6,8 +6,8 @@
 'use strict';
 
 (() => {
-  const POLICIES = ['access', 'cors', 'csrf', 'ratelimit', 'bruteforce', 'auth', 'validate',
-    'shield', 'headers', 'canonical', 'routes', 'limits'];
+  const POLICIES = ['access', 'cors', 'csrf', 'ratelimit', 'login_protection', 'auth', 'validation',
+    'shield', 'headers', 'canonical', 'routes', 'limits', 'method', 'csp-report', 'request'];
   const WINDOWS = ['1m', '15m', '1h', '24h'];
   const MAX_EVENTS = 200;       // events kept and listed
   const SERIES_BUCKETS = 60;    // buckets drawn in the charts
@@ -543,7 +543,7 @@
     if (live) state.events.unshift(ev);
     else state.events.push(ev);
     while (state.events.length > MAX_EVENTS) state.seen.delete(eventKey(state.events.pop()));
-    if (ev.user && (ev.policy === 'bruteforce' || ev.policy === 'auth')) noteLockUser(String(ev.user), live);
+    if (ev.user && (ev.policy === 'login_protection' || ev.policy === 'auth')) noteLockUser(String(ev.user), live);
   }
 
   // loadEvents merges the newest events from /events into the list. It

@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -180,4 +182,24 @@ func RequireBinary(t testing.TB, name string, extra ...string) string {
 	t.Log(strings.Repeat("!", 72))
 	t.Skip(msg)
 	return ""
+}
+
+// Overloaded reports whether the machine's one-minute load average is over
+// twice its CPUs, and the figure: a test that bounds a latency the user
+// sees may widen its bound then, and says so, rather than fail on a
+// machine too busy to measure it. Off Linux it reports false.
+func Overloaded() (bool, float64) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return false, 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return false, 0
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return false, 0
+	}
+	return load > 2*float64(runtime.NumCPU()), load
 }
