@@ -213,7 +213,7 @@ func (l *lease) claim(ctx context.Context, c *config.Config, key []byte, ns stri
 		return err
 	}
 	var id []byte
-	if c.Store.KeyFile != "" {
+	if c.HasRecordKey() {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte("rampart deployment v1"))
 		id = m.Sum(nil)
