@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampartsec/rampart/gateway"
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
@@ -50,5 +51,29 @@ env: development
 	}
 	if !strings.Contains(h.logs.String(), `"store recovered"`) {
 		t.Errorf("no log line for the recovery:\n%s", grep(h.logs.String(), "store"))
+	}
+}
+
+// TestCheckAcceptsDegradedSessions: the configuration check (rampart
+// audit config, selftest) accepts auth.sessions.on_store_error: cache with
+// a Redis session cache, as serving does, without connecting to Redis.
+func TestCheckAcceptsDegradedSessions(t *testing.T) {
+	t.Parallel()
+	addr := testutil.FreeAddr(t) // nothing listens: the check must not connect
+	c := parse(t, "http://127.0.0.1:3000", fmt.Sprintf(`env: development
+store: {redis: "redis://%s/0", session_cache: 30s}
+auth:
+  sessions: {idle_timeout: 30m, absolute_timeout: 12h, on_store_error: cache}
+`, addr))
+	if err := gateway.Check(c); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	c = parse(t, "http://127.0.0.1:3000", fmt.Sprintf(`env: development
+store: {redis: "redis://%s/0", session_cache: 0s}
+auth:
+  sessions: {idle_timeout: 30m, absolute_timeout: 12h, on_store_error: cache}
+`, addr))
+	if err := gateway.Check(c); err == nil || !strings.Contains(err.Error(), "session_cache") {
+		t.Errorf("Check without a session cache: got %v, want the error serving gives", err)
 	}
 }
