@@ -487,3 +487,355 @@ func TestDrainBehindNginx(t *testing.T) {
 		})
 	}
 }
+
+// edgeUser is a client of the deployment: a session cookie and a token
+// pair, obtained through nginx.
+type edgeUser struct {
+	cookie  string // "name=value" of the session cookie
+	refresh string
+}
+
+// post sends a JSON POST through base.
+func edgePost(t *testing.T, base, path, body string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return do(t, &http.Client{Timeout: 20 * time.Second}, req)
+}
+
+// signIn logs gail in through base (a session) and takes a token pair.
+func signIn(t *testing.T, base string) *edgeUser {
+	t.Helper()
+	resp, body := loginJSON(t, &http.Client{Timeout: 20 * time.Second}, base, "gail", testPassword)
+	if resp.StatusCode != 200 {
+		t.Fatalf("login through nginx: got %d %s", resp.StatusCode, body)
+	}
+	u := &edgeUser{}
+	for _, c := range resp.Cookies() {
+		if strings.Contains(c.Name, "session") {
+			u.cookie = c.Name + "=" + c.Value
+		}
+	}
+	if u.cookie == "" {
+		t.Fatalf("login through nginx set no session cookie: %v", resp.Header["Set-Cookie"])
+	}
+	resp, body = edgePost(t, base, "/.rampart/token", fmt.Sprintf(`{"username":"gail","password":%q}`, testPassword))
+	if resp.StatusCode != 200 {
+		t.Fatalf("token through nginx: got %d %s", resp.StatusCode, body)
+	}
+	u.refresh = between(body, `"refresh_token":"`, `"`)
+	return u
+}
+
+// notes is a signed-in request through base.
+func (u *edgeUser) notes(t *testing.T, base string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/notes", nil)
+	req.Header.Set("Cookie", u.cookie)
+	resp, _ := do(t, &http.Client{Timeout: 20 * time.Second}, req)
+	return resp.StatusCode
+}
+
+// refreshOnce exchanges u's refresh token through base, keeping the new
+// one on success.
+func (u *edgeUser) refreshOnce(t *testing.T, base string) (*http.Response, string) {
+	t.Helper()
+	resp, body := edgePost(t, base, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, u.refresh))
+	if resp.StatusCode == 200 {
+		u.refresh = between(body, `"refresh_token":"`, `"`)
+	}
+	return resp, body
+}
+
+// assertStoreError checks what a user sees for a request that needs a
+// store that is down: 503 with Retry-After, and nothing of the store's
+// error.
+func assertStoreError(t *testing.T, what string, resp *http.Response, body string) {
+	t.Helper()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: got %d Retry-After %q, want 503 with Retry-After\n%s", what, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	for _, leak := range []string{"dial", "connection refused", "redis", "postgres", "127.0.0.1"} {
+		if strings.Contains(strings.ToLower(body), leak) {
+			t.Errorf("%s: the store's error reached the client (%q): %s", what, leak, body)
+		}
+	}
+}
+
+// waitStoreUp waits until every replica reports the store's health as up.
+func waitStoreUp(t *testing.T, rs []*replica, store string, up bool) {
+	t.Helper()
+	want := fmt.Sprintf(`rampart_store_up{store=%q} `, store)
+	if up {
+		want += "1"
+	} else {
+		want += "0"
+	}
+	for i, r := range rs {
+		if !testutil.WaitFor(30*time.Second, func() bool { return strings.Contains(r.metrics(t), want) }) {
+			t.Fatalf("replica %d: %s never reported\n%s", i, want, grep(r.metrics(t), "rampart_store_up"))
+		}
+	}
+}
+
+// TestOutagesBehindNginx runs the production deployment through Redis and
+// PostgreSQL outages, each made twice — by stopping the server and by
+// cutting every connection to it — and checks what users and nginx see
+// during and after each. The replicas run with on_store_error: cache, and
+// sit behind two nginx instances: the common setup that retries and
+// ejects on 503 (proxy_next_upstream error timeout http_503, max_fails=1)
+// and the recommended one that does not count 503s (proxy_next_upstream
+// error timeout), which also passes the client's X-Forwarded-Host.
+func TestOutagesBehindNginx(t *testing.T) {
+	t.Parallel()
+	d := newEdgeDeployment(t, true)
+	rs := []*replica{
+		d.start(t, 0, edgeOptions{onStoreError: "cache"}, true),
+		d.start(t, 1, edgeOptions{onStoreError: "cache"}, true),
+	}
+	addrs := []string{rs[0].listen, rs[1].listen}
+	common := startLoadBalancer(t, lbOptions{nextUpstream: "error timeout http_503", maxFails: 1}, addrs)
+	rec := startLoadBalancer(t, lbOptions{nextUpstream: "error timeout", maxFails: 3, passForwardedHost: true}, addrs)
+
+	// The Redis password reached the replicas through the environment
+	// only, the PostgreSQL URL through a file, the record key through the
+	// environment: a login on one replica is a session on the other.
+	waitStoreUp(t, rs, "redis", true)
+	waitStoreUp(t, rs, "postgres", true)
+	u := signIn(t, rec.url)
+	for range 4 {
+		if got := u.notes(t, common.url); got != 200 {
+			t.Fatalf("signed-in request through nginx: got %d, want 200", got)
+		}
+	}
+	for i := range 2 {
+		b, _ := os.ReadFile(filepath.Join(d.dir, fmt.Sprintf("replica%d.yaml", i)))
+		if strings.Contains(string(b), redisPassword) {
+			t.Fatalf("the Redis password is in replica %d's configuration file", i)
+		}
+	}
+
+	t.Run("forwarded host from the client is refused and says why", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", rec.url+"/public", nil)
+		req.Header.Set("X-Forwarded-Host", "evil.test")
+		resp, _ := do(t, nil, req)
+		if resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Fatalf("X-Forwarded-Host evil.test through nginx: got %d, want 421", resp.StatusCode)
+		}
+		id := resp.Header.Get("X-Request-Id")
+		if id == "" {
+			t.Fatal("the refusal carries no X-Request-Id")
+		}
+		var line string
+		if !testutil.WaitFor(5*time.Second, func() bool {
+			line = grep(rs[0].logs.String()+rs[1].logs.String(), `"request_id":"`+id+`"`)
+			return strings.Contains(line, `"reason":"host_not_allowed header=x-forwarded-host"`)
+		}) {
+			t.Errorf("no log line with request id %s and the reason:\n%s", id, line)
+		}
+		m := rs[0].metrics(t) + rs[1].metrics(t)
+		if !strings.Contains(grep(m, "rampart_policy_denials_total"), "host_not_allowed") {
+			t.Errorf("no denial metric with the reason:\n%s", grep(m, "rampart_policy_denials_total"))
+		}
+		// A refusal is not a failure to nginx: both replicas still serve.
+		for range 4 {
+			if resp, _ := get(t, common.url+"/public"); resp.StatusCode != 200 {
+				t.Fatalf("after the refusal: got %d, want 200", resp.StatusCode)
+			}
+		}
+	})
+
+	// Item 3, the Redis outage behind the common nginx setup: anonymous
+	// and signed-in users keep being served, from the process cache.
+	redisOutage := func(t *testing.T, down, up func()) {
+		t.Helper()
+		u := signIn(t, rec.url)
+		for range 4 { // both replicas confirm the session in Redis
+			u.notes(t, common.url)
+		}
+		anon := startLoad(common.url, "/public", 2, nil)
+		signed := startLoad(common.url, "/notes", 2, http.Header{"Cookie": {u.cookie}})
+		time.Sleep(500 * time.Millisecond)
+		down()
+		waitStoreUp(t, rs, "redis", false)
+		time.Sleep(2 * time.Second)
+		if got := grep(rs[0].metrics(t)+rs[1].metrics(t), `rampart_degraded{feature="sessions"} 1`); got == "" {
+			t.Errorf("no replica reports rampart_degraded{feature=\"sessions\"} 1 during the outage")
+		}
+		// What a refresh gets meanwhile: 503, consuming nothing (through
+		// the recommended setup, which does not eject on 503).
+		resp, body := u.refreshOnce(t, rec.url)
+		assertStoreError(t, "refresh during the Redis outage", resp, body)
+		as, af, afirst := anon.end()
+		ss, sf, sfirst := signed.end()
+		t.Logf("during the Redis outage: anonymous %d/%d failed (%s), signed-in %d/%d failed (%s)", af, as, afirst, sf, ss, sfirst)
+		if af != 0 || sf != 0 || as < 20 || ss < 20 {
+			t.Errorf("during the Redis outage: anonymous %d of %d failed (first: %s), signed-in %d of %d failed (first: %s); want none of at least 20 each",
+				af, as, afirst, sf, ss, sfirst)
+		}
+		for i, r := range rs {
+			if code, body := r.readyz(); code != 200 || !strings.Contains(body, "redis") {
+				t.Errorf("replica %d /readyz during the outage: got %d %q, want 200 (ready, degraded) naming redis", i, code, body)
+			}
+		}
+		up()
+		waitStoreUp(t, rs, "redis", true)
+	}
+
+	t.Run("redis cut", func(t *testing.T) {
+		var u *edgeUser
+		redisOutage(t, d.rdCut.Cut, d.rdCut.Restore)
+		// Nothing was lost: the user's refresh token, presented during
+		// the outage, still works.
+		u = signIn(t, rec.url)
+		d.rdCut.Cut()
+		resp, body := u.refreshOnce(t, rec.url)
+		assertStoreError(t, "refresh while Redis is cut off", resp, body)
+		d.rdCut.Restore()
+		waitStoreUp(t, rs, "redis", true)
+		if resp, body := u.refreshOnce(t, rec.url); resp.StatusCode != 200 {
+			t.Errorf("the same refresh token after the outage: got %d %s, want 200", resp.StatusCode, body)
+		}
+		if got := u.notes(t, common.url); got != 200 {
+			t.Errorf("the session after the outage: got %d, want 200", got)
+		}
+	})
+
+	t.Run("redis stopped", func(t *testing.T) {
+		redisOutage(t, d.rd.Stop, d.rd.Restart)
+		// The Redis came back empty (no persistence): sessions and
+		// refresh tokens it held are gone, and users sign in again —
+		// which works at once.
+		signIn(t, rec.url)
+		if !strings.Contains(rs[0].logs.String()+rs[1].logs.String(), "degraded mode over") {
+			t.Errorf("no log line saying degraded mode is over")
+		}
+	})
+
+	// Items 1 and 2, the PostgreSQL outage: logins and refreshes answer
+	// 503 with Retry-After, count nothing against the user and consume
+	// nothing; anonymous and signed-in requests are served; afterwards
+	// the same user logs in at once and the same refresh token works.
+	pgOutage := func(t *testing.T, down, up func()) {
+		u := signIn(t, rec.url)
+		down()
+		waitStoreUp(t, rs, "postgres", false)
+		for i := range 8 {
+			resp, body := loginJSON(t, &http.Client{Timeout: 20 * time.Second}, rec.url, "gail", testPassword)
+			assertStoreError(t, fmt.Sprintf("login %d during the PostgreSQL outage", i+1), resp, body)
+		}
+		resp, body := u.refreshOnce(t, rec.url)
+		assertStoreError(t, "refresh during the PostgreSQL outage", resp, body)
+		if resp, _ := get(t, common.url+"/public"); resp.StatusCode != 200 {
+			t.Errorf("anonymous request during the PostgreSQL outage: got %d, want 200", resp.StatusCode)
+		}
+		if got := u.notes(t, common.url); got != 200 {
+			t.Errorf("signed-in request during the PostgreSQL outage: got %d, want 200 (sessions live in Redis)", got)
+		}
+		up()
+		waitStoreUp(t, rs, "postgres", true)
+		if resp, body := loginJSON(t, &http.Client{Timeout: 20 * time.Second}, rec.url, "gail", testPassword); resp.StatusCode != 200 {
+			t.Errorf("login after the outage: got %d %s, want 200 (the outage must not count against the user)", resp.StatusCode, body)
+		}
+		if resp, body := u.refreshOnce(t, rec.url); resp.StatusCode != 200 {
+			t.Errorf("the same refresh token after the outage: got %d %s, want 200 (nothing consumed or revoked)", resp.StatusCode, body)
+		}
+	}
+	t.Run("postgres cut", func(t *testing.T) { pgOutage(t, d.pgCut.Cut, d.pgCut.Restore) })
+	t.Run("postgres stopped", func(t *testing.T) { pgOutage(t, d.pg.Stop, d.pg.Restart) })
+
+	// Item 4: a replica started while PostgreSQL is unreachable starts,
+	// serves what needs no user, is not ready (naming the store) — so a
+	// load balancer following /readyz keeps it out — and becomes ready
+	// when the database answers.
+	startWhileDown := func(t *testing.T, i int, down, up func()) {
+		down()
+		r := d.start(t, i, edgeOptions{onStoreError: "cache"}, false)
+		var body string
+		if !testutil.WaitFor(30*time.Second, func() bool {
+			var code int
+			code, body = r.readyz()
+			return code == 503
+		}) || !strings.Contains(body, "postgres") {
+			t.Fatalf("replica started while PostgreSQL is down: /readyz %q, want 503 naming postgres\n%s", body, r.logs)
+		}
+		if resp, _ := get(t, "http://"+r.listen+"/public"); resp.StatusCode != 200 {
+			t.Errorf("anonymous request to the replica that is not ready: got %d, want 200", resp.StatusCode)
+		}
+		resp, lbody := loginJSON(t, &http.Client{Timeout: 20 * time.Second}, "http://"+r.listen, "gail", testPassword)
+		assertStoreError(t, "login on the replica that is not ready", resp, lbody)
+		up()
+		if !testutil.WaitFor(60*time.Second, func() bool { code, _ := r.readyz(); return code == 200 }) {
+			t.Fatalf("the replica never became ready after the database came back\n%s", r.logs)
+		}
+		select {
+		case err := <-r.exited:
+			t.Fatalf("the replica exited: %v", err)
+		default:
+		}
+	}
+	t.Run("start while postgres is cut", func(t *testing.T) { startWhileDown(t, 2, d.pgCut.Cut, d.pgCut.Restore) })
+	t.Run("start while postgres is stopped", func(t *testing.T) { startWhileDown(t, 3, d.pg.Stop, d.pg.Restart) })
+
+	// What docs/gateway.md says of fail_closed: every signed-in request
+	// answers 503 during a Redis outage. Behind the common setup, nginx
+	// counts those 503s against both replicas and ejects them, and then
+	// anonymous requests fail too (502); behind the recommended one,
+	// anonymous requests are all served.
+	t.Run("fail_closed", func(t *testing.T) {
+		fc := []*replica{
+			d.start(t, 4, edgeOptions{onStoreError: "fail_closed"}, true),
+			d.start(t, 5, edgeOptions{onStoreError: "fail_closed"}, true),
+		}
+		fcAddrs := []string{fc[0].listen, fc[1].listen}
+		fcCommon := startLoadBalancer(t, lbOptions{nextUpstream: "error timeout http_503", maxFails: 1}, fcAddrs)
+		fcRec := startLoadBalancer(t, lbOptions{nextUpstream: "error timeout", maxFails: 3}, fcAddrs)
+		u := signIn(t, fcRec.url)
+		d.rdCut.Cut()
+		defer d.rdCut.Restore()
+		waitStoreUp(t, fc, "redis", false)
+		signed := startLoad(fcRec.url, "/notes", 2, http.Header{"Cookie": {u.cookie}})
+		anonRec := startLoad(fcRec.url, "/public", 2, nil)
+		signedCommon := startLoad(fcCommon.url, "/notes", 2, http.Header{"Cookie": {u.cookie}})
+		anonCommon := startLoad(fcCommon.url, "/public", 2, nil)
+		time.Sleep(3 * time.Second)
+		ss, sf, _ := signed.end()
+		rs, rf, rfirst := anonRec.end()
+		signedCommon.end()
+		cs, cf, cfirst := anonCommon.end()
+		t.Logf("fail_closed during a Redis outage: signed-in %d/%d failed; anonymous behind the recommended nginx %d/%d failed (%s), behind the common one %d/%d failed (%s)",
+			sf, ss, rf, rs, rfirst, cf, cs, cfirst)
+		if sf != ss {
+			t.Errorf("signed-in requests with fail_closed: %d of %d failed, want all (503)", sf, ss)
+		}
+		if rf != 0 {
+			t.Errorf("anonymous requests behind the recommended nginx: %d of %d failed (first: %s), want none", rf, rs, rfirst)
+		}
+		if cf == 0 {
+			t.Errorf("anonymous requests behind the common nginx: none of %d failed; docs/gateway.md says the replicas get ejected", cs)
+		}
+	})
+}
+
+// TestUntrustedProxyBehindNginx: replicas that forgot trusted_proxies
+// behind nginx log a warning naming the setting and count the requests.
+func TestUntrustedProxyBehindNginx(t *testing.T) {
+	t.Parallel()
+	d := newEdgeDeployment(t, false)
+	r := d.start(t, 0, edgeOptions{noStores: true, untrusted: true}, true)
+	lb := startLoadBalancer(t, lbOptions{nextUpstream: "error timeout"}, []string{r.listen})
+	for range 5 {
+		if resp, _ := get(t, lb.url+"/public"); resp.StatusCode != 200 {
+			t.Fatalf("through nginx: got %d, want 200", resp.StatusCode)
+		}
+	}
+	if !testutil.WaitFor(5*time.Second, func() bool { return strings.Contains(r.logs.String(), "trusted_proxies") }) {
+		t.Errorf("no warning naming trusted_proxies:\n%s", r.logs)
+	}
+	// nginx's own start-up probe went through too.
+	got := grep(r.metrics(t), `rampart_untrusted_forwarding_headers_total{peer="loopback"}`)
+	var n int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(got, `rampart_untrusted_forwarding_headers_total{peer="loopback"} `), "%d", &n); err != nil || n < 5 {
+		t.Errorf("rampart_untrusted_forwarding_headers_total: got %q, want at least the 5 requests", got)
+	}
+}
