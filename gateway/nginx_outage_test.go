@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -642,6 +643,42 @@ func TestOutagesBehindNginx(t *testing.T) {
 			if resp, _ := get(t, common.url+"/public"); resp.StatusCode != 200 {
 				t.Fatalf("after the refusal: got %d, want 200", resp.StatusCode)
 			}
+		}
+	})
+
+	// A refresh applied by Rampart whose answer the client never read
+	// (it closed the connection: a cut network, a crashed app): the retry
+	// with the same token gets a pair instead of a revoked family, and
+	// reuse detection still works after it.
+	t.Run("refresh answer lost", func(t *testing.T) {
+		u := signIn(t, rec.url)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(rec.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(`{"refresh_token":%q}`, u.refresh)
+		fmt.Fprintf(conn, "POST /.rampart/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+			strings.TrimPrefix(rec.url, "http://"), len(body), body)
+		// Wait until the answer is on its way back, then drop it.
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); err != nil {
+			t.Fatalf("the first refresh got no answer: %v", err)
+		}
+		conn.Close()
+		old := u.refresh
+		resp, rbody := u.refreshOnce(t, rec.url)
+		if resp.StatusCode != 200 {
+			t.Fatalf("the retry of a refresh whose answer was lost: got %d %s, want 200", resp.StatusCode, rbody)
+		}
+		if resp, rbody := u.refreshOnce(t, rec.url); resp.StatusCode != 200 {
+			t.Fatalf("the next refresh after the retry: got %d %s, want 200", resp.StatusCode, rbody)
+		}
+		// The old token again, now that its successor is used: reuse.
+		if resp, _ := edgePost(t, rec.url, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, old)); resp.StatusCode != 401 {
+			t.Errorf("the lost-answer token after its successor was used: got %d, want 401", resp.StatusCode)
+		}
+		if resp, _ := u.refreshOnce(t, rec.url); resp.StatusCode != 401 {
+			t.Errorf("the newest token after reuse: got %d, want 401 (family revoked)", resp.StatusCode)
 		}
 	})
 
