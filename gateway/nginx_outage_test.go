@@ -236,6 +236,10 @@ type edgeOptions struct {
 
 const redisPassword = "redis-pass-only-in-the-environment"
 
+// edgeSPA is the browser application on another origin that the
+// deployment's CORS policy lists.
+const edgeSPA = "https://spa.example.com"
+
 // newEdgeDeployment starts PostgreSQL (seeded with one user), a Redis that
 // requires a password, the proxies and the application. The Redis
 // password reaches the replicas only through their environment and the
@@ -296,7 +300,12 @@ func (d *edgeDeployment) start(t *testing.T, i int, o edgeOptions, wait bool) *r
 auth:
   sessions: {idle_timeout: 30m, absolute_timeout: 12h, on_store_error: %s}
   tokens: {access_ttl: 5m, refresh_ttl: 24h, signing_key: jwt.pem}
-`, d.rdCut.Addr, o.onStoreError)
+cors:
+  origins: ["%s"]
+  credentials: true
+  methods: [GET, POST]
+  headers: [Content-Type, Authorization]
+`, d.rdCut.Addr, o.onStoreError, edgeSPA)
 	}
 	body := fmt.Sprintf(`env: production
 listen: %q
@@ -643,6 +652,30 @@ func TestOutagesBehindNginx(t *testing.T) {
 			if resp, _ := get(t, common.url+"/public"); resp.StatusCode != 200 {
 				t.Fatalf("after the refusal: got %d, want 200", resp.StatusCode)
 			}
+		}
+	})
+
+	// A browser application on another origin gets tokens through nginx:
+	// the preflight of /.rampart/token is answered with credentials, and
+	// the token request carries the CORS headers.
+	t.Run("CORS on rampart's endpoints", func(t *testing.T) {
+		req, _ := http.NewRequest("OPTIONS", rec.url+"/.rampart/token", nil)
+		req.Header.Set("Origin", edgeSPA)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, _ := do(t, nil, req)
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != edgeSPA ||
+			resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+			t.Errorf("preflight through nginx: got %d ACAO %q ACAC %q, want 204 for %s with credentials",
+				resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Allow-Credentials"), edgeSPA)
+		}
+		req, _ = http.NewRequest("POST", rec.url+"/.rampart/token", strings.NewReader(fmt.Sprintf(`{"username":"gail","password":%q}`, testPassword)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", edgeSPA)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, body := do(t, nil, req)
+		if resp.StatusCode != 200 || !strings.Contains(body, "access_token") || resp.Header.Get("Access-Control-Allow-Origin") != edgeSPA {
+			t.Errorf("cross-origin token request through nginx: got %d ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
 	})
 
