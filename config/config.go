@@ -234,6 +234,10 @@ type Admin struct {
 	// /healthz and /readyz requires when the admin listener is not on
 	// loopback. Default none: only loopback clients may use them.
 	TokenFile string `yaml:"token_file"`
+	// Token is that bearer token written in the configuration, normally as
+	// a reference to the environment (${RAMPART_ADMIN_TOKEN}). It excludes
+	// TokenFile. Default none.
+	Token string `yaml:"token"`
 	// CertFile and KeyFile make the admin listener serve HTTPS with this
 	// PEM certificate and key. Default none: plain HTTP.
 	CertFile string `yaml:"cert_file"`
@@ -467,24 +471,41 @@ type Store struct {
 	// holds sessions or refresh tokens. Default: none (in development with
 	// Redis, a random key per process).
 	KeyFile string `yaml:"key_file"`
+	// Key is the record key written in the configuration, normally as a
+	// reference to the environment (${RAMPART_STORE_KEY}): its bytes, at
+	// least 32 (for example `openssl rand -base64 32`). It excludes
+	// KeyFile; a file and a variable with the same text are the same key.
+	// Default none.
+	Key string `yaml:"key"`
 }
 
 // NamespaceDefault is the Redis namespace of a deployment with neither
 // store.namespace nor store.key_file.
 const NamespaceDefault = "default"
 
+// HasRecordKey reports whether c configures a record key (store.key_file
+// or store.key).
+func (c *Config) HasRecordKey() bool { return c.Store.KeyFile != "" || c.Store.Key != "" }
+
 // StoreNamespace returns c's Redis namespace and its record key (nil
-// without store.key_file): store.namespace, or one derived from the key so
-// replicas sharing the key share the namespace, or NamespaceDefault.
+// without store.key_file or store.key): store.namespace, or one derived
+// from the key so replicas sharing the key share the namespace, or
+// NamespaceDefault.
 func (c *Config) StoreNamespace() (ns string, key []byte, err error) {
 	ns = c.Store.Namespace
-	if f := c.Store.KeyFile; f != "" {
-		key, err = os.ReadFile(c.RelativePath(f))
-		if err != nil {
-			return "", nil, c.Errorf("store.key_file", "%v", err)
+	if c.HasRecordKey() {
+		setting := "store.key"
+		if f := c.Store.KeyFile; f != "" {
+			setting = "store.key_file"
+			key, err = os.ReadFile(c.RelativePath(f))
+			if err != nil {
+				return "", nil, c.Errorf(setting, "%v", err)
+			}
+		} else {
+			key = []byte(c.Store.Key)
 		}
 		if len(key) < 32 {
-			return "", nil, c.Errorf("store.key_file", "the key must be at least 32 bytes, got %d", len(key))
+			return "", nil, c.Errorf(setting, "the key must be at least 32 bytes, got %d", len(key))
 		}
 		if ns == "" {
 			m := hmac.New(sha256.New, key)
@@ -523,6 +544,10 @@ type CSRF struct {
 	// Needed for token and both modes to survive restarts and to work across
 	// replicas. Default: a random key per process.
 	KeyFile string `yaml:"key_file"`
+	// Key is the signing key written in the configuration, normally as a
+	// reference to the environment (${RAMPART_CSRF_KEY}): its bytes, at
+	// least 32. It excludes KeyFile. Default none.
+	Key string `yaml:"key"`
 }
 
 // Upstream CORS modes (Config.UpstreamCORS).
@@ -826,7 +851,6 @@ func decode(name string, data []byte) (*Config, Errors) {
 	d := &decoder{file: name, lines: map[string]position{}}
 	d.decode(&doc, reflect.ValueOf(c).Elem(), "")
 	c.src = &source{file: name, lines: d.lines}
-	c.rawSecret = map[string]string{"store.redis": c.Store.Redis, "store.postgres": c.Store.Postgres}
 	d.errs = append(d.errs, c.resolveSecrets(os.LookupEnv)...)
 	c.applyDefaults()
 	return c, d.errs

@@ -33,12 +33,12 @@ func (c *Config) AdminOnLoopback() bool {
 
 // AdminAccessError returns the error a production configuration gets when
 // its admin listener is reachable from other machines with no access
-// control: neither admin.token_file nor admin.client_ca. It returns nil
+// control: neither admin.token_file (or admin.token) nor admin.client_ca. It returns nil
 // otherwise, and always in development. The gateway refuses to start on
 // it; audit config reports it as a finding.
 func (c *Config) AdminAccessError() error {
 	a := c.Admin
-	if c.Env == Development || c.AdminOnLoopback() || a.TokenFile != "" || a.ClientCA != "" {
+	if c.Env == Development || c.AdminOnLoopback() || a.TokenFile != "" || a.Token != "" || a.ClientCA != "" {
 		return nil
 	}
 	// Fail closed: metrics, events and login locks name clients and

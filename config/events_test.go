@@ -20,6 +20,7 @@ func TestAdminAccessInProduction(t *testing.T) {
 		{"all interfaces without token", "listen: \":9090\"", "production", "admin.token_file"},
 		{"public address without token", "listen: 10.0.0.5:9090", "production", "admin.token_file"},
 		{"token", "listen: \":9090\"\n  token_file: /run/secrets/admin-token", "production", ""},
+		{"token from the environment", "listen: \":9090\"\n  token: ${PATH}", "production", ""},
 		{"client CA", "listen: \":9090\"\n  cert_file: a.pem\n  key_file: a.key\n  client_ca: ca.pem", "production", ""},
 		{"development", "listen: \":9090\"", "development", ""},
 		{"cert without key", "listen: 127.0.0.1:9090\n  cert_file: a.pem", "production", "admin.key_file"},

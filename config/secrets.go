@@ -14,33 +14,55 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // maxSecretFileBytes bounds a *_file secret.
 const maxSecretFileBytes = 64 << 10
 
-// secret is a setting that may hold a password: written inline (with
-// ${ENV} references expanded) or read from a file named by its _file
-// variant.
+// secret is a setting that holds a credential, in two forms: written
+// inline (with ${ENV} references expanded — the way to take it from the
+// environment) or in a file named by its _file variant.
 type secret struct {
 	key, fileKey string
 	value, file  *string
+	// readFile makes the file's content the value at load (the store
+	// URLs). Key and token files are read by what uses them, as raw bytes,
+	// so that keys already in use keep working.
+	readFile bool
+	// url marks a URL or DSN, whose only secret part is its password.
+	url bool
 }
 
-// secrets lists the settings that can carry credentials. Keys and other
-// secrets that are files already (store.key_file, auth.tokens.signing_key,
-// csrf.key_file, admin.token_file, client_secret_file) need no variant.
+// secrets lists every setting that carries a credential: the store URLs,
+// the record and CSRF keys, the admin token and the OpenID Connect client
+// secrets. PEM keys (tls.key, auth.tokens.signing_key) are files only.
 func (c *Config) secrets() []secret {
-	return []secret{
-		{"store.redis", "store.redis_file", &c.Store.Redis, &c.Store.RedisFile},
-		{"store.postgres", "store.postgres_file", &c.Store.Postgres, &c.Store.PostgresFile},
+	out := []secret{
+		{key: "store.redis", fileKey: "store.redis_file", value: &c.Store.Redis, file: &c.Store.RedisFile, readFile: true, url: true},
+		{key: "store.postgres", fileKey: "store.postgres_file", value: &c.Store.Postgres, file: &c.Store.PostgresFile, readFile: true, url: true},
+		{key: "store.key", fileKey: "store.key_file", value: &c.Store.Key, file: &c.Store.KeyFile},
+		{key: "csrf.key", fileKey: "csrf.key_file", value: &c.CSRF.Key, file: &c.CSRF.KeyFile},
+		{key: "admin.token", fileKey: "admin.token_file", value: &c.Admin.Token, file: &c.Admin.TokenFile},
 	}
+	for i := range c.Auth.Issuers {
+		if l := c.Auth.Issuers[i].Login; l != nil {
+			k := fmt.Sprintf("auth.issuers[%d].login.client_secret", i)
+			out = append(out, secret{key: k, fileKey: k + "_file", value: &l.ClientSecret, file: &l.ClientSecretFile})
+		}
+	}
+	return out
 }
 
 // resolveSecrets expands ${NAME} in the secret settings from the
-// environment and reads the *_file variants, so a password need not be
-// written into the configuration file. lookup is os.LookupEnv.
+// environment and reads the *_file variants that hold URLs, so a password
+// need not be written into the configuration file. It records each
+// setting as written, for HoldsInlineSecret. lookup is os.LookupEnv.
 func (c *Config) resolveSecrets(lookup func(string) (string, bool)) Errors {
 	var errs Errors
+	c.rawSecret = map[string]string{}
 	for _, s := range c.secrets() {
+		c.rawSecret[s.key] = *s.value
+		if *s.file != "" && *s.value != "" {
+			errs = append(errs, c.Errorf(s.fileKey, "set either %s or %s, not both", s.key, s.fileKey))
+			continue
+		}
 		if *s.file != "" {
-			if *s.value != "" {
-				errs = append(errs, c.Errorf(s.fileKey, "set either %s or %s, not both", s.key, s.fileKey))
+			if !s.readFile {
 				continue
 			}
 			v, err := readSecretFile(c.RelativePath(*s.file))
@@ -65,6 +87,8 @@ func (c *Config) resolveSecrets(lookup func(string) (string, bool)) Errors {
 		})
 		if len(missing) > 0 {
 			errs = append(errs, c.Errorf(s.key, "environment variable %s is not set", strings.Join(missing, ", ")))
+		} else if *s.value == "" {
+			errs = append(errs, c.Errorf(s.key, "the environment variables it references are empty"))
 		}
 	}
 	// Webhook URLs and header values (an Authorization header) may
@@ -129,9 +153,10 @@ func readSecretFile(path string) (string, error) {
 }
 
 // HoldsInlineSecret reports whether the configuration file itself holds a
-// credential: a password written into store.redis or store.postgres
-// rather than referenced with ${ENV} or read from a *_file. The keys it
-// found are returned, for audit config.
+// credential: a password written into store.redis or store.postgres, or a
+// key, token or client secret written out rather than referenced with
+// ${ENV} or read from a *_file. The keys it found are returned, for audit
+// config.
 func (c *Config) HoldsInlineSecret() []string {
 	var keys []string
 	for _, s := range c.secrets() {
@@ -139,7 +164,7 @@ func (c *Config) HoldsInlineSecret() []string {
 		if raw == "" || *s.file != "" {
 			continue
 		}
-		if hasPassword(raw) {
+		if s.url && hasPassword(raw) || !s.url && strings.TrimSpace(envRef.ReplaceAllString(raw, "")) != "" {
 			keys = append(keys, s.key)
 		}
 	}

@@ -198,11 +198,16 @@ func TestTokensThroughGateway(t *testing.T) {
 	if got := bearer(access[:len(access)-4] + "AAAA"); got != 401 {
 		t.Errorf("forged token: got %d, want 401", got)
 	}
-	// Refresh rotates; replaying the old refresh token revokes the family.
+	// Refresh rotates; replaying the old refresh token once its successor
+	// was used revokes the family.
 	old := pair["refresh_token"].(string)
 	resp, next := tokenReq(fmt.Sprintf(`{"refresh_token":%q}`, old))
 	if resp.StatusCode != 200 || next["refresh_token"] == old {
 		t.Fatalf("refresh: got %d %v", resp.StatusCode, next)
+	}
+	resp, next = tokenReq(fmt.Sprintf(`{"refresh_token":%q}`, next["refresh_token"]))
+	if resp.StatusCode != 200 {
+		t.Fatalf("refresh with the successor: got %d %v", resp.StatusCode, next)
 	}
 	if resp, _ := tokenReq(fmt.Sprintf(`{"refresh_token":%q}`, old)); resp.StatusCode != 401 {
 		t.Errorf("replayed refresh token: got %d, want 401", resp.StatusCode)

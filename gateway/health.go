@@ -29,17 +29,24 @@ type kindHealth struct {
 	lastErr string // why it did not, for logs and /readyz
 }
 
-// healthCheckTimeout bounds one store's health check.
-const healthCheckTimeout = 2 * time.Second
+// minHealthCheckTimeout is the least time a store's health check gets.
+// A check may have to dial a fresh connection, which a request on a warm
+// pool does not pay; one slow dial on a busy host must not mark a store
+// down that every request still reaches.
+const minHealthCheckTimeout = time.Second
 
-// checkStores pings every store the gateway has opened and records the
-// result: rampart_store_up, a log line at each change, and what /readyz
-// says. A store that never answered since start keeps the gateway from
-// being ready; one that answered before and fails now is reported
-// (metric, log, /readyz body) but leaves the replica ready, because every
-// replica shares it and a load balancer that ejected them all would turn a
-// partial outage — anonymous traffic, degraded sessions, local rate-limit
-// counters — into a total one.
+// checkStores pings every store the gateway has opened — whether or not a
+// request has used it yet — and records the result: rampart_store_up, a
+// log line at each change, and what /readyz says. Each check is a PING or
+// a database ping bounded by the store's own timeout (store.redis_timeout,
+// store.sql_timeout; at least minHealthCheckTimeout), and the stores are
+// checked concurrently, so one that hangs delays no other. A store that
+// never answered since start keeps the gateway from being ready; one that
+// answered before and fails now is reported (metric, log, /readyz body)
+// but leaves the replica ready, because every replica shares it and a load
+// balancer that ejected them all would turn a partial outage — anonymous
+// traffic, degraded sessions, local rate-limit counters — into a total
+// one.
 func (g *Gateway) checkStores(ctx context.Context) {
 	if g.stores.dry {
 		return
@@ -57,26 +64,38 @@ func (g *Gateway) checkStores(ctx context.Context) {
 	}
 	g.stores.mu.Unlock()
 
-	results := map[string]error{}
-	note := func(kind string, err error) {
-		if prev, seen := results[kind]; !seen || prev == nil {
-			results[kind] = err
-		}
+	storeCfg := g.Config().Store
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		results = map[string]error{}
+	)
+	check := func(kind string, timeout time.Duration, ping func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, max(timeout, minHealthCheckTimeout))
+			defer cancel()
+			err := ping(cctx)
+			mu.Lock()
+			defer mu.Unlock()
+			// One failing store of a kind makes the kind down.
+			if prev, seen := results[kind]; !seen || prev == nil {
+				results[kind] = err
+			}
+		}()
 	}
 	for _, cl := range clients {
-		cctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
-		note("redis", cl.Ping(cctx).Err())
-		cancel()
+		check("redis", storeCfg.RedisTimeout, func(ctx context.Context) error { return cl.Ping(ctx).Err() })
 	}
 	for _, db := range dbs {
 		kind := "sqlite"
 		if db.Dialect == sqldb.Postgres {
 			kind = "postgres"
 		}
-		cctx, cancel := context.WithTimeout(ctx, healthCheckTimeout)
-		note(kind, db.PingContext(cctx))
-		cancel()
+		check(kind, storeCfg.SQLTimeout, db.PingContext)
 	}
+	wg.Wait()
 	if ctx.Err() != nil {
 		return // stopping: the failures are ours
 	}

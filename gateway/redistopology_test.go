@@ -155,8 +155,17 @@ func (rs *replicaSet) checkShared(t *testing.T, limit int) {
 	if resp, _ := do(t, nil, req); resp.StatusCode != 200 {
 		t.Errorf("access token from replica 0 on replica 1: got %d, want 200", resp.StatusCode)
 	}
-	if resp, body := rs.post(t, 1, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, old), nil); resp.StatusCode != 200 {
+	resp, body := rs.post(t, 1, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, old), nil)
+	if resp.StatusCode != 200 {
 		t.Fatalf("refresh on replica 1: %d %s", resp.StatusCode, body)
+	}
+	next := between(body, `"refresh_token":"`, `"`)
+	// The answer "was lost": the retry on replica 0 gets the same token.
+	if resp, body := rs.post(t, 0, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, old), nil); resp.StatusCode != 200 || between(body, `"refresh_token":"`, `"`) != next {
+		t.Errorf("retrying the refresh on replica 0: got %d %s, want 200 with the same refresh token", resp.StatusCode, body)
+	}
+	if resp, body := rs.post(t, 0, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, next), nil); resp.StatusCode != 200 {
+		t.Fatalf("refresh with the successor on replica 0: %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := rs.post(t, 0, "/.rampart/token", fmt.Sprintf(`{"refresh_token":%q}`, old), nil); resp.StatusCode != 401 {
 		t.Errorf("replaying a used refresh token on replica 0: got %d, want 401", resp.StatusCode)

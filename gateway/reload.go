@@ -142,7 +142,7 @@ func (g *Gateway) authorizeAdmin(r *http.Request) (int, string) {
 		// No token configured: fail closed for anything but loopback.
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			return http.StatusForbidden, "reload from this address needs admin.token_file"
+			return http.StatusForbidden, "reload from this address needs admin.token_file or admin.token"
 		}
 		return 0, ""
 	}
@@ -172,9 +172,16 @@ func writeReload(w http.ResponseWriter, code int, res ReloadResult) {
 	_ = enc.Encode(res)
 }
 
-// loadAdminToken reads admin.token_file of c and returns the SHA-256 of
-// the token, or nil when none is configured.
+// loadAdminToken reads admin.token_file (or admin.token) of c and returns
+// the SHA-256 of the token, or nil when none is configured.
 func loadAdminToken(c *config.Config) (*[32]byte, error) {
+	if tok := strings.TrimSpace(c.Admin.Token); c.Admin.Token != "" {
+		if len(tok) < 16 {
+			return nil, c.Errorf("admin.token", "the token is shorter than 16 characters: generate one with `openssl rand -hex 32`")
+		}
+		sum := sha256.Sum256([]byte(tok))
+		return &sum, nil
+	}
 	if c.Admin.TokenFile == "" {
 		return nil, nil
 	}

@@ -197,9 +197,16 @@ func (b *routeBuilder) newCORS(cc cors.Config, key string) (*cors.Policy, error)
 	return p, nil
 }
 
-// loadCSRFKey reads csrf.key_file, or makes a random key for this process.
+// loadCSRFKey reads csrf.key_file or csrf.key, or makes a random key for
+// this process.
 func (b *routeBuilder) loadCSRFKey() ([]byte, error) {
 	c := b.c
+	if c.CSRF.Key != "" {
+		if len(c.CSRF.Key) < 32 {
+			return nil, c.Errorf("csrf.key", "the key must be at least 32 bytes, got %d", len(c.CSRF.Key))
+		}
+		return []byte(c.CSRF.Key), nil
+	}
 	if c.CSRF.KeyFile == "" {
 		// The process's key, not this configuration's: a reload of the
 		// same file must not invalidate every form already rendered.

@@ -74,7 +74,7 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 		ls.HTTP = g.limitConns(ls.HTTP)
 	}
 	srv := &http.Server{
-		Handler:           g,
+		Handler:           g.closeWhileDraining(g),
 		ConnContext:       limits.ConnContext,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.Read(),
@@ -140,7 +140,7 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
-		runErr = g.drain(errc, srv, plain)
+		runErr = g.drain(errc)
 	case err := <-errc:
 		runErr = err
 	}
@@ -166,17 +166,18 @@ func (g *Gateway) ServeListeners(ctx context.Context, ls Listeners) error {
 // drain runs limits.shutdown_delay: /readyz answers 503 from now on, and
 // the listeners keep serving for the delay so that load balancers, which
 // only notice a replica leaving by its failing health checks, stop
-// sending it requests before it stops accepting them. Keep-alive is
-// switched off so that clients and proxies holding connections open move
-// them to another replica with their next request. It returns early with
-// the error of a server that stopped on its own.
-func (g *Gateway) drain(errc <-chan error, servers ...*http.Server) error {
+// sending it requests before it stops accepting them. Each response from
+// now on closes its connection (closeWhileDraining), so that clients and
+// proxies holding connections open move them to another replica with
+// their next request. Idle connections are deliberately not closed here
+// (http.Server.SetKeepAlivesEnabled(false) would): a proxy may be sending
+// a request on one at that very moment, and one that does not retry
+// (nginx with proxy_next_upstream off) then fails it with 502. They are
+// closed at the end of the delay, by when the load balancer has stopped
+// using them. It returns early with the error of a server that stopped on
+// its own.
+func (g *Gateway) drain(errc <-chan error) error {
 	g.draining.Store(true)
-	for _, s := range servers {
-		if s != nil {
-			s.SetKeepAlivesEnabled(false)
-		}
-	}
 	d := g.Config().Limits.Delay()
 	if d <= 0 {
 		return nil
@@ -190,6 +191,19 @@ func (g *Gateway) drain(errc <-chan error, servers ...*http.Server) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// closeWhileDraining makes every HTTP/1 response sent during the drain
+// carry Connection: close, so the connection closes after it — an orderly
+// close the client sees coming, unlike an idle connection closed under it.
+// HTTP/2 connections get GOAWAY from the graceful shutdown instead.
+func (g *Gateway) closeWhileDraining(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && g.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Draining reports whether the gateway is shutting down: /readyz answers

@@ -213,7 +213,7 @@ func (l *lease) claim(ctx context.Context, c *config.Config, key []byte, ns stri
 		return err
 	}
 	var id []byte
-	if c.Store.KeyFile != "" {
+	if c.HasRecordKey() {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte("rampart deployment v1"))
 		id = m.Sum(nil)
@@ -358,7 +358,21 @@ func (l *lease) sessions(ctx context.Context, c *config.Config, ns string) (sess
 	if err != nil {
 		return nil, err
 	}
+	if l.s.dry && c.Store.Redis != "" && c.Store.SessionCache != nil && *c.Store.SessionCache > 0 {
+		// Serving would use the cached Redis store, which can serve
+		// from its cache during an outage; the check's stand-in must
+		// accept the same settings (auth.sessions.on_store_error: cache).
+		return dryCachedSessions{boundSessions{st, c.Store.SQLTimeout}}, nil
+	}
 	return boundSessions{st, c.Store.SQLTimeout}, nil
+}
+
+// dryCachedSessions stands in, for Check, for the cached Redis session
+// store: it has nothing cached.
+type dryCachedSessions struct{ session.Store }
+
+func (dryCachedSessions) FindStale(session.Key) (session.Record, bool) {
+	return session.Record{}, false
 }
 
 // sqlStore returns the store of kind on c's SQL database, made by open on

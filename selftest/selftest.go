@@ -211,8 +211,8 @@ func standInSecrets(c *config.Config, si *standIns) error {
 		si.note("%s: a throw-away self-signed certificate", what)
 	}
 	c.ListenHTTP = ""
-	if c.Admin.Listen != "off" || c.Admin.TokenFile != "" {
-		c.Admin.Listen, c.Admin.TokenFile = "off", ""
+	if c.Admin.Listen != "off" || c.Admin.TokenFile != "" || c.Admin.Token != "" {
+		c.Admin.Listen, c.Admin.TokenFile, c.Admin.Token = "off", "", ""
 		si.note("admin: not started")
 	}
 	if t := c.Auth.Tokens; t != nil && t.SigningKey != "" && !readable(c, t.SigningKey) {

@@ -46,9 +46,9 @@ var rules = []Rule{
 	},
 	{
 		ID: "config-file-readable-secret", Item: 12, Severity: High,
-		Title:     "the configuration file holds a password and other users can read it",
-		Fix:       "move the password out of the file — store.redis: redis://:${REDIS_PASSWORD}@host:6379/0, or store.redis_file / store.postgres_file — or chmod 600 the file",
-		Rationale: "A password written into store.redis or store.postgres is as secret as the file that holds it. A configuration file readable by every local user (mode 644, the default of most editors and of a ConfigMap) hands the Redis and PostgreSQL credentials — and with them every session, refresh token and user — to any process on the machine. Environment references (${NAME}) and *_file variants keep the password out of the file.",
+		Title:     "the configuration file holds a secret and other users can read it",
+		Fix:       "move the secret out of the file — store.redis: redis://:${REDIS_PASSWORD}@host:6379/0, store.key: ${RAMPART_STORE_KEY}, or the *_file variant of the key — or chmod 600 the file",
+		Rationale: "A password written into store.redis or store.postgres, or a record key, CSRF key, admin token or OpenID Connect client secret written into the file, is as secret as the file that holds it. A configuration file readable by every local user (mode 644, the default of most editors and of a ConfigMap) hands them — and with them every session, refresh token and user — to any process on the machine. Environment references (${NAME}) and *_file variants keep the secret out of the file.",
 		check: func(r *Rule, c *config.Config) []Finding {
 			keys := c.HoldsInlineSecret()
 			if len(keys) == 0 || c.File() == "" {
@@ -114,10 +114,10 @@ var rules = []Rule{
 	{
 		ID: "admin-public", Item: 12, Severity: High,
 		Title:     "the admin listener is reachable from other machines",
-		Fix:       "set admin.listen to a loopback address such as 127.0.0.1:9090, or off; or set admin.token_file or admin.client_ca",
+		Fix:       "set admin.listen to a loopback address such as 127.0.0.1:9090, or off; or set admin.token_file (or admin.token) or admin.client_ca",
 		Rationale: "Metrics, security events and readiness reveal traffic, routes, client addresses and internal state, and reload and unlock change what the gateway does. Off loopback, the admin listener needs a token (admin.token_file) or client certificates (admin.client_ca); in production the gateway refuses to start without one.",
 		check: func(r *Rule, c *config.Config) []Finding {
-			if c.Admin.Listen == "off" || c.Admin.TokenFile != "" || c.Admin.ClientCA != "" {
+			if c.Admin.Listen == "off" || c.Admin.TokenFile != "" || c.Admin.Token != "" || c.Admin.ClientCA != "" {
 				return nil
 			}
 			if loopbackListener(c.Admin.Listen) {
@@ -349,10 +349,10 @@ var rules = []Rule{
 	{
 		ID: "csrf-key-ephemeral", Item: 7, Severity: Moderate,
 		Title:     "CSRF tokens are signed with a per-process key",
-		Fix:       "set csrf.key_file to a file with at least 32 random bytes",
+		Fix:       "set csrf.key_file to a file with at least 32 random bytes, or csrf.key to ${AN_ENVIRONMENT_VARIABLE} holding them",
 		Rationale: "A random key per process invalidates every token on restart and makes tokens fail on other replicas, which pushes teams to turn the defence off.",
 		check: func(r *Rule, c *config.Config) []Finding {
-			if (c.CSRF.Mode == csrf.ModeToken || c.CSRF.Mode == csrf.ModeBoth) && c.CSRF.KeyFile == "" {
+			if (c.CSRF.Mode == csrf.ModeToken || c.CSRF.Mode == csrf.ModeBoth) && c.CSRF.KeyFile == "" && c.CSRF.Key == "" {
 				return []Finding{r.finding(c, "csrf.mode", string(c.CSRF.Mode))}
 			}
 			return nil
@@ -647,10 +647,10 @@ var rules = []Rule{
 	{
 		ID: "store-record-key", Item: 1, Severity: Critical,
 		Title:     "sessions or refresh tokens are kept in Redis without a record key",
-		Fix:       "set store.key_file to a file of at least 32 random bytes (head -c 32 /dev/urandom > store.key), the same on every replica",
+		Fix:       "set store.key_file to a file of at least 32 random bytes (head -c 32 /dev/urandom > store.key), or store.key to ${AN_ENVIRONMENT_VARIABLE} holding them, the same on every replica",
 		Rationale: "Records in a shared Redis are only as trustworthy as everyone who can write to it: without an HMAC under a key only Rampart holds, a session record can be edited into an admin session, and another deployment's records read as this one's.",
 		check: func(r *Rule, c *config.Config) []Finding {
-			if c.Store.Redis == "" || c.Store.KeyFile != "" || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
+			if c.Store.Redis == "" || c.HasRecordKey() || (c.Auth.Sessions == nil && c.Auth.Tokens == nil) {
 				return nil
 			}
 			return []Finding{r.findingAt(c, prodCritical(c), "store", "no key_file")}

@@ -284,6 +284,26 @@ func TestReadableSecretOnlyWhenOthersCanRead(t *testing.T) {
 	}
 }
 
+// TestReadableSecretNamesEverySecret: a key, token or client secret
+// written into a readable file is a finding naming its key; the same
+// settings as environment references are not.
+func TestReadableSecretNamesEverySecret(t *testing.T) {
+	for key, body := range map[string]string{
+		"store.key":   "store: {key: \"0123456789abcdef0123456789abcdef\"}\n",
+		"csrf.key":    "csrf: {key: \"0123456789abcdef0123456789abcdef\"}\n",
+		"admin.token": "admin: {token: \"0123456789abcdef\"}\n",
+	} {
+		got := findingsFor(checklist.Run(loadFile(t, base+body, 0o644)), "config-file-readable-secret")
+		if len(got) != 1 || got[0].Key != key {
+			t.Errorf("%s written out: got %+v, want one finding naming it", key, got)
+		}
+		ref := "store: {key: \"${RAMPART_TEST_REDIS_PASSWORD}\"}\n"
+		if got := findingsFor(checklist.Run(loadFile(t, base+ref, 0o644)), "config-file-readable-secret"); len(got) != 0 {
+			t.Errorf("a reference: got %+v, want no finding", got)
+		}
+	}
+}
+
 func findingsFor(fs []checklist.Finding, id string) []checklist.Finding {
 	var out []checklist.Finding
 	for _, f := range fs {

@@ -47,6 +47,10 @@ type LoginConfig struct {
 	// ClientSecretFile holds the client secret, for confidential clients.
 	// Default none: a public client, protected by PKCE.
 	ClientSecretFile string `yaml:"client_secret_file"`
+	// ClientSecret is the client secret itself, for a program that holds
+	// it already (the gateway's configuration fills it from ${ENV}). It
+	// excludes ClientSecretFile. Default none.
+	ClientSecret string `yaml:"client_secret"`
 	// AuthorizationURL is the provider's authorization_endpoint. Required.
 	AuthorizationURL string `yaml:"authorization_url"`
 	// TokenURL is the provider's token_endpoint. Required.
@@ -112,6 +116,15 @@ func NewLogin(v *Verifier, c LoginConfig) (*Login, error) {
 	}
 	authURL, _ := url.Parse(c.AuthorizationURL) // checked above
 	l.authURL = authURL
+	if c.ClientSecret != "" && c.ClientSecretFile != "" {
+		return nil, fail("set either client_secret or client_secret_file, not both")
+	}
+	if c.ClientSecret != "" {
+		l.clientSecret = strings.TrimSpace(c.ClientSecret)
+		if l.clientSecret == "" {
+			return nil, fail("client_secret is blank")
+		}
+	}
 	if c.ClientSecretFile != "" {
 		secret, err := os.ReadFile(c.ClientSecretFile)
 		if err != nil {

@@ -334,22 +334,42 @@ func TestLoginExpiredAttempt(t *testing.T) {
 	}
 }
 
+// TestLoginConfidentialClient: the client secret, from a file or given
+// directly (the gateway's client_secret from the environment), is sent to
+// the provider's token endpoint with client_secret_basic.
 func TestLoginConfidentialClient(t *testing.T) {
 	t.Parallel()
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secretFile, []byte("s3cret value\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := newLoginFixture(t, func(c *issuer.LoginConfig) { c.ClientSecretFile = secretFile })
+	for name, edit := range map[string]func(*issuer.LoginConfig){
+		"file":   func(c *issuer.LoginConfig) { c.ClientSecretFile = secretFile },
+		"direct": func(c *issuer.LoginConfig) { c.ClientSecret = "s3cret value" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newLoginFixture(t, edit)
+			f.provider.mu.Lock()
+			f.provider.secret = "s3cret value"
+			f.provider.mu.Unlock()
+			back, cookie := f.begin(t, "/")
+			if w := f.callback(back, cookie); w.Code != http.StatusSeeOther {
+				t.Fatalf("got %d, want 303\n%s", w.Code, w.Body)
+			}
+			if !strings.HasPrefix(f.provider.lastAuth, "Basic ") {
+				t.Errorf("token request authorization: got %q, want client_secret_basic", f.provider.lastAuth)
+			}
+		})
+	}
+	// A wrong secret is refused by the provider: the secret is really sent.
+	f := newLoginFixture(t, func(c *issuer.LoginConfig) { c.ClientSecret = "wrong" })
 	f.provider.mu.Lock()
 	f.provider.secret = "s3cret value"
 	f.provider.mu.Unlock()
 	back, cookie := f.begin(t, "/")
-	if w := f.callback(back, cookie); w.Code != http.StatusSeeOther {
-		t.Fatalf("got %d, want 303\n%s", w.Code, w.Body)
-	}
-	if !strings.HasPrefix(f.provider.lastAuth, "Basic ") {
-		t.Errorf("token request authorization: got %q, want client_secret_basic", f.provider.lastAuth)
+	if w := f.callback(back, cookie); w.Code == http.StatusSeeOther {
+		t.Fatalf("a wrong client secret: got 303, want a refusal")
 	}
 }
 
@@ -412,6 +432,9 @@ func TestNewLoginValidates(t *testing.T) {
 		"missing redirect": {func(c *issuer.LoginConfig) { c.RedirectURL = "" }, "redirect_url is required"},
 		"bad scope":        {func(c *issuer.LoginConfig) { c.Scopes = []string{"a b"} }, "invalid scope"},
 		"missing secret":   {func(c *issuer.LoginConfig) { c.ClientSecretFile = "/nonexistent/secret" }, "client_secret_file"},
+		"both secrets": {func(c *issuer.LoginConfig) { c.ClientSecret, c.ClientSecretFile = "s", "/etc/hostname" },
+			"either client_secret or client_secret_file"},
+		"blank secret": {func(c *issuer.LoginConfig) { c.ClientSecret = " " }, "client_secret is blank"},
 	} {
 		c := base()
 		tc.edit(&c)

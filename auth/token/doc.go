@@ -19,11 +19,22 @@
 // at+jwt and the kid of the signing key (the key's RFC 7638 thumbprint); its
 // claims are iss, sub, aud, exp, nbf, iat, jti, roles and scope (RFC 9068).
 //
-// A refresh token is 256 random bits, base64url-encoded behind the prefix
-// "rrt_". Stores keep only its SHA-256. Each login starts a family; each
-// refresh marks the presented token used and adds its successor to the same
-// family. A token expires after RefreshTTL unused; a family ends after
-// RefreshAbsoluteTTL whatever happens.
+// A refresh token is 256 bits, base64url-encoded behind the prefix "rrt_":
+// random at login, and at each refresh derived from the presented token by
+// HMAC-SHA256 under a key derived from the record key (or the signing key),
+// so that every replica rotates a token into the same successor. Stores keep
+// only SHA-256 hashes. Each login starts a family; each refresh marks the
+// presented token used and adds its successor to the same family. A token
+// expires after RefreshTTL unused; a family ends after RefreshAbsoluteTTL
+// whatever happens.
+//
+// A client whose refresh was applied but whose answer was lost presents
+// the used token again. Within RefreshRetryWindow (default 10s), and while
+// the successor is unused, that retry returns the same successor (with a
+// new access token) instead of revoking the family: the family never forks,
+// and once the successor is used, or after the window, a second
+// presentation is reuse as always (RFC 9700, section 4.14.2, allows this
+// grace period).
 //
 // # Keys and rotation
 //

@@ -19,7 +19,8 @@ import (
 
 // Example shows a Go API protected by Rampart's access tokens: a login
 // issues a pair, the API accepts the access token, a refresh rotates the
-// refresh token, and replaying the old one revokes the family.
+// refresh token, and replaying the old one after its successor was used
+// revokes the family.
 func Example() {
 	// A signing key, as made by: openssl genpkey -algorithm ed25519.
 	dir, _ := os.MkdirTemp("", "example")
@@ -52,6 +53,7 @@ func Example() {
 	fmt.Println(w.Code, w.Body)
 
 	next, _ := tokens.Refresh(ctx, pair.RefreshToken)
+	next, _ = tokens.Refresh(ctx, next.RefreshToken)
 	_, err = tokens.Refresh(ctx, pair.RefreshToken) // replayed
 	fmt.Println(err)
 	_, err = tokens.Refresh(ctx, next.RefreshToken) // the family is gone

@@ -226,7 +226,9 @@ func TestRefreshWhenTheUserStoreFails(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry after the outage: got %v, want a new pair", err)
 	}
-	// Reuse detection is intact: the old token is now used up.
+	// Reuse detection is intact: the old token is now used up (and the
+	// retry window is over).
+	f.clock.Advance(token.DefaultRefreshRetryWindow)
 	if _, err := f.m.Refresh(ctx, p.RefreshToken); !errors.Is(err, token.ErrRefreshReused) {
 		t.Fatalf("replay of the exchanged token: got %v, want %v", err, token.ErrRefreshReused)
 	}

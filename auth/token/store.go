@@ -39,6 +39,14 @@ type RefreshToken struct {
 	// Expires is when the token stops being exchangeable (its idle
 	// lifetime). Stores cap it at the family's Expires.
 	Expires time.Time
+	// RetryUntil, on the token passed to Rotate as next, ends the retry
+	// window of that rotation: until then, presenting the replaced token
+	// again with this same next token is a retry of the rotation (the
+	// client never received the answer) and succeeds without writing
+	// anything, as long as next itself is unused. Zero means no retry
+	// window: any second presentation is reuse. Stores keep it with the
+	// replaced token.
+	RetryUntil time.Time
 }
 
 // Store keeps refresh-token families and access-token revocations. Rampart
@@ -54,15 +62,23 @@ type RefreshToken struct {
 // itself (database down, timeout) and makes the caller fail closed.
 //
 // Implementations must be safe for concurrent use, and Rotate must be atomic:
-// of two concurrent Rotate calls with the same token, exactly one succeeds
-// and the other sees ErrRefreshReused.
+// of two concurrent Rotate calls with the same token and different next
+// tokens, exactly one succeeds and the other sees ErrRefreshReused. Two
+// calls with the same token and the same next token within the first
+// one's RetryUntil both succeed and leave one successor: the family never
+// forks.
 type Store interface {
 	// CreateFamily stores f and its first token t.
 	CreateFamily(ctx context.Context, f Family, t RefreshToken) error
 	// Rotate exchanges the unused, unexpired token whose hash is old for
-	// next (whose Expires is capped at the family's), marks old as used, and
-	// returns the family. A used token is kept until the family expires, so
-	// that replaying it is detected as reuse.
+	// next (whose Expires is capped at the family's), marks old as used,
+	// remembers next.Hash and next.RetryUntil with it, and returns the
+	// family. A used token is kept until the family expires, so that
+	// replaying it is detected as reuse: Rotate then revokes the family and
+	// returns ErrRefreshReused — unless it is a retry, that is next.Hash is
+	// the successor old was rotated into, now is before that rotation's
+	// RetryUntil, and the successor is unused; then Rotate returns the
+	// family and changes nothing.
 	Rotate(ctx context.Context, old [sha256.Size]byte, next RefreshToken, now time.Time) (Family, error)
 	// Family returns the family of the token whose hash is h, without
 	// using the token: ErrInvalidRefresh when the token is unknown or its
@@ -107,6 +123,10 @@ type memToken struct {
 	family  string
 	expires time.Time
 	used    bool
+	// successor and retryUntil are set when the token is used: the token
+	// it was rotated into and the end of that rotation's retry window.
+	successor  [sha256.Size]byte
+	retryUntil time.Time
 }
 
 type memCutoff struct{ at, keep time.Time }
@@ -146,13 +166,18 @@ func (s *MemoryStore) Rotate(_ context.Context, old [sha256.Size]byte, next Refr
 		return Family{}, ErrInvalidRefresh
 	}
 	if t.used {
+		if next.Hash == t.successor && now.Before(t.retryUntil) {
+			if succ, ok := s.tokens[next.Hash]; ok && !succ.used {
+				return cloneFamily(fam.f), nil
+			}
+		}
 		fam.revoked = true
 		return Family{}, ErrRefreshReused
 	}
 	if !now.Before(t.expires) {
 		return Family{}, ErrInvalidRefresh
 	}
-	t.used = true
+	t.used, t.successor, t.retryUntil = true, next.Hash, next.RetryUntil
 	s.tokens[next.Hash] = &memToken{family: t.family, expires: minTime(next.Expires, fam.f.Expires)}
 	return cloneFamily(fam.f), nil
 }

@@ -3,9 +3,11 @@ package token
 import (
 	"bytes"
 	"context"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -41,6 +43,12 @@ const (
 	// DefaultRefreshAbsoluteTTL is refresh_absolute_ttl when unset (or
 	// refresh_ttl, if that is longer).
 	DefaultRefreshAbsoluteTTL = 30 * 24 * time.Hour
+	// DefaultRefreshRetryWindow is refresh_retry_window when unset.
+	DefaultRefreshRetryWindow = 10 * time.Second
+	// MaxRefreshRetryWindow caps refresh_retry_window: the window is for a
+	// client retrying a request whose answer was lost, not for sharing a
+	// refresh token.
+	MaxRefreshRetryWindow = time.Minute
 	// DefaultClockSkew is the default allowance for clocks that disagree.
 	DefaultClockSkew = time.Minute
 	// MaxClockSkew caps clock_skew.
@@ -68,6 +76,17 @@ type Config struct {
 	// refreshes) however active it is. Default DefaultRefreshAbsoluteTTL, or
 	// RefreshTTL if longer; at most MaxRefreshAbsoluteTTL.
 	RefreshAbsoluteTTL time.Duration `yaml:"refresh_absolute_ttl"`
+	// RefreshRetryWindow is how long after a refresh the refresh token it
+	// used up may be presented again as a retry — the client sent the
+	// refresh but the answer was lost (a cut connection, a replica that
+	// died mid-answer) — and returns the same new refresh token (with a
+	// freshly signed access token) instead of being treated as reuse. A
+	// retry succeeds only while that new refresh token is unused: once the
+	// client has used it, presenting the old one again is reuse and revokes
+	// the family, as is any presentation after the window. Nil means
+	// DefaultRefreshRetryWindow; 0 turns retries off (every second
+	// presentation is reuse); at most MaxRefreshRetryWindow.
+	RefreshRetryWindow *time.Duration `yaml:"refresh_retry_window"`
 	// SigningKey is the PEM file of the private key that signs new access
 	// tokens: Ed25519 (recommended) or P-256. Required unless
 	// InsecureEphemeralKey is set.
@@ -168,8 +187,12 @@ type Pair struct {
 // serves the token endpoint and the JWKS. It is safe for concurrent use.
 type Manager struct {
 	accessTTL, refreshTTL, familyTTL, skew time.Duration
-	issuer, audience                       string
-	revocationList                         bool
+	retryWindow                            time.Duration
+	// successorKey derives the refresh token a token is rotated into, so
+	// that a retried refresh returns the same one (see successor).
+	successorKey     []byte
+	issuer, audience string
+	revocationList   bool
 
 	signer  jose.Signer
 	signKey *Key
@@ -218,6 +241,13 @@ func New(c Config) (*Manager, error) {
 	if err := m.checkLifetimes(); err != nil {
 		return nil, err
 	}
+	m.retryWindow = DefaultRefreshRetryWindow
+	if c.RefreshRetryWindow != nil {
+		m.retryWindow = *c.RefreshRetryWindow
+	}
+	if m.retryWindow < 0 || m.retryWindow > MaxRefreshRetryWindow {
+		return nil, fmt.Errorf("token: refresh_retry_window is %s; it must be between 0 (off) and %s", m.retryWindow, MaxRefreshRetryWindow)
+	}
 	if m.issuer == "" {
 		m.issuer = DefaultIssuer
 	}
@@ -230,7 +260,46 @@ func New(c Config) (*Manager, error) {
 	if err := m.loadKeys(c); err != nil {
 		return nil, err
 	}
+	if err := m.deriveSuccessorKey(); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// deriveSuccessorKey derives the key of successor from a secret every
+// replica shares: the record key when there is one (it does not change
+// when the signing key is rotated), otherwise the signing key's private
+// half.
+func (m *Manager) deriveSuccessorKey() error {
+	secret := m.recordKey
+	if len(secret) == 0 {
+		der, err := x509.MarshalPKCS8PrivateKey(m.signKey.private)
+		if err != nil {
+			return fmt.Errorf("token: signing key: %w", err)
+		}
+		secret = der
+	}
+	k, err := hkdf.Key(sha256.New, secret, nil, "rampart refresh-token successor v1\x00"+m.deployment, sha256.Size)
+	if err != nil {
+		return fmt.Errorf("token: derive the refresh successor key: %w", err)
+	}
+	m.successorKey = k
+	return nil
+}
+
+// successor returns the refresh token that refresh is rotated into, and
+// its hash. It is derived from refresh under a server-side key, so a
+// retried refresh yields the same token on every replica, while a copy of
+// the store (which holds hashes only) or a used token without the key
+// yields nothing. Without a retry window it is random, as before.
+func (m *Manager) successor(refresh string) (string, [sha256.Size]byte) {
+	if m.retryWindow == 0 {
+		return newRefreshToken()
+	}
+	h := hmac.New(sha256.New, m.successorKey)
+	h.Write([]byte(refresh))
+	tok := refreshPrefix + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	return tok, sha256.Sum256([]byte(tok))
 }
 
 func (m *Manager) checkLifetimes() error {
@@ -391,7 +460,9 @@ func (m *Manager) Issue(ctx context.Context, id *auth.Identity) (*Pair, error) {
 // Refresh exchanges a refresh token for a new pair. The presented token is
 // used up: presenting it again is reuse, which revokes the whole family
 // (the legitimate client and the thief both have to log in again) and
-// returns ErrRefreshReused. An unknown, expired or revoked token returns
+// returns ErrRefreshReused — except as a retry within the retry window
+// (Config.RefreshRetryWindow) while its successor is unused, which returns
+// the same refresh token as the first exchange. An unknown, expired or revoked token returns
 // ErrInvalidRefresh. A store failure (the refresh-token store, or the user
 // store behind IdentityLoader) returns an error wrapping ErrUnavailable,
 // and the token is neither used nor revoked.
@@ -445,8 +516,12 @@ func (m *Manager) Refresh(ctx context.Context, refresh string) (*Pair, error) {
 			scopes = id.Scopes
 		}
 	}
-	next, nextHash := newRefreshToken()
-	rotated, err := m.store.Rotate(ctx, hash, RefreshToken{Hash: nextHash, Expires: now.Add(m.refreshTTL)}, now)
+	next, nextHash := m.successor(refresh)
+	nt := RefreshToken{Hash: nextHash, Expires: now.Add(m.refreshTTL)}
+	if m.retryWindow > 0 {
+		nt.RetryUntil = now.Add(m.retryWindow)
+	}
+	rotated, err := m.store.Rotate(ctx, hash, nt, now)
 	switch {
 	case errors.Is(err, ErrRefreshReused):
 		m.decide("refresh", "reused")

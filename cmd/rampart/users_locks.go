@@ -40,6 +40,7 @@ func (a *adminFlags) resolve(configFile string) (addr, token string, err error) 
 		if addr == "" {
 			addr = cfg.Admin.Listen
 		}
+		token = strings.TrimSpace(cfg.Admin.Token)
 		if cfg.Admin.TokenFile != "" {
 			b, err := os.ReadFile(cfg.RelativePath(cfg.Admin.TokenFile))
 			if err != nil {

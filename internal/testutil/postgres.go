@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -27,8 +28,15 @@ type Postgres struct {
 	// DSN connects to the test database as its superuser.
 	DSN  string
 	Addr string
-	cmd  *exec.Cmd
 	next atomic.Int64
+
+	t    testing.TB
+	bin  string
+	args []string
+	cred *syscall.Credential
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
 // StartPostgres starts a throwaway PostgreSQL server on a random loopback
@@ -62,57 +70,90 @@ func StartPostgres(t testing.TB) *Postgres {
 
 	addr := FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(postgres, "-D", data, "-p", port, "-h", "127.0.0.1", "-k", dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
+	pg := &Postgres{DSN: fmt.Sprintf("postgres://rampart@%s/postgres?sslmode=disable&connect_timeout=5", addr), Addr: addr,
+		t: t, args: []string{"-D", data, "-p", port, "-h", "127.0.0.1", "-k", dir,
+			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"},
+		bin: postgres, cred: cred}
+	t.Cleanup(pg.Stop)
+	if err := pg.start(); err != nil {
+		t.Fatal(err)
+	}
+	return pg
+}
+
+// start runs the server and waits until it accepts queries.
+func (p *Postgres) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Setpgid: true}
 	logs := &Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start postgres: %v", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT) // fast shutdown
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	p.cmd, p.done = cmd, done
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.Addr)
 		if err == nil {
 			c.Close()
 			break
 		}
 		select {
 		case <-done:
-			t.Fatalf("postgres exited:\n%s", logs)
+			return fmt.Errorf("postgres exited:\n%s", logs)
 		case <-ctx.Done():
-			t.Fatalf("postgres did not start:\n%s", logs)
+			return fmt.Errorf("postgres did not start:\n%s", logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	pg := &Postgres{DSN: fmt.Sprintf("postgres://rampart@%s/postgres?sslmode=disable&connect_timeout=5", addr), Addr: addr, cmd: cmd}
 	// Accepting TCP is not the same as accepting queries: wait through the
 	// "starting up" window, so tests can connect at once.
 	for {
-		db, err := sqldb.OpenPostgres(ctx, pg.DSN)
+		db, err := sqldb.OpenPostgres(ctx, p.DSN)
 		if err == nil {
 			db.Close()
-			return pg
+			return nil
 		}
 		select {
 		case <-done:
-			t.Fatalf("postgres exited:\n%s", logs)
+			return fmt.Errorf("postgres exited:\n%s", logs)
 		case <-ctx.Done():
-			t.Fatalf("postgres never accepted queries: %v\n%s", err, logs)
+			return fmt.Errorf("postgres never accepted queries: %v\n%s", err, logs)
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// Stop shuts the server down (PostgreSQL's fast shutdown: every session is
+// disconnected) and waits for it to exit. It is safe to call more than
+// once.
+func (p *Postgres) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.cmd, p.done = nil, nil
+}
+
+// Restart starts the server again on the same port with the same data,
+// after Stop.
+func (p *Postgres) Restart() {
+	p.t.Helper()
+	if err := p.start(); err != nil {
+		p.t.Fatal(err)
 	}
 }
 

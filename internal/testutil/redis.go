@@ -36,6 +36,13 @@ func StartRedis(t testing.TB) *Redis {
 	return startRedis(t)
 }
 
+// StartRedisWithPassword starts redis-server requiring password (AUTH)
+// from every client. URL does not include it.
+func StartRedisWithPassword(t testing.TB, password string) *Redis {
+	t.Helper()
+	return startRedis(t, "--requirepass", password)
+}
+
 // startRedis starts redis-server with extra arguments; an argument
 // containing "{dir}" or "{port}" has them replaced by the server's
 // directory and port.

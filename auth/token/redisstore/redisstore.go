@@ -27,7 +27,8 @@ const DefaultPrefix = "rampart:token:"
 // scripts touch keys derived inside the script, which Redis Cluster does not
 // allow. It is safe for concurrent use.
 //
-// Keys, under the prefix: f:ID (family hash), t:HASH (token hash, hex),
+// Keys, under the prefix: f:ID (family hash), t:HASH (token hash, hex; a
+// used one also names its successor and the end of the retry window),
 // s:SUBJECT (the subject's families), j:JTI (revoked access token),
 // c:SUBJECT (the subject's access-token cut-off).
 type Store struct {
@@ -72,11 +73,17 @@ local fk = ARGV[1] .. 'f:' .. t[1]
 local f = redis.call('HMGET', fk, 'exp', 'revoked', 'sub', 'ident', 'created')
 if not f[1] or f[2] == '1' or tonumber(f[1]) <= now then return {'invalid'} end
 if t[3] ~= '0' then
+	-- A retry of the rotation: the same successor, inside its window,
+	-- still unused. It changes nothing.
+	local r = redis.call('HMGET', KEYS[1], 'succ', 'retry')
+	if r[1] == ARGV[5] and tonumber(r[2] or '0') > now and redis.call('HGET', KEYS[2], 'used') == '0' then
+		return {'ok', t[1], f[3], f[4], f[5], f[1]}
+	end
 	redis.call('HSET', fk, 'revoked', '1')
 	return {'reused'}
 end
 if tonumber(t[2]) <= now then return {'invalid'} end
-redis.call('HSET', KEYS[1], 'used', ARGV[2])
+redis.call('HSET', KEYS[1], 'used', ARGV[2], 'succ', ARGV[5], 'retry', ARGV[4])
 local exp = math.min(tonumber(ARGV[3]), tonumber(f[1]))
 redis.call('HSET', KEYS[2], 'fam', t[1], 'exp', string.format('%d', exp), 'used', '0')
 redis.call('PEXPIREAT', KEYS[2], f[1])
@@ -144,6 +151,14 @@ func hashKey(h [sha256.Size]byte) string { return hex.EncodeToString(h[:]) }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
+// retryMillis is a rotation's retry deadline for the scripts: 0 for none.
+func retryMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -177,7 +192,7 @@ func (s *Store) CreateFamily(ctx context.Context, f token.Family, t token.Refres
 // Rotate implements Store.
 func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.RefreshToken, now time.Time) (token.Family, error) {
 	res, err := rotateScript.Run(ctx, s.rdb, []string{s.tokenKey(old), s.tokenKey(next.Hash)},
-		s.prefix, millis(now), millis(next.Expires)).StringSlice()
+		s.prefix, millis(now), millis(next.Expires), retryMillis(next.RetryUntil), hashKey(next.Hash)).StringSlice()
 	if err != nil {
 		return token.Family{}, fmt.Errorf("redisstore: rotate: %w", err)
 	}

@@ -32,9 +32,10 @@ func Example() {
 		panic(err)
 	}
 	pair, _ := tokens.Issue(ctx, &auth.Identity{Subject: "alice"})
-	_, err = tokens.Refresh(ctx, pair.RefreshToken)
+	next, err := tokens.Refresh(ctx, pair.RefreshToken)
 	fmt.Println(err)
-	_, err = tokens.Refresh(ctx, pair.RefreshToken)
+	_, _ = tokens.Refresh(ctx, next.RefreshToken)
+	_, err = tokens.Refresh(ctx, pair.RefreshToken) // replayed after its successor was used
 	fmt.Println(err)
 	// Output:
 	// <nil>

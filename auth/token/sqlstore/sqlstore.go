@@ -68,6 +68,13 @@ CREATE TABLE rampart_access_revocations (
 	keep_until  BIGINT NOT NULL,
 	PRIMARY KEY (kind, name)
 );`,
+}, {
+	// A used token remembers the token it was rotated into and the end of
+	// that rotation's retry window.
+	SQLite: `ALTER TABLE rampart_refresh_tokens ADD COLUMN successor TEXT;
+		ALTER TABLE rampart_refresh_tokens ADD COLUMN retry_until INTEGER`,
+	Postgres: `ALTER TABLE rampart_refresh_tokens ADD COLUMN successor TEXT;
+		ALTER TABLE rampart_refresh_tokens ADD COLUMN retry_until BIGINT`,
 }}
 
 // pruneEvery is how often Store deletes expired rows, piggybacking on
@@ -88,7 +95,7 @@ type Store struct {
 }
 
 type sqlQueries struct {
-	insertFamily, insertToken, selectToken, claimToken, revokeFamily,
+	insertFamily, insertToken, selectToken, selectUsed, claimToken, revokeFamily,
 	revokeByToken, revokeSubject, upsertRevocation, selectRevoked,
 	pruneFamilies, pruneRevocations string
 }
@@ -108,9 +115,10 @@ func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	return &Store{db: db, q: sqlQueries{
 		insertFamily: r(`INSERT INTO rampart_token_families (id, subject, identity, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
 		insertToken:  r(`INSERT INTO rampart_refresh_tokens (hash, family_id, expires_at) VALUES (?, ?, ?)`),
-		selectToken: r(`SELECT t.family_id, t.expires_at, t.used_at, f.subject, f.identity, f.created_at, f.expires_at, f.revoked_at
+		selectToken: r(`SELECT t.family_id, t.expires_at, t.used_at, t.successor, t.retry_until, f.subject, f.identity, f.created_at, f.expires_at, f.revoked_at
 			FROM rampart_refresh_tokens t JOIN rampart_token_families f ON f.id = t.family_id WHERE t.hash = ?`),
-		claimToken:    r(`UPDATE rampart_refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`),
+		selectUsed:    r(`SELECT used_at FROM rampart_refresh_tokens WHERE hash = ? AND family_id = ?`),
+		claimToken:    r(`UPDATE rampart_refresh_tokens SET used_at = ?, successor = ?, retry_until = ? WHERE hash = ? AND used_at IS NULL`),
 		revokeFamily:  r(`UPDATE rampart_token_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`),
 		revokeByToken: r(`UPDATE rampart_token_families SET revoked_at = ? WHERE revoked_at IS NULL AND id = (SELECT family_id FROM rampart_refresh_tokens WHERE hash = ?)`),
 		revokeSubject: r(`UPDATE rampart_token_families SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL`),
@@ -190,11 +198,12 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 	}
 	defer tx.Rollback()
 	var (
-		famID, subject, ident      string
-		tokExp, famCreated, famExp int64
-		usedAt, revokedAt          sql.NullInt64
+		famID, subject, ident         string
+		tokExp, famCreated, famExp    int64
+		usedAt, retryUntil, revokedAt sql.NullInt64
+		successor                     sql.NullString
 	)
-	err = tx.QueryRowContext(ctx, s.q.selectToken, hashKey(old)).Scan(&famID, &tokExp, &usedAt, &subject, &ident, &famCreated, &famExp, &revokedAt)
+	err = tx.QueryRowContext(ctx, s.q.selectToken, hashKey(old)).Scan(&famID, &tokExp, &usedAt, &successor, &retryUntil, &subject, &ident, &famCreated, &famExp, &revokedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return token.Family{}, token.ErrInvalidRefresh
 	}
@@ -206,7 +215,14 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 		return token.Family{}, token.ErrInvalidRefresh
 	}
 	if usedAt.Valid {
-		return token.Family{}, s.revokeReused(ctx, tx, famID, nowMs)
+		retry, err := s.isRetry(ctx, tx, famID, hashKey(next.Hash), successor, retryUntil, nowMs)
+		if err != nil {
+			return token.Family{}, err
+		}
+		if !retry {
+			return token.Family{}, s.revokeReused(ctx, tx, famID, nowMs)
+		}
+		return decodeFamily(famID, subject, ident, famCreated, famExp, "rotate")
 	}
 	if nowMs >= tokExp {
 		return token.Family{}, token.ErrInvalidRefresh
@@ -214,13 +230,34 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 	// The conditional UPDATE is the atomic claim: under concurrency only one
 	// transaction changes the row; the other sees zero rows and the replay
 	// is treated as reuse.
-	res, err := tx.ExecContext(ctx, s.q.claimToken, nowMs, hashKey(old))
+	var nextRetry sql.NullInt64
+	if !next.RetryUntil.IsZero() {
+		nextRetry = sql.NullInt64{Int64: millis(next.RetryUntil), Valid: true}
+	}
+	res, err := tx.ExecContext(ctx, s.q.claimToken, nowMs, hashKey(next.Hash), nextRetry, hashKey(old))
 	if err != nil {
 		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	} else if n != 1 {
+		// Another exchange claimed the token between the read and the
+		// claim. If it rotated into the same successor, this is a retry
+		// racing the first attempt (read again: the claim is committed).
+		var sameFam string
+		err := tx.QueryRowContext(ctx, s.q.selectToken, hashKey(old)).Scan(&sameFam, &tokExp, &usedAt, &successor, &retryUntil, &subject, &ident, &famCreated, &famExp, &revokedAt)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
+		}
+		if err == nil && sameFam == famID && !revokedAt.Valid {
+			retry, err := s.isRetry(ctx, tx, famID, hashKey(next.Hash), successor, retryUntil, nowMs)
+			if err != nil {
+				return token.Family{}, err
+			}
+			if retry {
+				return decodeFamily(famID, subject, ident, famCreated, famExp, "rotate")
+			}
+		}
 		return token.Family{}, s.revokeReused(ctx, tx, famID, nowMs)
 	}
 	if _, err := tx.ExecContext(ctx, s.q.insertToken, hashKey(next.Hash), famID, min(millis(next.Expires), famExp)); err != nil {
@@ -229,9 +266,32 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 	if err := tx.Commit(); err != nil {
 		return token.Family{}, fmt.Errorf("sqlstore: rotate: %w", err)
 	}
+	return decodeFamily(famID, subject, ident, famCreated, famExp, "rotate")
+}
+
+// isRetry reports whether presenting a used token again with next is a
+// retry of its rotation: next is the successor it was rotated into, the
+// retry window is open, and the successor is still unused.
+func (s *Store) isRetry(ctx context.Context, tx *sql.Tx, famID, next string, successor sql.NullString, retryUntil sql.NullInt64, nowMs int64) (bool, error) {
+	if !successor.Valid || successor.String != next || !retryUntil.Valid || nowMs >= retryUntil.Int64 {
+		return false, nil
+	}
+	var used sql.NullInt64
+	err := tx.QueryRowContext(ctx, s.q.selectUsed, next, famID).Scan(&used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: rotate: %w", err)
+	}
+	return !used.Valid, nil
+}
+
+// decodeFamily builds the Family of a row.
+func decodeFamily(famID, subject, ident string, famCreated, famExp int64, op string) (token.Family, error) {
 	var si storedIdentity
 	if err := json.Unmarshal([]byte(ident), &si); err != nil {
-		return token.Family{}, fmt.Errorf("sqlstore: rotate: stored identity: %w", err)
+		return token.Family{}, fmt.Errorf("sqlstore: %s: stored identity: %w", op, err)
 	}
 	return token.Family{ID: famID, Subject: subject, Roles: si.Roles, Scopes: si.Scopes, MAC: si.MAC,
 		Created: time.UnixMilli(famCreated), Expires: time.UnixMilli(famExp)}, nil
@@ -240,11 +300,12 @@ func (s *Store) Rotate(ctx context.Context, old [sha256.Size]byte, next token.Re
 // Family implements token.Store.
 func (s *Store) Family(ctx context.Context, h [sha256.Size]byte, now time.Time) (token.Family, error) {
 	var (
-		famID, subject, ident      string
-		tokExp, famCreated, famExp int64
-		usedAt, revokedAt          sql.NullInt64
+		famID, subject, ident         string
+		tokExp, famCreated, famExp    int64
+		usedAt, retryUntil, revokedAt sql.NullInt64
+		successor                     sql.NullString
 	)
-	err := s.db.QueryRowContext(ctx, s.q.selectToken, hashKey(h)).Scan(&famID, &tokExp, &usedAt, &subject, &ident, &famCreated, &famExp, &revokedAt)
+	err := s.db.QueryRowContext(ctx, s.q.selectToken, hashKey(h)).Scan(&famID, &tokExp, &usedAt, &successor, &retryUntil, &subject, &ident, &famCreated, &famExp, &revokedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return token.Family{}, token.ErrInvalidRefresh
 	}
@@ -254,12 +315,7 @@ func (s *Store) Family(ctx context.Context, h [sha256.Size]byte, now time.Time) 
 	if revokedAt.Valid || millis(now) >= famExp {
 		return token.Family{}, token.ErrInvalidRefresh
 	}
-	var si storedIdentity
-	if err := json.Unmarshal([]byte(ident), &si); err != nil {
-		return token.Family{}, fmt.Errorf("sqlstore: family: stored identity: %w", err)
-	}
-	return token.Family{ID: famID, Subject: subject, Roles: si.Roles, Scopes: si.Scopes, MAC: si.MAC,
-		Created: time.UnixMilli(famCreated), Expires: time.UnixMilli(famExp)}, nil
+	return decodeFamily(famID, subject, ident, famCreated, famExp, "family")
 }
 
 // revokeReused revokes the family inside tx and commits, so the revocation

@@ -12,8 +12,9 @@
 //
 // # Concurrency
 //
-// Run starts parallel subtests and, in one of them, concurrent exchanges of
-// the same token.
+// Run starts parallel subtests and, in two of them, concurrent exchanges of
+// the same token: into different successors (one wins, the others are
+// reuse) and into the same one inside its retry window (all succeed).
 package storetest
 
 import (
@@ -48,6 +49,12 @@ func storeFamily(t *testing.T, s token.Store, id, subject string, now time.Time,
 
 func rotate(s token.Store, old, next string, now time.Time, idle time.Duration) (token.Family, error) {
 	return s.Rotate(context.Background(), hashOf(old), token.RefreshToken{Hash: hashOf(next), Expires: now.Add(idle)}, now)
+}
+
+// rotateRetry rotates with a retry window of window from now.
+func rotateRetry(s token.Store, old, next string, now time.Time, idle, window time.Duration) (token.Family, error) {
+	return s.Rotate(context.Background(), hashOf(old),
+		token.RefreshToken{Hash: hashOf(next), Expires: now.Add(idle), RetryUntil: now.Add(window)}, now)
 }
 
 // Run runs the conformance suite against the stores newStore returns. Each
@@ -273,6 +280,148 @@ func Run(t *testing.T, newStore func(t *testing.T) token.Store) {
 			if err != nil || got != want {
 				t.Errorf("%s: got %v, %v, want %v", jti, got, err, want)
 			}
+		}
+	})
+
+	const window = 10 * time.Second
+
+	t.Run("a retry inside the window returns the family and changes nothing", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		want := storeFamily(t, s, "fam-retry", "alice-retry", t0, idle, absolute)
+		at := t0.Add(time.Minute)
+		if _, err := rotateRetry(s, "fam-retry-0", "fam-retry-1", at, idle, window); err != nil {
+			t.Fatalf("first exchange: %v", err)
+		}
+		// The answer was lost; the client presents the same token again,
+		// twice, and is rotated into the same successor each time.
+		for i, d := range []time.Duration{time.Second, window - time.Millisecond} {
+			got, err := rotateRetry(s, "fam-retry-0", "fam-retry-1", at.Add(d), idle, window)
+			if err != nil {
+				t.Fatalf("retry #%d: got %v, want nil", i+1, err)
+			}
+			if got.ID != want.ID || got.Subject != want.Subject {
+				t.Fatalf("retry #%d: got family %q of %q, want %q of %q", i+1, got.ID, got.Subject, want.ID, want.Subject)
+			}
+		}
+		// The successor is intact and rotates normally.
+		if _, err := rotateRetry(s, "fam-retry-1", "fam-retry-2", at.Add(20*time.Second), idle, window); err != nil {
+			t.Fatalf("successor after retries: got %v, want nil", err)
+		}
+		if _, err := s.Family(ctx, hashOf("fam-retry-2"), at.Add(21*time.Second)); err != nil {
+			t.Fatalf("family after retries: got %v, want nil", err)
+		}
+	})
+
+	t.Run("a retry after the window is reuse", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		storeFamily(t, s, "fam-retry-late", "alice-retry-late", t0, idle, absolute)
+		at := t0.Add(time.Minute)
+		if _, err := rotateRetry(s, "fam-retry-late-0", "fam-retry-late-1", at, idle, window); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rotateRetry(s, "fam-retry-late-0", "fam-retry-late-1", at.Add(window), idle, window); !errors.Is(err, token.ErrRefreshReused) {
+			t.Fatalf("replay at the end of the window: got %v, want %v", err, token.ErrRefreshReused)
+		}
+		if _, err := rotate(s, "fam-retry-late-1", "fam-retry-late-2", at.Add(window+time.Second), idle); !errors.Is(err, token.ErrInvalidRefresh) {
+			t.Fatalf("successor after reuse: got %v, want %v", err, token.ErrInvalidRefresh)
+		}
+	})
+
+	t.Run("a retry after the successor was used is reuse", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		storeFamily(t, s, "fam-retry-used", "alice-retry-used", t0, idle, absolute)
+		at := t0.Add(time.Minute)
+		if _, err := rotateRetry(s, "fam-retry-used-0", "fam-retry-used-1", at, idle, window); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rotateRetry(s, "fam-retry-used-1", "fam-retry-used-2", at.Add(time.Second), idle, window); err != nil {
+			t.Fatal(err)
+		}
+		// The client got its answer and moved on: whoever presents the
+		// first token now holds a copy.
+		if _, err := rotateRetry(s, "fam-retry-used-0", "fam-retry-used-1", at.Add(2*time.Second), idle, window); !errors.Is(err, token.ErrRefreshReused) {
+			t.Fatalf("replay after the successor was used: got %v, want %v", err, token.ErrRefreshReused)
+		}
+		if _, err := rotate(s, "fam-retry-used-2", "fam-retry-used-3", at.Add(3*time.Second), idle); !errors.Is(err, token.ErrInvalidRefresh) {
+			t.Fatalf("newest token after reuse: got %v, want %v", err, token.ErrInvalidRefresh)
+		}
+	})
+
+	t.Run("a second presentation asking for another successor is reuse inside the window", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		storeFamily(t, s, "fam-retry-fork", "alice-retry-fork", t0, idle, absolute)
+		at := t0.Add(time.Minute)
+		if _, err := rotateRetry(s, "fam-retry-fork-0", "fam-retry-fork-1", at, idle, window); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rotateRetry(s, "fam-retry-fork-0", "fam-retry-fork-x", at.Add(time.Second), idle, window); !errors.Is(err, token.ErrRefreshReused) {
+			t.Fatalf("fork: got %v, want %v", err, token.ErrRefreshReused)
+		}
+		for _, tok := range []string{"fam-retry-fork-1", "fam-retry-fork-x"} {
+			if _, err := rotate(s, tok, tok+"-next", at.Add(2*time.Second), idle); !errors.Is(err, token.ErrInvalidRefresh) {
+				t.Errorf("%s after the fork: got %v, want %v", tok, err, token.ErrInvalidRefresh)
+			}
+		}
+	})
+
+	t.Run("without a window a retry is reuse", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		storeFamily(t, s, "fam-noretry", "alice-noretry", t0, idle, absolute)
+		at := t0.Add(time.Minute)
+		if _, err := rotate(s, "fam-noretry-0", "fam-noretry-1", at, idle); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rotate(s, "fam-noretry-0", "fam-noretry-1", at.Add(time.Millisecond), idle); !errors.Is(err, token.ErrRefreshReused) {
+			t.Fatalf("got %v, want %v", err, token.ErrRefreshReused)
+		}
+	})
+
+	t.Run("a retry of a revoked family is refused", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		storeFamily(t, s, "fam-retry-rev", "alice-retry-rev", t0, idle, absolute)
+		at := t0.Add(time.Minute)
+		if _, err := rotateRetry(s, "fam-retry-rev-0", "fam-retry-rev-1", at, idle, window); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeFamily(ctx, "fam-retry-rev", at.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rotateRetry(s, "fam-retry-rev-0", "fam-retry-rev-1", at.Add(2*time.Second), idle, window); !errors.Is(err, token.ErrInvalidRefresh) {
+			t.Fatalf("got %v, want %v", err, token.ErrInvalidRefresh)
+		}
+	})
+
+	t.Run("concurrent retries of one rotation share one successor", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		storeFamily(t, s, "fam-retry-race", "alice-retry-race", t0, idle, absolute)
+		const n = 8
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[i] = rotateRetry(s, "fam-retry-race-0", "fam-retry-race-1", t0.Add(time.Minute), idle, window)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("exchange %d: got %v, want nil", i, err)
+			}
+		}
+		if _, err := rotate(s, "fam-retry-race-1", "fam-retry-race-2", t0.Add(2*time.Minute), idle); err != nil {
+			t.Errorf("the shared successor: got %v, want nil", err)
 		}
 	})
 
