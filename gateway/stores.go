@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -306,7 +307,7 @@ func (l *lease) users(ctx context.Context, c *config.Config, db *sqldb.DB) (user
 		if err != nil {
 			return nil, nil, c.Errorf(sqlErrKey(c), "%v", err)
 		}
-		return st, nil, nil
+		return st, st.Close, nil
 	})
 	if err != nil {
 		return nil, err
@@ -375,6 +376,11 @@ func sqlStore[T any](ctx context.Context, l *lease, c *config.Config, kind, errK
 		st, err := open(ctx, db)
 		if err != nil {
 			return nil, nil, c.Errorf(errKey, "%v", err)
+		}
+		// The SQL stores hold prepared statements, released before the
+		// database closes.
+		if cl, ok := any(st).(io.Closer); ok {
+			return st, cl.Close, nil
 		}
 		return st, nil, nil
 	})
