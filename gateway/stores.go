@@ -359,7 +359,41 @@ func (l *lease) sessions(ctx context.Context, c *config.Config, ns string) (sess
 	if err != nil {
 		return nil, err
 	}
-	return boundSessions{st, c.Store.SQLTimeout}, nil
+	bounded := boundSessions{st, c.Store.SQLTimeout}
+	ttl := sessionCacheTTL(c)
+	key, postgres := sqlKey(c)
+	// The embedded SQLite store is one process's: a process-local cache
+	// (store.session_cache) misses only deletions made by another process
+	// on the same file, the rampart users command, for at most its
+	// lifetime. Replicas sharing PostgreSQL have no announcement channel,
+	// so their sessions are not cached: a logout applies on every replica
+	// at once.
+	if ttl <= 0 || postgres || l.s.dry {
+		return bounded, nil
+	}
+	// The cache sits outside the bound, so a cached lookup starts no
+	// timer. It is pooled with the store, so every generation and handler
+	// of this process shares it and a deletion through any of them is
+	// seen by all at once.
+	v, err := l.get("sessioncache\x00"+key+"\x00"+ttl.String()+"\x00"+c.Store.SQLTimeout.String(), func() (any, func() error, error) {
+		cached, err := session.NewCachedStore(bounded, ttl, nil)
+		if err != nil {
+			return nil, nil, c.Errorf("store.session_cache", "%v", err)
+		}
+		return cached, cached.Close, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(session.Store), nil
+}
+
+// sessionCacheTTL is store.session_cache, 0 when off.
+func sessionCacheTTL(c *config.Config) time.Duration {
+	if t := c.Store.SessionCache; t != nil && *t > 0 {
+		return *t
+	}
+	return 0
 }
 
 // sqlStore returns the store of kind on c's SQL database, made by open on
