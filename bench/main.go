@@ -330,7 +330,7 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 				m.cpu = append(m.cpu, c-before[i])
 			}
 			results[t.name] = append(results[t.name], m)
-			fmt.Printf("| %d | %s | %.0f | %s | %s | %s | %d |\n", round, t.name, m.rps, m.p50, m.p99, fmtCPU(t, m), m.errors)
+			fmt.Printf("| %d | %s | %.0f | %s | %s | %s | %d |\n", round, t.name, m.rps, fmtLatency(m.p50), fmtLatency(m.p99), fmtCPU(t, m), m.errors)
 		}
 	}
 	bare := median(results["bare proxy"])
@@ -339,7 +339,7 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	for _, t := range targets {
 		m := median(results[t.name])
 		errs += m.errors
-		fmt.Printf("| %s | %.0f | %.3f | %s | %s | %s | %s | %s |\n", t.name, m.rps, m.rps/bare.rps, m.p50, m.p99, fmtCPU(t, m), fmtBytes(t.rssRest), fmtBytes(m.rssMax))
+		fmt.Printf("| %s | %.0f | %.3f | %s | %s | %s | %s | %s |\n", t.name, m.rps, m.rps/bare.rps, fmtLatency(m.p50), fmtLatency(m.p99), fmtCPU(t, m), fmtBytes(t.rssRest), fmtBytes(m.rssMax))
 	}
 	fmt.Println()
 	ratio := func(a, b string) {
@@ -368,6 +368,10 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	}
 	return nil
 }
+
+// fmtLatency rounds a latency read from wrk's decimal output (4.059999ms)
+// to the microsecond.
+func fmtLatency(d time.Duration) string { return d.Round(time.Microsecond).String() }
 
 // fmtCPU formats the CPU time per request of t's processes in m: the total,
 // then each process's share when there are several.
