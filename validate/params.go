@@ -703,3 +703,27 @@ func splitBudget(s, sep string) ([]string, bool) {
 	}
 	return strings.Split(s, sep), true
 }
+
+// fastValid reports whether the compiled fast path (fastpath.go) accepts
+// val, a number or boolean read from a parameter, so the library need not
+// run: a path parameter such as /items/{id} is checked on every request.
+// Like the body's fast path it only ever answers "valid"; false sends val
+// to the library, which decides and words the errors.
+func (p *param) fastValid(val any, maxDepth int) bool {
+	if p.schema.fast == nil {
+		return false
+	}
+	var text string
+	switch v := val.(type) {
+	case json.Number:
+		text = string(v)
+	case bool:
+		text = "false"
+		if v {
+			text = "true"
+		}
+	default:
+		return false
+	}
+	return fastCheck([]byte(text), p.schema.fast, maxDepth) == fastValid
+}

@@ -283,7 +283,7 @@ func (op *operation) check(r *http.Request, vals []string) (held int64, _ *Error
 			addField(problem.FieldError{Parameter: p.name, In: p.in, Detail: msg})
 			continue
 		}
-		if p.schema == nil {
+		if p.schema == nil || p.fastValid(val, op.maxDepth) {
 			continue
 		}
 		if err := p.schema.Validate(val); err != nil {
