@@ -57,6 +57,7 @@ func run() int {
 	threads := flag.Int("threads", 1, "load generator threads (wrk -t)")
 	tool := flag.String("tool", "auto", "load generator: auto (wrk if installed), wrk or go")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up per target")
+	before := flag.String("before", "", "also run this rampart binary (another build, such as the parent commit's) with the scenario's configuration, in the same rounds")
 	compare := flag.Bool("compare", false, "also measure nginx and the Express stack of bench/node in the same rounds (each skipped, with a note, when not installed); the scenario defaults to full")
 	flag.Parse()
 	if *compare {
@@ -106,7 +107,7 @@ func run() int {
 			}
 			sc.request.body = string(body)
 		}
-		if err := runScenario(sc, bin, dir, gen, *duration, *warmup, *rounds, compareOptions{nginx: *compare, express: *compare}); err != nil {
+		if err := runScenario(sc, bin, dir, gen, *duration, *warmup, *rounds, compareOptions{nginx: *compare, express: *compare, before: *before}); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
 			failed = true
 		}
@@ -149,6 +150,7 @@ func (t *target) pids(p proc) []int { return procTree(p.pid) }
 // compareOptions says which other systems a run adds to the rounds.
 type compareOptions struct {
 	nginx, express bool
+	before         string // another rampart binary to run beside this one
 }
 
 func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup time.Duration, rounds int, cmp compareOptions) error {
@@ -198,10 +200,18 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	addrs := []string{upAddr}
 	targets := []*target{{name: "bare proxy", addr: bareAddr, procs: []proc{{"bare proxy", barePid}}}}
 	rampTargets := []*target{}
-	for _, r := range []struct{ cfg, tag, name, addr string }{{sc.config, "a", "rampart", rampAddr}, {sc.alt, "b", sc.altName, altAddr}} {
+	configs := []struct{ cfg, tag, name, addr, bin string }{{sc.config, "a", "rampart", rampAddr, bin}, {sc.alt, "b", sc.altName, altAddr, bin}}
+	if cmp.before != "" {
+		// The same configuration served by another build, in the same
+		// rounds: a change measured against its parent on one machine
+		// state, which a loaded machine's run-to-run noise cannot give.
+		configs = append(configs, struct{ cfg, tag, name, addr, bin string }{sc.config, "c", "rampart, before", freeAddr(), cmp.before})
+	}
+	for _, r := range configs {
 		if r.tag == "b" && sc.alt == "" {
 			continue
 		}
+		bin := r.bin
 		args, err := sc.args(r.cfg, r.tag, dir, "http://"+upAddr, r.addr, vars)
 		if err != nil {
 			return err
@@ -357,6 +367,9 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 	}
 	if sc.alt != "" {
 		ratio("rampart", sc.altName)
+	}
+	if cmp.before != "" {
+		ratio("rampart", "rampart, before")
 	}
 	if express != nil {
 		for _, t := range rampTargets {
