@@ -25,9 +25,11 @@ openapi: "{{repo}}/bench/testdata/items.openapi.yaml"
 func fullScenario() scenario {
 	return scenario{
 		name: "full",
-		description: "The full chain: helmet headers, CORS (one origin, credentials), CSRF origin checks, a per-IP rate limit in memory, " +
+		description: "The full chain: helmet headers, CORS (one origin, credentials), CSRF origin checks, a per-IP rate limit, " +
 			"session authentication, an OpenAPI path parameter check; `GET /api/items/42` with a logged-in session. " +
-			"`rampart` keeps sessions in the embedded SQLite store (the default), `rampart, sessions in Redis` in a real redis-server (with the session cache).",
+			"`rampart` keeps sessions in the embedded SQLite store (the default) and rate-limit counters in memory; " +
+			"`rampart, sessions in Redis` keeps both in a real redis-server, as store.redis does (sessions with the session cache, " +
+			"one Redis round trip per request for the shared rate limit).",
 		config:  fmt.Sprintf(fullConfig, ""),
 		alt:     fmt.Sprintf(fullConfig, `, redis: "{{redis}}"`),
 		altName: "rampart, sessions in Redis",
