@@ -30,13 +30,14 @@ func fullScenario() scenario {
 			"`rampart` keeps sessions in the embedded SQLite store (the default) and rate-limit counters in memory; " +
 			"`rampart, sessions in Redis` keeps both in a real redis-server, as store.redis does (sessions with the session cache, " +
 			"one Redis round trip per request for the shared rate limit).",
-		config:  fmt.Sprintf(fullConfig, ""),
-		alt:     fmt.Sprintf(fullConfig, `, redis: "{{redis}}"`),
-		altName: "rampart, sessions in Redis",
-		request: request{method: "GET", path: "/api/items/42"},
-		prepare: startRedis,
-		after:   addBenchUser,
-		login:   sessionLogin,
-		express: true,
+		config:          fmt.Sprintf(fullConfig, ""),
+		alt:             fmt.Sprintf(fullConfig, `, redis: "{{redis}}"`),
+		altName:         "rampart, sessions in Redis",
+		request:         request{method: "GET", path: "/api/items/42"},
+		prepare:         startRedis,
+		altNeedsPrepare: true,
+		after:           addBenchUser,
+		login:           sessionLogin,
+		express:         true,
 	}
 }

@@ -189,13 +189,20 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 		return err
 	}
 	var vars map[string]string
+	var notes []string
 	if sc.prepare != nil {
 		v, cleanup, err := sc.prepare(bin, dir)
-		if err != nil {
+		switch {
+		case err != nil && sc.altNeedsPrepare:
+			// Only the variant that needs the service is skipped.
+			notes = append(notes, sc.altName+" skipped: "+err.Error())
+			sc.alt = ""
+		case err != nil:
 			return err
+		default:
+			defer cleanup()
+			vars = v
 		}
-		defer cleanup()
-		vars = v
 	}
 	addrs := []string{upAddr}
 	targets := []*target{{name: "bare proxy", addr: bareAddr, procs: []proc{{"bare proxy", barePid}}}}
@@ -234,7 +241,6 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 		targets = append(targets, t)
 		rampTargets = append(rampTargets, t)
 	}
-	var notes []string
 	if cmp.nginx {
 		nginxAddr := freeAddr()
 		cmd, err := nginxCommand(dir, nginxAddr, upAddr)

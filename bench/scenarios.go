@@ -32,6 +32,10 @@ type scenario struct {
 	// rampart / alt.
 	alt     string
 	altName string
+	// altNeedsPrepare says only alt needs what prepare starts: when
+	// prepare fails (redis-server missing), alt is skipped with a note
+	// and the scenario goes on.
+	altNeedsPrepare bool
 	// prepare, when set, runs before rampart starts: it may start services
 	// and returns more template values ({{name}} → value) and a cleanup.
 	prepare func(bin, dir string) (vars map[string]string, cleanup func(), err error)
