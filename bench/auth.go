@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,7 +68,7 @@ func startRedis(_, dir string) (map[string]string, func(), error) {
 		cleanup()
 		return nil, nil, err
 	}
-	return map[string]string{"redis": "redis://" + addr + "/0"}, cleanup, nil
+	return map[string]string{"redis": "redis://" + addr + "/0", "redis_pid": strconv.Itoa(cmd.Process.Pid)}, cleanup, nil
 }
 
 // addBenchUser adds the benchmark's user with `rampart users add`.

@@ -83,6 +83,7 @@ func wrkScript(req request) (string, error) {
 
 var (
 	wrkRPS      = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	wrkCount    = regexp.MustCompile(`(\d+) requests in`)
 	wrkP50      = regexp.MustCompile(`\s50%\s+([\d.]+)(us|ms|s)`)
 	wrkP99      = regexp.MustCompile(`\s99%\s+([\d.]+)(us|ms|s)`)
 	wrkNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
@@ -96,6 +97,9 @@ func parseWrk(out string) (measurement, error) {
 		return m, fmt.Errorf("cannot read wrk output:\n%s", out)
 	}
 	m.rps, _ = strconv.ParseFloat(rps[1], 64)
+	if n := wrkCount.FindStringSubmatch(out); n != nil {
+		m.requests, _ = strconv.ParseInt(n[1], 10, 64)
+	}
 	m.p50 = wrkDuration(wrkP50.FindStringSubmatch(out))
 	m.p99 = wrkDuration(wrkP99.FindStringSubmatch(out))
 	if n := wrkNon2xx.FindStringSubmatch(out); n != nil {
@@ -181,9 +185,10 @@ func (g *goGen) run(base string, req request, d time.Duration) (measurement, err
 	}
 	slices.Sort(all)
 	return measurement{
-		rps:    float64(count.Load()) / elapsed.Seconds(),
-		p50:    all[len(all)/2],
-		p99:    all[len(all)*99/100],
-		errors: errs.Load(),
+		rps:      float64(count.Load()) / elapsed.Seconds(),
+		p50:      all[len(all)/2],
+		p99:      all[len(all)*99/100],
+		errors:   errs.Load(),
+		requests: count.Load(),
 	}, nil
 }

@@ -3,14 +3,19 @@
 //
 //	go run ./bench [-scenario zero-config] [-duration 10s] [-rounds 3]
 //
+//	go run ./bench -compare [-scenario full]
+//
 // It builds rampart, starts a trivial Go upstream, a bare
 // net/http/httputil.ReverseProxy (same transport tuning as rampart's) and
 // rampart with the scenario's configuration, each in its own process on
 // loopback. It then drives bare proxy and rampart alternately (A/B/A/B…) with
 // the same load generator — wrk when it is installed, otherwise a small Go
 // generator — and prints requests per second, p50 and p99 latency for each
-// round, the medians, and the ratio rampart / bare proxy. Machines are
-// shared and noisy: quote the medians, never a single round.
+// round, the medians, and the ratio rampart / bare proxy, with the CPU time
+// per request of each system's processes (from /proc) and their resident
+// memory at rest and under load. With -compare, nginx and the Express stack
+// of bench/node run in the same rounds. Machines are shared and noisy: quote
+// the medians, never a single round.
 package main
 
 import (
@@ -25,6 +30,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,7 +57,16 @@ func run() int {
 	threads := flag.Int("threads", 1, "load generator threads (wrk -t)")
 	tool := flag.String("tool", "auto", "load generator: auto (wrk if installed), wrk or go")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up per target")
+	before := flag.String("before", "", "also run this rampart binary (another build, such as the parent commit's) with the scenario's configuration, in the same rounds")
+	compare := flag.Bool("compare", false, "also measure nginx and the Express stack of bench/node in the same rounds (each skipped, with a note, when not installed); the scenario defaults to full")
 	flag.Parse()
+	if *compare {
+		explicit := false
+		flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "scenario" })
+		if !explicit {
+			*scenarioName = "full"
+		}
+	}
 
 	names := []string{*scenarioName}
 	if *scenarioName == "all" {
@@ -92,7 +107,7 @@ func run() int {
 			}
 			sc.request.body = string(body)
 		}
-		if err := runScenario(sc, bin, dir, gen, *duration, *warmup, *rounds); err != nil {
+		if err := runScenario(sc, bin, dir, gen, *duration, *warmup, *rounds, compareOptions{nginx: *compare, express: *compare, before: *before}); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
 			failed = true
 		}
@@ -107,9 +122,38 @@ type measurement struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int64
+	requests int64 // answered during the run, for CPU per request
+	// Filled in by runScenario from /proc: CPU time of each of the target's
+	// processes during the run, and their largest resident size.
+	cpu    []time.Duration
+	rssMax int64
 }
 
-func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup time.Duration, rounds int) error {
+// target is one system measured in a scenario's rounds.
+type target struct {
+	name    string
+	addr    string
+	headers map[string]string // added to the scenario's request
+	procs   []proc            // whose CPU time and memory are reported
+	rssRest int64
+}
+
+// proc is a process (with its direct children) whose resources count
+// for a target.
+type proc struct {
+	name string
+	pid  int
+}
+
+func (t *target) pids(p proc) []int { return procTree(p.pid) }
+
+// compareOptions says which other systems a run adds to the rounds.
+type compareOptions struct {
+	nginx, express bool
+	before         string // another rampart binary to run beside this one
+}
+
+func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup time.Duration, rounds int, cmp compareOptions) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -122,129 +166,252 @@ func runScenario(sc scenario, bin, dir string, gen generator, duration, warmup t
 			_, _ = p.Process.Wait()
 		}
 	}()
-	start := func(name string, args ...string) error {
-		cmd := exec.Command(name, args...)
-		logf, err := os.CreateTemp(dir, filepath.Base(name)+"-"+args[0]+"-*.log")
+	startCmd := func(cmd *exec.Cmd, tag string) (int, error) {
+		logf, err := os.CreateTemp(dir, tag+"-*.log")
 		if err != nil {
-			return err
+			return 0, err
 		}
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
-			return err
+			return 0, err
 		}
 		procs = append(procs, cmd)
-		return nil
+		return cmd.Process.Pid, nil
 	}
-	if err := start(self, "upstream", upAddr); err != nil {
+	start := func(name string, args ...string) (int, error) {
+		return startCmd(exec.Command(name, args...), filepath.Base(name)+"-"+args[0])
+	}
+	if _, err := start(self, "upstream", upAddr); err != nil {
 		return err
 	}
-	if err := start(self, "bareproxy", bareAddr, "http://"+upAddr); err != nil {
-		return err
-	}
-	var vars map[string]string
-	if sc.prepare != nil {
-		v, cleanup, err := sc.prepare(bin, dir)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		vars = v
-	}
-	args, err := sc.args(sc.config, "a", dir, "http://"+upAddr, rampAddr, vars)
+	barePid, err := start(self, "bareproxy", bareAddr, "http://"+upAddr)
 	if err != nil {
 		return err
 	}
-	if sc.after != nil {
-		if err := sc.after(bin, args[len(args)-1]); err != nil {
+	var vars map[string]string
+	var notes []string
+	if sc.prepare != nil {
+		v, cleanup, err := sc.prepare(bin, dir)
+		switch {
+		case err != nil && sc.altNeedsPrepare:
+			// Only the variant that needs the service is skipped.
+			notes = append(notes, sc.altName+" skipped: "+err.Error())
+			sc.alt = ""
+		case err != nil:
 			return err
+		default:
+			defer cleanup()
+			vars = v
 		}
 	}
-	if err := start(bin, args...); err != nil {
-		return err
+	addrs := []string{upAddr}
+	targets := []*target{{name: "bare proxy", addr: bareAddr, procs: []proc{{"bare proxy", barePid}}}}
+	rampTargets := []*target{}
+	configs := []struct{ cfg, tag, name, addr, bin string }{{sc.config, "a", "rampart", rampAddr, bin}, {sc.alt, "b", sc.altName, altAddr, bin}}
+	if cmp.before != "" {
+		// The same configuration served by another build, in the same
+		// rounds: a change measured against its parent on one machine
+		// state, which a loaded machine's run-to-run noise cannot give.
+		configs = append(configs, struct{ cfg, tag, name, addr, bin string }{sc.config, "c", "rampart, before", freeAddr(), cmp.before})
 	}
-	addrs := []string{upAddr, bareAddr, rampAddr}
-	targets := []struct{ name, addr string }{{"bare proxy", bareAddr}, {"rampart", rampAddr}}
-	if sc.alt != "" {
-		altArgs, err := sc.args(sc.alt, "b", dir, "http://"+upAddr, altAddr, vars)
+	for _, r := range configs {
+		if r.tag == "b" && sc.alt == "" {
+			continue
+		}
+		bin := r.bin
+		args, err := sc.args(r.cfg, r.tag, dir, "http://"+upAddr, r.addr, vars)
 		if err != nil {
 			return err
 		}
-		if err := start(bin, altArgs...); err != nil {
+		if sc.after != nil {
+			if err := sc.after(bin, args[len(args)-1]); err != nil {
+				return err
+			}
+		}
+		pid, err := start(bin, args...)
+		if err != nil {
 			return err
 		}
-		addrs = append(addrs, altAddr)
-		targets = append(targets, struct{ name, addr string }{sc.altName, altAddr})
+		t := &target{name: r.name, addr: r.addr, procs: []proc{{"rampart", pid}}}
+		if p, ok := vars["redis_pid"]; ok && strings.Contains(r.cfg, "{{redis}}") {
+			if n, err := strconv.Atoi(p); err == nil {
+				t.procs = append(t.procs, proc{"redis", n})
+			}
+		}
+		targets = append(targets, t)
+		rampTargets = append(rampTargets, t)
+	}
+	if cmp.nginx {
+		nginxAddr := freeAddr()
+		cmd, err := nginxCommand(dir, nginxAddr, upAddr)
+		if err != nil {
+			notes = append(notes, "nginx skipped: "+err.Error())
+		} else if pid, err := startCmd(cmd, "nginx"); err != nil {
+			notes = append(notes, "nginx skipped: "+err.Error())
+		} else {
+			targets = append(targets, &target{name: "nginx", addr: nginxAddr, procs: []proc{{"nginx", pid}}})
+		}
+	}
+	var express *target
+	if cmp.express {
+		switch {
+		case !sc.express:
+			notes = append(notes, "Express stack skipped: it implements the full chain only (-scenario full)")
+		default:
+			expAddr := freeAddr()
+			cmd, err := expressCommand(expAddr[strings.LastIndexByte(expAddr, ':')+1:], "http://"+upAddr)
+			if err != nil {
+				notes = append(notes, "Express stack skipped: "+err.Error())
+			} else if pid, err := startCmd(cmd, "express"); err != nil {
+				notes = append(notes, "Express stack skipped: "+err.Error())
+			} else {
+				express = &target{name: "Express stack", addr: expAddr, procs: []proc{{"node", pid}}}
+				targets = append(targets, express)
+			}
+		}
+	}
+	for _, n := range notes {
+		fmt.Fprintln(os.Stderr, "bench: "+n)
+	}
+	for _, t := range targets {
+		addrs = append(addrs, t.addr)
 	}
 	for _, a := range addrs {
-		if err := waitListening(a, 10*time.Second); err != nil {
+		if err := waitListening(a, 30*time.Second); err != nil {
 			return err
 		}
 	}
-	if sc.login != nil {
-		hdrs, err := sc.login("http://" + rampAddr)
-		if err != nil {
-			return fmt.Errorf("login: %w", err)
-		}
-		if sc.request.headers == nil {
-			sc.request.headers = map[string]string{}
-		}
-		for k, v := range hdrs {
-			sc.request.headers[k] = v
+	for _, t := range rampTargets {
+		if sc.login != nil {
+			hdrs, err := sc.login("http://" + t.addr)
+			if err != nil {
+				return fmt.Errorf("%s: login: %w", t.name, err)
+			}
+			t.headers = hdrs
 		}
 	}
-	for _, tg := range targets {
-		if err := sc.check("http://" + tg.addr); err != nil {
-			return fmt.Errorf("%s: %w", tg.name, err)
+	if express != nil {
+		hdrs, err := expressLogin("http://" + express.addr)
+		if err != nil {
+			return fmt.Errorf("%s: login: %w", express.name, err)
 		}
-		if _, err := gen.run("http://"+tg.addr, sc.request, warmup); err != nil {
+		express.headers = hdrs
+	}
+	for _, t := range targets {
+		if t.headers == nil {
+			t.headers = rampTargets[0].headers // the proxies pass it through
+		}
+		req := sc.request.with(t.headers)
+		if err := req.check("http://" + t.addr); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		var total int64
+		for _, p := range t.procs {
+			if v, ok := rss(t.pids(p)); ok {
+				total += v
+			}
+		}
+		t.rssRest = total
+		if _, err := gen.run("http://"+t.addr, req, warmup); err != nil {
 			return err
 		}
 	}
 	fmt.Printf("## %s\n\n%s\n\n", sc.name, sc.description)
-	fmt.Println("| round | target | req/s | p50 | p99 | errors |")
-	fmt.Println("|---|---|---|---|---|---|")
+	for _, n := range notes {
+		fmt.Printf("%s.\n\n", n)
+	}
+	fmt.Println("| round | target | req/s | p50 | p99 | CPU µs/req | errors |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	results := map[string][]measurement{}
 	for round := 1; round <= rounds; round++ {
-		for _, tg := range targets {
-			m, err := gen.run("http://"+tg.addr, sc.request, duration)
-			if err != nil {
-				return fmt.Errorf("%s: %w", tg.name, err)
+		for _, t := range targets {
+			var pids [][]int
+			var before []time.Duration
+			var all []int
+			for _, p := range t.procs {
+				ps := t.pids(p)
+				pids = append(pids, ps)
+				all = append(all, ps...)
+				c, _ := cpuTime(ps)
+				before = append(before, c)
 			}
-			results[tg.name] = append(results[tg.name], m)
-			fmt.Printf("| %d | %s | %.0f | %s | %s | %d |\n", round, tg.name, m.rps, m.p50, m.p99, m.errors)
+			sampler := sampleRSS(all)
+			m, err := gen.run("http://"+t.addr, sc.request.with(t.headers), duration)
+			m.rssMax = sampler.stop()
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			for i, ps := range pids {
+				c, _ := cpuTime(ps)
+				m.cpu = append(m.cpu, c-before[i])
+			}
+			results[t.name] = append(results[t.name], m)
+			fmt.Printf("| %d | %s | %.0f | %s | %s | %s | %d |\n", round, t.name, m.rps, fmtLatency(m.p50), fmtLatency(m.p99), fmtCPU(t, m), m.errors)
 		}
 	}
-	bare, ramp := median(results["bare proxy"]), median(results["rampart"])
-	var ratios []float64
-	for i := range results["rampart"] {
-		ratios = append(ratios, results["rampart"][i].rps/results["bare proxy"][i].rps)
+	bare := median(results["bare proxy"])
+	fmt.Printf("\n| target | median req/s | ÷ bare proxy | median p50 | median p99 | CPU µs/req | RSS at rest | RSS under load |\n|---|---|---|---|---|---|---|---|\n")
+	var errs int64
+	for _, t := range targets {
+		m := median(results[t.name])
+		errs += m.errors
+		fmt.Printf("| %s | %.0f | %.3f | %s | %s | %s | %s | %s |\n", t.name, m.rps, m.rps/bare.rps, fmtLatency(m.p50), fmtLatency(m.p99), fmtCPU(t, m), fmtBytes(t.rssRest), fmtBytes(m.rssMax))
 	}
-	slices.Sort(ratios)
-	fmt.Printf("\n| target | median req/s | median p50 | median p99 |\n|---|---|---|---|\n")
-	fmt.Printf("| bare proxy | %.0f | %s | %s |\n", bare.rps, bare.p50, bare.p99)
-	fmt.Printf("| rampart | %.0f | %s | %s |\n", ramp.rps, ramp.p50, ramp.p99)
-	errs := bare.errors + ramp.errors
-	var alt measurement
-	if sc.alt != "" {
-		alt = median(results[sc.altName])
-		fmt.Printf("| %s | %.0f | %s | %s |\n", sc.altName, alt.rps, alt.p50, alt.p99)
-		errs += alt.errors
-	}
-	fmt.Printf("\n**ratio rampart / bare proxy (median req/s): %.3f** (per-round ratios, sorted: %s; their median %.3f)\n\n",
-		ramp.rps/bare.rps, fmtFloats(ratios), ratios[len(ratios)/2])
-	if sc.alt != "" {
-		var altRatios []float64
-		for i := range results["rampart"] {
-			altRatios = append(altRatios, results["rampart"][i].rps/results[sc.altName][i].rps)
+	fmt.Println()
+	ratio := func(a, b string) {
+		ra, rb := results[a], results[b]
+		var rs []float64
+		for i := range ra {
+			rs = append(rs, ra[i].rps/rb[i].rps)
 		}
-		slices.Sort(altRatios)
-		fmt.Printf("**ratio rampart / %s (median req/s): %.3f** (per-round ratios, sorted: %s; their median %.3f)\n\n",
-			sc.altName, ramp.rps/alt.rps, fmtFloats(altRatios), altRatios[len(altRatios)/2])
+		slices.Sort(rs)
+		fmt.Printf("**ratio %s / %s (median req/s): %.3f** (per-round ratios, sorted: %s; their median %.3f)\n\n",
+			a, b, median(ra).rps/median(rb).rps, fmtFloats(rs), rs[len(rs)/2])
+	}
+	for _, t := range targets[1:] {
+		ratio(t.name, "bare proxy")
+	}
+	if sc.alt != "" {
+		ratio("rampart", sc.altName)
+	}
+	if cmp.before != "" {
+		ratio("rampart", "rampart, before")
+	}
+	if express != nil {
+		for _, t := range rampTargets {
+			ratio(t.name, express.name)
+		}
 	}
 	if errs > 0 {
 		fmt.Printf("warning: %d failed or non-2xx responses; the numbers are not comparable\n\n", errs)
 	}
 	return nil
+}
+
+// fmtLatency rounds a latency read from wrk's decimal output (4.059999ms)
+// to the microsecond.
+func fmtLatency(d time.Duration) string { return d.Round(time.Microsecond).String() }
+
+// fmtCPU formats the CPU time per request of t's processes in m: the total,
+// then each process's share when there are several.
+func fmtCPU(t *target, m measurement) string {
+	if m.requests <= 0 || len(m.cpu) == 0 {
+		return "—"
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(m.requests) }
+	var total time.Duration
+	for _, c := range m.cpu {
+		total += c
+	}
+	s := fmt.Sprintf("%.1f", per(total))
+	if len(m.cpu) > 1 {
+		parts := make([]string, len(m.cpu))
+		for i, c := range m.cpu {
+			parts[i] = fmt.Sprintf("%s %.1f", t.procs[i].name, per(c))
+		}
+		s += " (" + strings.Join(parts, " + ") + ")"
+	}
+	return s
 }
 
 func median(ms []measurement) measurement {
@@ -260,12 +427,25 @@ func median(ms []measurement) measurement {
 	for _, m := range ms {
 		errs += m.errors
 	}
-	return measurement{
-		rps:    pick(func(m measurement) float64 { return m.rps }),
-		p50:    time.Duration(pick(func(m measurement) float64 { return float64(m.p50) })),
-		p99:    time.Duration(pick(func(m measurement) float64 { return float64(m.p99) })),
-		errors: errs,
+	out := measurement{
+		rps:      pick(func(m measurement) float64 { return m.rps }),
+		p50:      time.Duration(pick(func(m measurement) float64 { return float64(m.p50) })),
+		p99:      time.Duration(pick(func(m measurement) float64 { return float64(m.p99) })),
+		errors:   errs,
+		rssMax:   int64(pick(func(m measurement) float64 { return float64(m.rssMax) })),
+		requests: 1e6,
 	}
+	// CPU per request: the median of the rounds' per-request figures,
+	// expressed per million requests so fmtCPU can share the formatting.
+	for i := range ms[0].cpu {
+		out.cpu = append(out.cpu, time.Duration(pick(func(m measurement) float64 {
+			if m.requests <= 0 || i >= len(m.cpu) {
+				return 0
+			}
+			return float64(m.cpu[i]) * 1e6 / float64(m.requests)
+		})))
+	}
+	return out
 }
 
 func fmtFloats(fs []float64) string {

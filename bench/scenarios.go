@@ -32,15 +32,23 @@ type scenario struct {
 	// rampart / alt.
 	alt     string
 	altName string
+	// altNeedsPrepare says only alt needs what prepare starts: when
+	// prepare fails (redis-server missing), alt is skipped with a note
+	// and the scenario goes on.
+	altNeedsPrepare bool
 	// prepare, when set, runs before rampart starts: it may start services
 	// and returns more template values ({{name}} → value) and a cleanup.
 	prepare func(bin, dir string) (vars map[string]string, cleanup func(), err error)
 	// login, when set, runs once rampart listens (at base) and returns
-	// request headers carrying a credential.
+	// request headers carrying a credential; with alt, once per
+	// configuration.
 	login func(base string) (map[string]string, error)
 	// after, when set, runs after the configuration is written (at path),
 	// before rampart starts: for example to add a user.
 	after func(bin, path string) error
+	// express says the Express stack of bench/node does this scenario's
+	// work, so -compare measures it too.
+	express bool
 }
 
 // accessConfig is 50 routes, an IP allow list of 200 prefixes and a deny
@@ -71,6 +79,7 @@ func allScenarios() map[string]scenario {
 	for name, sc := range authScenarios() {
 		all[name] = sc
 	}
+	all["full"] = fullScenario()
 	return all
 }
 
@@ -136,7 +145,7 @@ func (sc scenario) args(cfg, tag, dir, upstream, listen string, vars map[string]
 	if err != nil {
 		return nil, err
 	}
-	pairs := []string{"{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir, "{{repo}}", repo, "{{scenario}}", sc.name}
+	pairs := []string{"{{upstream}}", upstream, "{{listen}}", listen, "{{dir}}", dir, "{{repo}}", repo, "{{scenario}}", sc.name, "{{tag}}", tag}
 	for k, v := range vars {
 		pairs = append(pairs, "{{"+k+"}}", v)
 	}
@@ -148,18 +157,31 @@ func (sc scenario) args(cfg, tag, dir, upstream, listen string, vars map[string]
 	return []string{"serve", "--config", path}, nil
 }
 
-// check sends the scenario's request once and requires a 2xx answer, so a
-// misconfigured scenario cannot produce fast error pages and call it speed.
-func (sc scenario) check(base string) error {
-	var body io.Reader
-	if sc.request.body != "" {
-		body = strings.NewReader(sc.request.body)
+// with returns a copy of r with headers added.
+func (r request) with(headers map[string]string) request {
+	h := make(map[string]string, len(r.headers)+len(headers))
+	for k, v := range r.headers {
+		h[k] = v
 	}
-	req, err := http.NewRequest(sc.request.method, base+sc.request.path, body)
+	for k, v := range headers {
+		h[k] = v
+	}
+	r.headers = h
+	return r
+}
+
+// check sends the request once and requires a 2xx answer, so a
+// misconfigured system cannot produce fast error pages and call it speed.
+func (r request) check(base string) error {
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req, err := http.NewRequest(r.method, base+r.path, body)
 	if err != nil {
 		return err
 	}
-	for k, v := range sc.request.headers {
+	for k, v := range r.headers {
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -436,11 +436,14 @@ type Store struct {
 	// experimental). Each decision stays one atomic script call. Default
 	// false.
 	RedisAutoPipeline bool `yaml:"redis_auto_pipeline"`
-	// SessionCache, with Redis, keeps sessions found in Redis in a
-	// process-local cache for this long; deletions (logout, log out
-	// everywhere, a locked user) are announced over Redis pub/sub and apply
-	// on every replica at once. Default 5s; an explicit 0 turns the cache
-	// off (one Redis round trip per request).
+	// SessionCache keeps sessions found in Redis or the embedded SQLite
+	// store in a process-local cache for this long. With Redis, deletions
+	// (logout, log out everywhere, a locked user) are announced over Redis
+	// pub/sub and apply on every replica at once; with SQLite, deletions
+	// through this process apply at once and another process's (the
+	// rampart users command) within this time. Sessions in PostgreSQL are
+	// not cached. Default 5s; an explicit 0 turns the cache off (one store
+	// call per request).
 	SessionCache *time.Duration `yaml:"session_cache"`
 	// Postgres, when set, holds users for many replicas: postgres://….
 	// Like Redis it may reference the environment, ${NAME}, so that the

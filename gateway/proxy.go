@@ -159,8 +159,10 @@ type proxy struct {
 	upstream *http.Transport
 	// write is limits.write_timeout: a response that has not been written
 	// by then is cut by the server, so the upstream request is abandoned
-	// then too, rather than left waiting on an upstream that stalls.
-	write time.Duration
+	// then too (by reaper), rather than left waiting on an upstream that
+	// stalls.
+	write  time.Duration
+	reaper *reaper
 	// app, when set, serves what passes in-process instead of an upstream
 	// (Options.App).
 	app http.Handler
@@ -175,6 +177,9 @@ func newProxy(c *config.Config, ips *clientip.Resolver, edge *reserved.Filter, l
 	}
 	p := &proxy{pool: newPool(urls), ips: ips, edge: edge, log: log, metrics: m, upstream: newTransport(c.Limits), write: c.Limits.Write(), app: app}
 	p.guards.New = func() any { return &hintsGuard{marks: make([]headerMark, 0, 8)} }
+	if p.write > 0 {
+		p.reaper = newReaper(p.write)
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		Transport:    timedTransport{p.upstream},
@@ -234,15 +239,17 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer p.guards.Put(g)
 	defer g.release()
-	if p.write > 0 && !websocket {
+	if p.reaper != nil && !websocket {
 		// An upstream that stalls in the middle of a response would
 		// otherwise hold this request, and the upstream connection, for
 		// as long as it stalls: the server's write deadline fails writes
 		// but cannot interrupt the read from the upstream. An upgraded
 		// WebSocket lives as long as the application wants.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.write)
-		defer cancel()
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(context.Canceled)
+		p.reaper.watch(&g.watch, cancel)
+		defer p.reaper.finish(&g.watch)
 	}
 	p.rp.ServeHTTP(g, r.WithContext(context.WithValue(ctx, upstreamKey{}, g)))
 	if g.took > 0 && e != nil {
@@ -312,6 +319,8 @@ type hintsGuard struct {
 	// an allocation.
 	up   *upstream
 	took time.Duration
+	// watch is the exchange's place in the proxy's reaper.
+	watch watchNode
 }
 
 func (g *hintsGuard) init(w http.ResponseWriter) {

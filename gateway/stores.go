@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -306,7 +307,7 @@ func (l *lease) users(ctx context.Context, c *config.Config, db *sqldb.DB) (user
 		if err != nil {
 			return nil, nil, c.Errorf(sqlErrKey(c), "%v", err)
 		}
-		return st, nil, nil
+		return st, st.Close, nil
 	})
 	if err != nil {
 		return nil, err
@@ -358,13 +359,47 @@ func (l *lease) sessions(ctx context.Context, c *config.Config, ns string) (sess
 	if err != nil {
 		return nil, err
 	}
+	bounded := boundSessions{st, c.Store.SQLTimeout}
 	if l.s.dry && c.Store.Redis != "" && c.Store.SessionCache != nil && *c.Store.SessionCache > 0 {
 		// Serving would use the cached Redis store, which can serve
 		// from its cache during an outage; the check's stand-in must
 		// accept the same settings (auth.sessions.on_store_error: cache).
-		return dryCachedSessions{boundSessions{st, c.Store.SQLTimeout}}, nil
+		return dryCachedSessions{bounded}, nil
 	}
-	return boundSessions{st, c.Store.SQLTimeout}, nil
+	ttl := sessionCacheTTL(c)
+	key, postgres := sqlKey(c)
+	// The embedded SQLite store is one process's: a process-local cache
+	// (store.session_cache) misses only deletions made by another process
+	// on the same file, the rampart users command, for at most its
+	// lifetime. Replicas sharing PostgreSQL have no announcement channel,
+	// so their sessions are not cached: a logout applies on every replica
+	// at once.
+	if ttl <= 0 || postgres || l.s.dry {
+		return bounded, nil
+	}
+	// The cache sits outside the bound, so a cached lookup starts no
+	// timer. It is pooled with the store, so every generation and handler
+	// of this process shares it and a deletion through any of them is
+	// seen by all at once.
+	v, err := l.get("sessioncache\x00"+key+"\x00"+ttl.String()+"\x00"+c.Store.SQLTimeout.String(), func() (any, func() error, error) {
+		cached, err := session.NewCachedStore(bounded, ttl, nil)
+		if err != nil {
+			return nil, nil, c.Errorf("store.session_cache", "%v", err)
+		}
+		return cached, cached.Close, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(session.Store), nil
+}
+
+// sessionCacheTTL is store.session_cache, 0 when off.
+func sessionCacheTTL(c *config.Config) time.Duration {
+	if t := c.Store.SessionCache; t != nil && *t > 0 {
+		return *t
+	}
+	return 0
 }
 
 // dryCachedSessions stands in, for Check, for the cached Redis session
@@ -389,6 +424,11 @@ func sqlStore[T any](ctx context.Context, l *lease, c *config.Config, kind, errK
 		st, err := open(ctx, db)
 		if err != nil {
 			return nil, nil, c.Errorf(errKey, "%v", err)
+		}
+		// The SQL stores hold prepared statements, released before the
+		// database closes.
+		if cl, ok := any(st).(io.Closer); ok {
+			return st, cl.Close, nil
 		}
 		return st, nil, nil
 	})

@@ -32,6 +32,16 @@ func benchAuthenticate(b *testing.B, s session.Store) {
 
 func BenchmarkAuthenticateSQLite(b *testing.B) { benchAuthenticate(b, newSQLiteStore(b)) }
 
+// BenchmarkAuthenticateSQLiteCached is the gateway's default: the SQLite
+// store behind the process cache (store.session_cache).
+func BenchmarkAuthenticateSQLiteCached(b *testing.B) {
+	s, err := session.NewCachedStore(newSQLiteStore(b), time.Minute, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchAuthenticate(b, s)
+}
+
 func BenchmarkAuthenticateRedis(b *testing.B) {
 	s, err := session.NewRedisStore(startRedis(b), session.RedisConfig{})
 	if err != nil {

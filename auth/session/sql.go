@@ -56,14 +56,18 @@ type SQLStore struct {
 	now       func() time.Time
 	lastSweep atomic.Int64
 
-	qCreate, qFind, qTouch, qDelete, qDeleteUser, qList, qSweep string
+	// Prepared once (see sqldb.Statements): a session is looked up on
+	// every request.
+	stmts                                                       *sqldb.Statements
+	qCreate, qFind, qTouch, qDelete, qDeleteUser, qList, qSweep *sql.Stmt
 }
 
 var _ Store = (*SQLStore)(nil)
 
-// NewSQLStore returns a store in db, migrating its schema first. now is the
-// store's clock for its own expiry bookkeeping; nil means time.Now. The
-// caller keeps ownership of db.
+// NewSQLStore returns a store in db, migrating its schema first and
+// preparing its statements. now is the store's clock for its own expiry
+// bookkeeping; nil means time.Now. The caller keeps ownership of db, and
+// calls Close before closing it.
 func NewSQLStore(ctx context.Context, db *sqldb.DB, now func() time.Time) (*SQLStore, error) {
 	if db == nil {
 		return nil, errors.New("session: nil database")
@@ -75,26 +79,36 @@ func NewSQLStore(ctx context.Context, db *sqldb.DB, now func() time.Time) (*SQLS
 		now = time.Now
 	}
 	d := db.Dialect
-	return &SQLStore{
-		db:  db,
-		now: now,
-		qCreate: d.Rebind(`INSERT INTO rampart_sessions (key, user_name, roles, created_at, last_seen_at, expires_at, ip, user_agent, issuer, method, mac)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		qFind:       d.Rebind(`SELECT user_name, roles, created_at, last_seen_at, ip, user_agent, issuer, method, mac FROM rampart_sessions WHERE key = ? AND expires_at > ?`),
-		qTouch:      d.Rebind(`UPDATE rampart_sessions SET last_seen_at = ?, expires_at = ? WHERE key = ? AND expires_at > ?`),
-		qDelete:     d.Rebind(`DELETE FROM rampart_sessions WHERE key = ?`),
-		qDeleteUser: d.Rebind(`DELETE FROM rampart_sessions WHERE user_name = ?`),
-		qList: d.Rebind(`SELECT key, user_name, roles, created_at, last_seen_at, ip, user_agent, issuer, method, mac FROM rampart_sessions
-			WHERE user_name = ? AND expires_at > ? ORDER BY created_at, key`),
-		qSweep: d.Rebind(`DELETE FROM rampart_sessions WHERE expires_at <= ?`),
-	}, nil
+	p := db.Statements(ctx)
+	s := &SQLStore{
+		db:    db,
+		now:   now,
+		stmts: p,
+		qCreate: p.Prepare(d.Rebind(`INSERT INTO rampart_sessions (key, user_name, roles, created_at, last_seen_at, expires_at, ip, user_agent, issuer, method, mac)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)),
+		qFind:       p.Prepare(d.Rebind(`SELECT user_name, roles, created_at, last_seen_at, ip, user_agent, issuer, method, mac FROM rampart_sessions WHERE key = ? AND expires_at > ?`)),
+		qTouch:      p.Prepare(d.Rebind(`UPDATE rampart_sessions SET last_seen_at = ?, expires_at = ? WHERE key = ? AND expires_at > ?`)),
+		qDelete:     p.Prepare(d.Rebind(`DELETE FROM rampart_sessions WHERE key = ?`)),
+		qDeleteUser: p.Prepare(d.Rebind(`DELETE FROM rampart_sessions WHERE user_name = ?`)),
+		qList: p.Prepare(d.Rebind(`SELECT key, user_name, roles, created_at, last_seen_at, ip, user_agent, issuer, method, mac FROM rampart_sessions
+			WHERE user_name = ? AND expires_at > ? ORDER BY created_at, key`)),
+		qSweep: p.Prepare(d.Rebind(`DELETE FROM rampart_sessions WHERE expires_at <= ?`)),
+	}
+	if err := p.Err(); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	return s, nil
 }
+
+// Close releases the prepared statements. The database stays open: its
+// owner closes it after the store.
+func (s *SQLStore) Close() error { return s.stmts.Close() }
 
 // Create implements Store.
 func (s *SQLStore) Create(ctx context.Context, key Key, rec Record, ttl time.Duration) error {
 	now := s.now()
 	s.sweep(ctx, now)
-	_, err := s.db.ExecContext(ctx, s.qCreate, key.String(), rec.User, strings.Join(rec.Roles, ","),
+	_, err := s.qCreate.ExecContext(ctx, key.String(), rec.User, strings.Join(rec.Roles, ","),
 		rec.Created.UnixMilli(), rec.LastSeen.UnixMilli(), now.Add(ttl).UnixMilli(), rec.IP, rec.UserAgent, rec.Issuer, rec.Method, rec.MAC)
 	return err
 }
@@ -106,7 +120,7 @@ func (s *SQLStore) sweep(ctx context.Context, now time.Time) {
 		return
 	}
 	// A failed sweep only leaves dead rows that Find never returns.
-	_, _ = s.db.ExecContext(ctx, s.qSweep, now.UnixMilli())
+	_, _ = s.qSweep.ExecContext(ctx, now.UnixMilli())
 }
 
 // Find implements Store.
@@ -114,7 +128,7 @@ func (s *SQLStore) Find(ctx context.Context, key Key) (Record, bool, error) {
 	var rec Record
 	var roles string
 	var created, seen int64
-	err := s.db.QueryRowContext(ctx, s.qFind, key.String(), s.now().UnixMilli()).
+	err := s.qFind.QueryRowContext(ctx, key.String(), s.now().UnixMilli()).
 		Scan(&rec.User, &roles, &created, &seen, &rec.IP, &rec.UserAgent, &rec.Issuer, &rec.Method, &rec.MAC)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, false, nil
@@ -131,7 +145,7 @@ func (s *SQLStore) Find(ctx context.Context, key Key) (Record, bool, error) {
 // Touch implements Store.
 func (s *SQLStore) Touch(ctx context.Context, key Key, rec Record, ttl time.Duration) (bool, error) {
 	now := s.now()
-	res, err := s.db.ExecContext(ctx, s.qTouch, rec.LastSeen.UnixMilli(), now.Add(ttl).UnixMilli(), key.String(), now.UnixMilli())
+	res, err := s.qTouch.ExecContext(ctx, rec.LastSeen.UnixMilli(), now.Add(ttl).UnixMilli(), key.String(), now.UnixMilli())
 	if err != nil {
 		return false, err
 	}
@@ -141,13 +155,13 @@ func (s *SQLStore) Touch(ctx context.Context, key Key, rec Record, ttl time.Dura
 
 // Delete implements Store.
 func (s *SQLStore) Delete(ctx context.Context, key Key) error {
-	_, err := s.db.ExecContext(ctx, s.qDelete, key.String())
+	_, err := s.qDelete.ExecContext(ctx, key.String())
 	return err
 }
 
 // DeleteUser implements Store.
 func (s *SQLStore) DeleteUser(ctx context.Context, user string) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.qDeleteUser, user)
+	res, err := s.qDeleteUser.ExecContext(ctx, user)
 	if err != nil {
 		return 0, err
 	}
@@ -157,7 +171,7 @@ func (s *SQLStore) DeleteUser(ctx context.Context, user string) (int, error) {
 
 // List implements Store.
 func (s *SQLStore) List(ctx context.Context, user string) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, s.qList, user, s.now().UnixMilli())
+	rows, err := s.qList.QueryContext(ctx, user, s.now().UnixMilli())
 	if err != nil {
 		return nil, err
 	}

@@ -35,14 +35,17 @@ type SQLStore struct {
 	db  *sqldb.DB
 	now func() time.Time
 
-	qInsert, qLookup, qList, qSetPassword, qSetHash, qSetLocked, qSetRoles, qDelete string
+	// Prepared once (see sqldb.Statements).
+	stmts                                                                           *sqldb.Statements
+	qInsert, qLookup, qList, qSetPassword, qSetHash, qSetLocked, qSetRoles, qDelete *sql.Stmt
 }
 
 var _ Store = (*SQLStore)(nil)
 
-// NewSQLStore returns a store in db, migrating its schema first. now is the
-// clock for timestamps; nil means time.Now. The caller keeps ownership of
-// db and closes it after the store is no longer used.
+// NewSQLStore returns a store in db, migrating its schema first and
+// preparing its statements. now is the clock for timestamps; nil means
+// time.Now. The caller keeps ownership of db, calls Close when the store is
+// no longer used, and closes db after it.
 func NewSQLStore(ctx context.Context, db *sqldb.DB, now func() time.Time) (*SQLStore, error) {
 	if db == nil {
 		return nil, errors.New("users: nil database")
@@ -54,20 +57,30 @@ func NewSQLStore(ctx context.Context, db *sqldb.DB, now func() time.Time) (*SQLS
 		now = time.Now
 	}
 	d := db.Dialect
-	return &SQLStore{
-		db:  db,
-		now: now,
-		qInsert: d.Rebind(`INSERT INTO rampart_users (name, roles, password_hash, locked, created_at, password_changed_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`),
-		qLookup:      d.Rebind(`SELECT name, roles, password_hash, locked, created_at, password_changed_at FROM rampart_users WHERE name = ?`),
-		qList:        `SELECT name, roles, password_hash, locked, created_at, password_changed_at FROM rampart_users ORDER BY name`,
-		qSetPassword: d.Rebind(`UPDATE rampart_users SET password_hash = ?, password_changed_at = ? WHERE name = ?`),
-		qSetHash:     d.Rebind(`UPDATE rampart_users SET password_hash = ? WHERE name = ?`),
-		qSetLocked:   d.Rebind(`UPDATE rampart_users SET locked = ? WHERE name = ?`),
-		qSetRoles:    d.Rebind(`UPDATE rampart_users SET roles = ? WHERE name = ?`),
-		qDelete:      d.Rebind(`DELETE FROM rampart_users WHERE name = ?`),
-	}, nil
+	p := db.Statements(ctx)
+	s := &SQLStore{
+		db:    db,
+		now:   now,
+		stmts: p,
+		qInsert: p.Prepare(d.Rebind(`INSERT INTO rampart_users (name, roles, password_hash, locked, created_at, password_changed_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`)),
+		qLookup:      p.Prepare(d.Rebind(`SELECT name, roles, password_hash, locked, created_at, password_changed_at FROM rampart_users WHERE name = ?`)),
+		qList:        p.Prepare(`SELECT name, roles, password_hash, locked, created_at, password_changed_at FROM rampart_users ORDER BY name`),
+		qSetPassword: p.Prepare(d.Rebind(`UPDATE rampart_users SET password_hash = ?, password_changed_at = ? WHERE name = ?`)),
+		qSetHash:     p.Prepare(d.Rebind(`UPDATE rampart_users SET password_hash = ? WHERE name = ?`)),
+		qSetLocked:   p.Prepare(d.Rebind(`UPDATE rampart_users SET locked = ? WHERE name = ?`)),
+		qSetRoles:    p.Prepare(d.Rebind(`UPDATE rampart_users SET roles = ? WHERE name = ?`)),
+		qDelete:      p.Prepare(d.Rebind(`DELETE FROM rampart_users WHERE name = ?`)),
+	}
+	if err := p.Err(); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	return s, nil
 }
+
+// Close releases the prepared statements. The database stays open: its
+// owner closes it after the store.
+func (s *SQLStore) Close() error { return s.stmts.Close() }
 
 // Create implements Store.
 func (s *SQLStore) Create(ctx context.Context, u User) error {
@@ -83,7 +96,7 @@ func (s *SQLStore) Create(ctx context.Context, u User) error {
 		return errors.New("users: empty password hash")
 	}
 	now := s.now().UnixMilli()
-	res, err := s.db.ExecContext(ctx, s.qInsert, name, joinRoles(roles), u.PasswordHash, u.Locked, now, now)
+	res, err := s.qInsert.ExecContext(ctx, name, joinRoles(roles), u.PasswordHash, u.Locked, now, now)
 	if err != nil {
 		return fmt.Errorf("users: create %s: %w", name, err)
 	}
@@ -102,7 +115,7 @@ func (s *SQLStore) Lookup(ctx context.Context, name string) (User, error) {
 		// Invalid names are never stored; answer like any unknown name.
 		return User{}, ErrNotFound
 	}
-	u, err := scanUser(s.db.QueryRowContext(ctx, s.qLookup, name))
+	u, err := scanUser(s.qLookup.QueryRowContext(ctx, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -114,7 +127,7 @@ func (s *SQLStore) Lookup(ctx context.Context, name string) (User, error) {
 
 // List implements Store.
 func (s *SQLStore) List(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, s.qList)
+	rows, err := s.qList.QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("users: list: %w", err)
 	}
@@ -165,12 +178,12 @@ func (s *SQLStore) Delete(ctx context.Context, name string) error {
 
 // update runs query with args followed by the canonical name, and maps "no
 // row changed" to ErrNotFound.
-func (s *SQLStore) update(ctx context.Context, query, name string, args ...any) error {
+func (s *SQLStore) update(ctx context.Context, query *sql.Stmt, name string, args ...any) error {
 	name, err := CanonicalName(name)
 	if err != nil {
 		return ErrNotFound
 	}
-	res, err := s.db.ExecContext(ctx, query, append(args, name)...)
+	res, err := query.ExecContext(ctx, append(args, name)...)
 	if err != nil {
 		return fmt.Errorf("users: update %s: %w", name, err)
 	}

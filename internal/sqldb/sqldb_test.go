@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -70,6 +71,71 @@ func conformance(t *testing.T, open func() *sqldb.DB) {
 	}
 	if err := db.Apply(ctx, "things", steps); err != nil {
 		t.Fatalf("after failed migration: %v", err)
+	}
+	statements(t, db)
+}
+
+// statements checks prepared statements: reused from many goroutines (so
+// on several pooled connections), bounded by each call's context, a bad
+// query reported with its text, and unusable after Close.
+func statements(t *testing.T, db *sqldb.DB) {
+	t.Helper()
+	ctx := context.Background()
+	p := db.Statements(ctx)
+	count := p.Prepare(db.Dialect.Rebind(`SELECT COUNT(*) FROM things WHERE name = ?`))
+	insert := p.Prepare(db.Dialect.Rebind(`INSERT INTO things (name) VALUES (?)`))
+	if err := p.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if _, err := insert.ExecContext(ctx, "prepared"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("prepared insert: %v", err)
+	}
+	var n int
+	if err := count.QueryRowContext(ctx, "prepared").Scan(&n); err != nil || n != 160 {
+		t.Fatalf("prepared count: got %d, %v, want 160", n, err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := count.QueryRowContext(cancelled, "prepared").Scan(&n); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: got %v, want context.Canceled", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := count.QueryRowContext(ctx, "prepared").Scan(&n); err == nil {
+		t.Fatal("statement usable after Close")
+	}
+
+	bad := db.Statements(ctx)
+	ok := bad.Prepare(`SELECT COUNT(*) FROM things`)
+	if st := bad.Prepare("SELECT nope FROM missing_table\nWHERE 1 = 1"); st != nil {
+		t.Fatal("a bad query was prepared")
+	}
+	if st := bad.Prepare(`SELECT 1`); st != nil {
+		t.Fatal("Prepare after a failure prepared")
+	}
+	err := bad.Err()
+	if err == nil || !strings.Contains(err.Error(), `"SELECT nope FROM missing_table …"`) {
+		t.Fatalf("bad query: got %v, want an error naming the query", err)
+	}
+	if err := ok.QueryRowContext(ctx).Scan(&n); err == nil {
+		t.Fatal("statements prepared before a failure stay open")
 	}
 }
 

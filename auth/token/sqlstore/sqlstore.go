@@ -89,6 +89,11 @@ const pruneEvery = time.Hour
 type Store struct {
 	db *sqldb.DB
 	q  sqlQueries
+	// The lookups outside transactions, prepared once (see
+	// sqldb.Statements): with auth.tokens.revocation_list, selectRevoked
+	// runs on every request.
+	stmts                      *sqldb.Statements
+	selectToken, selectRevoked *sql.Stmt
 
 	mu        sync.Mutex
 	lastPrune time.Time
@@ -112,7 +117,7 @@ func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	r := db.Dialect.Rebind
-	return &Store{db: db, q: sqlQueries{
+	s := &Store{db: db, q: sqlQueries{
 		insertFamily: r(`INSERT INTO rampart_token_families (id, subject, identity, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
 		insertToken:  r(`INSERT INTO rampart_refresh_tokens (hash, family_id, expires_at) VALUES (?, ?, ?)`),
 		selectToken: r(`SELECT t.family_id, t.expires_at, t.used_at, t.successor, t.retry_until, f.subject, f.identity, f.created_at, f.expires_at, f.revoked_at
@@ -130,8 +135,19 @@ func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
 			WHERE (kind = 'jti' AND name = ?) OR (kind = 'sub' AND name = ? AND revoked_at >= ?)`),
 		pruneFamilies:    r(`DELETE FROM rampart_token_families WHERE expires_at < ?`),
 		pruneRevocations: r(`DELETE FROM rampart_access_revocations WHERE keep_until < ?`),
-	}}, nil
+	}}
+	s.stmts = db.Statements(ctx)
+	s.selectToken = s.stmts.Prepare(s.q.selectToken)
+	s.selectRevoked = s.stmts.Prepare(s.q.selectRevoked)
+	if err := s.stmts.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	return s, nil
 }
+
+// Close releases the prepared statements. The database stays open: its
+// owner closes it after the store.
+func (s *Store) Close() error { return s.stmts.Close() }
 
 // storedIdentity is the JSON kept with a family.
 type storedIdentity struct {
@@ -305,7 +321,7 @@ func (s *Store) Family(ctx context.Context, h [sha256.Size]byte, now time.Time) 
 		usedAt, retryUntil, revokedAt sql.NullInt64
 		successor                     sql.NullString
 	)
-	err := s.db.QueryRowContext(ctx, s.q.selectToken, hashKey(h)).Scan(&famID, &tokExp, &usedAt, &successor, &retryUntil, &subject, &ident, &famCreated, &famExp, &revokedAt)
+	err := s.selectToken.QueryRowContext(ctx, hashKey(h)).Scan(&famID, &tokExp, &usedAt, &successor, &retryUntil, &subject, &ident, &famCreated, &famExp, &revokedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return token.Family{}, token.ErrInvalidRefresh
 	}
@@ -376,7 +392,7 @@ func (s *Store) RevokeJTI(ctx context.Context, jti string, until time.Time) erro
 // AccessRevoked implements Store.
 func (s *Store) AccessRevoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, s.q.selectRevoked, jti, subject, millis(issuedAt)).Scan(&n); err != nil {
+	if err := s.selectRevoked.QueryRowContext(ctx, jti, subject, millis(issuedAt)).Scan(&n); err != nil {
 		return false, fmt.Errorf("sqlstore: revocation lookup: %w", err)
 	}
 	return n > 0, nil
