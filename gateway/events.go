@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -191,6 +192,13 @@ func (gen *generation) recordEvent(ex *exchange, r *http.Request, id string, sta
 		e.User = events.Scrub(ex.identity.Principal())
 	}
 	e.Reason, e.Rule, e.Fields = splitReason(reason)
+	if a, ok := e.Fields["account"]; ok {
+		// A refused sign-in: the account it named is the event's user.
+		if e.User == "" {
+			e.User = a
+		}
+		delete(e.Fields, "account")
+	}
 	if policy == "cors" {
 		if o := r.Header.Get("Origin"); o != "" {
 			e.Fields = setField(e.Fields, "origin", events.Scrub(o))
@@ -268,6 +276,11 @@ func splitReason(reason string) (short, rule string, fields map[string]string) {
 			rule = events.Scrub(v)
 		case k == "body":
 			fields = setField(fields, "pointer", events.Scrub(v))
+		case k == "account":
+			// The account a refused sign-in named (auth.AccountReason).
+			if name, err := url.QueryUnescape(v); err == nil {
+				fields = setField(fields, "account", events.Scrub(name))
+			}
 		default:
 			// query=name, header=name, path=name, cookie=name: the
 			// parameter's location and name, never its value.

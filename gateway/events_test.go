@@ -259,7 +259,10 @@ func TestEventsEveryPolicy(t *testing.T) {
 			tc.want.check(t, e)
 		}
 	}
-	if e, ok := byID[ids["login 2"]]; !ok || e.Policy != "login_protection" || e.Reason != "throttled" {
+	if e, ok := byID[ids["login 1"]]; !ok || e.Policy != "auth" || e.Reason != "invalid_credentials" || e.User != "alice" || len(e.Fields) != 0 {
+		t.Errorf("failed login: got %+v, want user alice and no fields", e)
+	}
+	if e, ok := byID[ids["login 2"]]; !ok || e.Policy != "login_protection" || e.Reason != "throttled" || e.User != "alice" {
 		t.Errorf("login lockout: got %+v", e)
 	}
 	var csp *events.Event
@@ -277,8 +280,10 @@ func TestEventsEveryPolicy(t *testing.T) {
 			t.Errorf("policy filter: got %s", e.Policy)
 		}
 	}
-	if n := len(adminEvents(t, h.admin, "user=alice")); n != 1 {
-		t.Errorf("user filter: got %d events, want 1", n)
+	// alice's: the forbidden request, two failed logins naming her and
+	// the throttled one.
+	if n := len(adminEvents(t, h.admin, "user=alice")); n != 4 {
+		t.Errorf("user filter: got %d events, want 4", n)
 	}
 	if n := len(adminEvents(t, h.admin, "route="+strings.ReplaceAll("GET /limited", " ", "%20"))); n != 1 {
 		t.Errorf("route filter: got %d events, want 1", n)

@@ -243,6 +243,7 @@ func (s *Service) loginFailed(w http.ResponseWriter, r *http.Request, isJSON boo
 	case http.StatusBadRequest:
 		reason = "missing_credentials"
 	}
+	reason = auth.AccountReason(reason, username)
 	if isJSON {
 		problem.Write(w, r, problem.Problem{Status: status, Policy: policy, Detail: msg, Reason: reason})
 		return
@@ -262,13 +263,14 @@ func (s *Service) throttled(w http.ResponseWriter, r *http.Request, isJSON bool,
 	wait := WaitText(retry)
 	// Refused by login protection: the same policy and reason as a
 	// throttled attempt in loginFailed, for logs, metrics and events.
+	reason := auth.AccountReason("throttled", username)
 	if isJSON {
 		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Policy: "login_protection",
-			Reason: "throttled", Detail: "too many attempts; try again in " + wait})
+			Reason: reason, Detail: "too many attempts; try again in " + wait})
 		return
 	}
 	problem.Record(w, "login_protection")
-	problem.RecordReason(w, "throttled")
+	problem.RecordReason(w, reason)
 	d := formData{Username: username, Next: next, RetrySeconds: secs}
 	if retry <= time.Minute {
 		d.Notice = "Please wait " + wait + ", then sign in again."

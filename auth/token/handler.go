@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rampartsec/rampart/auth"
 	"github.com/rampartsec/rampart/problem"
 	"github.com/rampartsec/rampart/requestid"
 )
@@ -141,10 +142,11 @@ func (m *Manager) passwordGrant(w http.ResponseWriter, r *http.Request, req toke
 		m.decide("password", "limited")
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(limited.RetryAfter().Seconds())), 10))
 		problem.Write(w, r, problem.Problem{Status: http.StatusTooManyRequests, Detail: "too many failed attempts; try again later",
-			Policy: "login_protection", Reason: "throttled"})
+			Policy: "login_protection", Reason: auth.AccountReason("throttled", req.Username)})
 		return
 	case errors.Is(err, ErrInvalidCredentials):
 		m.decide("password", "invalid")
+		problem.RecordReason(w, auth.AccountReason("invalid_credentials", req.Username))
 		writeProblem(w, r, http.StatusUnauthorized, "invalid username or password")
 		return
 	case errors.Is(err, ErrUnavailable):
