@@ -1,13 +1,17 @@
 package gateway_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/rampartsec/rampart/gateway"
+	"github.com/rampartsec/rampart/internal/logging"
 )
 
 // discardWriter is a minimal ResponseWriter that keeps nothing.
@@ -90,13 +94,27 @@ routes:
 	if err != nil {
 		b.Fatal(err)
 	}
+	logged, err := parseConfig("log:\n  access: true\n")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The access log as rampart serve writes it: JSON, through the
+	// buffered writer (here into io.Discard).
+	lw := logging.NewWriter(io.Discard, 64<<10, time.Second)
+	defer lw.Close()
+	jsonLog, err := logging.New(lw, "json", "info", false)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		c    *configT
-	}{{"bare", nil}, {"gateway-zero-config", zero}, {"gateway-full-chain", full}} {
+		log  *slog.Logger
+	}{{"bare", nil, nil}, {"gateway-zero-config", zero, nil}, {"gateway-full-chain", full, nil},
+		{"gateway-zero-config-access-log", logged, jsonLog}} {
 		var h http.Handler = app
 		if tc.c != nil {
-			g, err := gateway.New(tc.c, gateway.Options{App: app})
+			g, err := gateway.New(tc.c, gateway.Options{App: app, Logger: tc.log})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -478,7 +478,14 @@ func (gen *generation) finish(ex *exchange, r *http.Request, id string, start ti
 			attrs[n] = slog.String("reason", reason)
 			n++
 		}
-		gen.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
+		// The record is handed to the handler directly: Logger.LogAttrs
+		// would also look up the caller's program counter, which no
+		// handler of ours writes.
+		if h := gen.log.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			rec.AddAttrs(attrs[:n]...)
+			_ = h.Handle(r.Context(), rec)
+		}
 	}
 	gen.recordEvent(ex, r, id, status, policy, end)
 	if recovered == http.ErrAbortHandler || (recovered != nil && started) {

@@ -113,7 +113,7 @@ func New(w io.Writer, format, level string, terminal bool) (*slog.Logger, error)
 	}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(newJSONHandler(w, opts)), nil
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
