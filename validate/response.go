@@ -9,12 +9,54 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // responses are the declared responses of an operation, by status code
 // ("200"), range ("2XX") or "DEFAULT".
 type responses struct {
 	byStatus map[string]*responseDef
+	warned   mismatchLog
+}
+
+// An operation whose responses never match its declaration (a document
+// that is wrong, or an application that ignores it) would otherwise log a
+// warning per request. Each operation logs a burst of mismatchBurst lines,
+// then one per mismatchEvery; the next line logged says how many were
+// left out since the previous one.
+const (
+	mismatchBurst = 10
+	mismatchEvery = 6 * time.Second
+)
+
+// mismatchLog is the token bucket that bounds one operation's warnings.
+type mismatchLog struct {
+	mu         sync.Mutex
+	tokens     float64
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether a mismatch at now may be logged and, if so, how
+// many were not logged since the previous line.
+func (m *mismatchLog) allow(now time.Time) (bool, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.last.IsZero() {
+		m.tokens = mismatchBurst
+	} else if d := now.Sub(m.last); d > 0 {
+		m.tokens = min(mismatchBurst, m.tokens+float64(d)/float64(mismatchEvery))
+	}
+	m.last = now
+	if m.tokens < 1 {
+		m.suppressed++
+		return false, 0
+	}
+	m.tokens--
+	n := m.suppressed
+	m.suppressed = 0
+	return true, n
 }
 
 // responseDef is one declared response.
@@ -43,11 +85,20 @@ func (v *Validator) serveChecked(w http.ResponseWriter, r *http.Request, op *ope
 	if rec.code == 0 {
 		rec.code = http.StatusOK
 	}
-	if problems := op.checkResponse(r, rec); len(problems) > 0 {
-		v.logger.LogAttrs(r.Context(), slog.LevelWarn, "response does not match the OpenAPI document",
-			slog.String("operation", op.id), slog.String("method", r.Method), slog.String("path", capText(r.URL.Path, 200)),
-			slog.Int("status", rec.code), slog.Any("problems", problems))
+	problems := op.checkResponse(r, rec)
+	if len(problems) == 0 {
+		return
 	}
+	ok, left := op.responses.warned.allow(time.Now())
+	if !ok {
+		return
+	}
+	attrs := []slog.Attr{slog.String("operation", op.id), slog.String("method", r.Method), slog.String("path", capText(r.URL.Path, 200)),
+		slog.Int("status", rec.code), slog.Any("problems", problems)}
+	if left > 0 {
+		attrs = append(attrs, slog.Int("not_logged", left))
+	}
+	v.logger.LogAttrs(r.Context(), slog.LevelWarn, "response does not match the OpenAPI document", attrs...)
 }
 
 // checkResponse lists how a response differs from its declaration.

@@ -493,6 +493,39 @@ func TestResponseValidation(t *testing.T) {
 	}
 }
 
+// TestResponseMismatchLogBounded: an application whose every response
+// mismatches its declaration gets a burst of warnings, not one per request.
+func TestResponseMismatchLogBounded(t *testing.T) {
+	t.Parallel()
+	logs := &testutil.Buffer{}
+	spec, err := validate.Load("testdata/items-3.1.yaml", validate.Options{
+		ValidateResponses: true, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := spec.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<p>")
+	}))
+	for range 500 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/items/7", nil))
+		if w.Code != 200 || w.Body.String() != "<p>" {
+			t.Fatalf("the response was changed: %d %q", w.Code, w.Body.String())
+		}
+	}
+	lines := logs.Lines()
+	if len(lines) < 10 || len(lines) > 11 {
+		t.Fatalf("500 mismatching responses gave %d warnings, want the burst of 10 (11 if an interval passed)", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "is not declared for status 200") {
+			t.Errorf("unexpected line %s", l)
+		}
+	}
+}
+
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
 	spec, err := validate.Load("testdata/items-3.0.yaml", validate.Options{ValidateResponses: true})
