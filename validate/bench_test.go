@@ -117,3 +117,27 @@ func BenchmarkQueryOnly(b *testing.B) {
 		b.Fatalf("status %d", w.Code)
 	}
 }
+
+// BenchmarkResponseCheck is the cost of checking a matching JSON response
+// against its declaration (validation.responses, on in development).
+func BenchmarkResponseCheck(b *testing.B) {
+	spec, err := validate.Load("testdata/response-bench.yaml", validate.Options{ValidateResponses: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"id":7,"name":"Blue kettle","price":24.5,"currency":"EUR","tags":["kitchen","blue"],` +
+		`"created":"2026-12-05T02:40:00Z","owner":"shop@example.com"}`)
+	h := spec.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	r := httptest.NewRequest("GET", "/items/7", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}

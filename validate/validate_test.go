@@ -493,6 +493,54 @@ func TestResponseValidation(t *testing.T) {
 	}
 }
 
+// TestResponseFastPath: responses of a schema the compiled fast path
+// checks give the verdicts the library gives: a match logs nothing, every
+// kind of mismatch is logged with its field.
+func TestResponseFastPath(t *testing.T) {
+	t.Parallel()
+	valid := `{"id":7,"name":"Blue kettle","price":24.5,"currency":"EUR","tags":["kitchen"],"created":"2026-12-05T02:40:00Z","owner":"shop@example.com"}`
+	tests := []struct{ name, body, want string }{
+		{"match", valid, ""},
+		{"extra field", strings.Replace(valid, `{`, `{"extra":1,`, 1), ""},
+		{"negative price", strings.Replace(valid, `24.5`, `-1`, 1), "/price"},
+		{"enum", strings.Replace(valid, `"EUR"`, `"XBT"`, 1), "/currency"},
+		{"missing name", strings.Replace(valid, `"name":"Blue kettle",`, ``, 1), "name"},
+		{"format", strings.Replace(valid, `2026-12-05T02:40:00Z`, `yesterday`, 1), "/created"},
+		{"email", strings.Replace(valid, `shop@example.com`, `shop`, 1), "/owner"},
+		{"type", strings.Replace(valid, `"id":7`, `"id":"7"`, 1), "/id"},
+		{"long tag", strings.Replace(valid, `"kitchen"`, `"`+strings.Repeat("k", 31)+`"`, 1), "/tags/0"},
+		{"malformed", valid[:20], "malformed JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			logs := &testutil.Buffer{}
+			spec, err := validate.Load("testdata/response-bench.yaml", validate.Options{
+				ValidateResponses: true, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := spec.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/items/7", nil))
+			if w.Body.String() != tt.body {
+				t.Fatal("the response was changed")
+			}
+			lines := logs.Lines()
+			switch {
+			case tt.want == "" && len(lines) != 0:
+				t.Errorf("got %q, want no warning", lines)
+			case tt.want != "" && (len(lines) != 1 || !strings.Contains(lines[0], tt.want)):
+				t.Errorf("got %q, want one warning naming %q", lines, tt.want)
+			}
+		})
+	}
+}
+
 // TestResponseMismatchLogBounded: an application whose every response
 // mismatches its declaration gets a burst of warnings, not one per request.
 func TestResponseMismatchLogBounded(t *testing.T) {
