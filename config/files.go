@@ -14,11 +14,17 @@ var fileKeys = []string{"openapi", "tls.cert", "tls.key", "tls.acme.ca_root", "a
 
 // Files returns the paths of the files the configuration reads when it is
 // built — certificates, keys, the OpenAPI document, IP list files, secret
-// files — without duplicates, in key order. The file itself and the stores
+// files — without duplicates, in key order, each resolved as Rampart reads
+// it (relative to the configuration file). The file itself and the stores
 // (store.sqlite) are not included. `serve --watch` reloads when one changes.
 func (c *Config) Files() []string {
-	var out []string
-	collectFiles(reflect.ValueOf(c).Elem(), "", &out)
+	var written, out []string
+	collectFiles(reflect.ValueOf(c).Elem(), "", &written)
+	for _, p := range written {
+		if p = c.RelativePath(p); !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
 	return out
 }
 

@@ -38,3 +38,25 @@ store:
 		}
 	}
 }
+
+// TestFilesRelativeToTheConfiguration: Files names each file where Rampart
+// reads it, relative to the configuration file, so that serve --watch
+// watches the files that are used whatever the working directory.
+func TestFilesRelativeToTheConfiguration(t *testing.T) {
+	t.Parallel()
+	c, err := config.Parse("/etc/rampart/rampart.yaml", []byte(`
+upstream: http://127.0.0.1:3000
+tls: {cert: tls.crt, key: /etc/ssl/tls.key}
+admin: {token_file: secrets/admin-token}
+openapi: ../api/openapi.yaml
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Files()
+	for _, w := range []string{"/etc/rampart/tls.crt", "/etc/ssl/tls.key", "/etc/rampart/secrets/admin-token", "/etc/api/openapi.yaml"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("Files() = %q, missing %q", got, w)
+		}
+	}
+}

@@ -157,7 +157,7 @@ func (g *Gateway) build(c *config.Config) (gen *generation, err error) {
 	}
 	gen.edge = edge
 	if c.TLS != nil && c.TLS.ACME == nil && c.TLS.Cert != "" && c.TLS.Key != "" {
-		cert, err := tls.LoadX509KeyPair(c.TLS.Cert, c.TLS.Key)
+		cert, err := tls.LoadX509KeyPair(c.RelativePath(c.TLS.Cert), c.RelativePath(c.TLS.Key))
 		if err != nil {
 			fail(c.Errorf("tls.cert", "loading certificate and key: %v", err))
 		} else {

@@ -185,7 +185,7 @@ func loadAdminToken(c *config.Config) (*[32]byte, error) {
 	if c.Admin.TokenFile == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(c.Admin.TokenFile)
+	b, err := os.ReadFile(c.RelativePath(c.Admin.TokenFile))
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

@@ -68,7 +68,9 @@ func (g *Gateway) startACME(ls Listeners) (*autotls.Manager, error) {
 	if ls.HTTP != nil {
 		opt.HTTPAddr = ls.HTTP.Addr().String()
 	}
-	m, err := autotls.New(*cfg.TLS.ACME, opt)
+	ac := *cfg.TLS.ACME
+	ac.CARoot = cfg.RelativePath(ac.CARoot)
+	m, err := autotls.New(ac, opt)
 	if err != nil {
 		if fe, ok := err.(*autotls.FieldError); ok {
 			return nil, cfg.Errorf("tls.acme."+fe.Key, "%s", fe.Msg)

@@ -762,6 +762,10 @@ func secretFiles(c *config.Config) []secretFile {
 		}
 	}
 	add("csrf.key_file", c.CSRF.KeyFile)
+	add("store.key_file", c.Store.KeyFile)
+	add("store.redis_file", c.Store.RedisFile)
+	add("store.postgres_file", c.Store.PostgresFile)
+	add("admin.token_file", c.Admin.TokenFile)
 	if c.TLS != nil {
 		add("tls.key", c.TLS.Key)
 	}

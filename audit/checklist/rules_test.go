@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -454,5 +455,25 @@ func TestGuardHoles(t *testing.T) {
 				t.Errorf("got blocking %v, want none", b[0].Rule)
 			}
 		})
+	}
+}
+
+// TestSecretFilesOfEveryKind: every setting whose file holds a secret is
+// checked for its mode, not only the CSRF key.
+func TestSecretFilesOfEveryKind(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"csrf.key_file", "store.key_file", "admin.token_file", "tls.key"} {
+		section, field, _ := strings.Cut(key, ".")
+		extra := fmt.Sprintf("%s: {%s: %s}\n", section, field, readableKey)
+		src := strings.Replace(base, "tls: {cert: /etc/rampart/tls.crt, key: /etc/rampart/tls.key}\n", "", 1)
+		if section != "tls" {
+			src += "tls: {cert: /etc/rampart/tls.crt, key: /etc/rampart/tls.key}\n"
+		} else {
+			extra = fmt.Sprintf("tls: {cert: /etc/rampart/tls.crt, key: %s}\n", readableKey)
+		}
+		fs := findingsFor(checklist.Run(parse(t, src+extra)), "secret-file-readable")
+		if len(fs) != 1 || fs[0].Key != key {
+			t.Errorf("%s readable by others: got %+v, want one finding naming %s", key, fs, key)
+		}
 	}
 }

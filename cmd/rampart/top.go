@@ -30,10 +30,12 @@ events with their incident ids. It reads the admin listener's GET /stats
 and GET /events every --interval and redraws; --once prints one view and
 exits.
 
-The address defaults to RAMPART_ADMIN, then 127.0.0.1:9090. An admin
-listener with admin.token_file needs the token: --token-file names a file
-holding it (sent as Authorization: Bearer). Colour is used on a terminal
-unless NO_COLOR is set.
+The address defaults to RAMPART_ADMIN, then the admin.listen of --config,
+then 127.0.0.1:9090. An admin listener with an admin token needs it:
+--config reads it as the gateway does (admin.token, or admin.token_file
+relative to the configuration file), --token-file names a file holding it;
+it is sent as Authorization: Bearer. Colour is used on a terminal unless
+NO_COLOR is set.
 
 Exit status: 0 after --once or an interrupt; 1 when the admin listener does
 not answer or answers with an error; 2 for a usage mistake or a refused
@@ -188,9 +190,10 @@ func (tc *topClient) view(ctx context.Context, events int) (topView, error) {
 }
 
 func runTop(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("top", "top [--admin ADDR] [--token-file FILE] [--interval D] [--once]", topHelp)
-	admin := fs.String("admin", "", "admin listener `ADDR` (host:port; default RAMPART_ADMIN, then "+config.DefaultAdminListen+")")
-	tokenFile := fs.String("token-file", "", "`FILE` holding the admin token (admin.token_file)")
+	fs := c.newFlagSet("top", "top [--config FILE] [--admin ADDR] [--token-file FILE] [--interval D] [--once]", topHelp)
+	configFile := fs.String("config", "", "the gateway's configuration `FILE`: its admin.listen, and its admin.token or admin.token_file as the token")
+	admin := fs.String("admin", "", "admin listener `ADDR` (host:port; default RAMPART_ADMIN, then admin.listen of --config, then "+config.DefaultAdminListen+")")
+	tokenFile := fs.String("token-file", "", "`FILE` holding the admin token (default: the token of --config)")
 	interval := fs.Duration("interval", 2*time.Second, "redraw every `duration`")
 	once := fs.Bool("once", false, "print one view and exit")
 	if done, code := c.parseFlags(fs, args); done {
@@ -203,6 +206,14 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 	if addr == "" {
 		addr = c.getenv("RAMPART_ADMIN")
 	}
+	var configToken string
+	if *configFile != "" {
+		a, tok, err := (&adminFlags{admin: addr}).resolve(*configFile)
+		if err != nil {
+			return c.usageError(fmt.Sprintf("--config %s: %v", printable.Escape(*configFile), err), "name the configuration file the gateway runs with")
+		}
+		addr, configToken = a, tok
+	}
 	if addr == "" {
 		addr = config.DefaultAdminListen
 	}
@@ -211,7 +222,7 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 		return c.usageError(fmt.Sprintf("--admin %q is not host:port", printable.Escape(addr)), "use the admin listener's address, e.g. --admin 127.0.0.1:9090")
 	}
 	switch host { // a listener on all interfaces is asked on loopback
-	case "", "0.0.0.0":
+	case "", "0.0.0.0", "localhost":
 		host = "127.0.0.1"
 	case "::":
 		host = "::1"
@@ -219,7 +230,7 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 	if *interval < 200*time.Millisecond {
 		return c.usageError(fmt.Sprintf("--interval %s is too short", *interval), "use a duration of 200ms or more, such as 2s")
 	}
-	var token string
+	token := configToken
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -340,5 +341,39 @@ func TestTopKeepsTheLastView(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d, want 0", code)
+	}
+}
+
+// TestTopConfig: with --config, top finds the admin listener and its token
+// where the gateway does — admin.listen, and admin.token_file relative to
+// the configuration file — with no other flag.
+func TestTopConfig(t *testing.T) {
+	t.Parallel()
+	api, addr := topAPI(t, "from-the-config-file")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte("from-the-config-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "rampart.yaml")
+	body := fmt.Sprintf("upstream: http://127.0.0.1:3000\nadmin: {listen: %q, token_file: admin.token}\n", addr)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runTopCLI(context.Background(), nil, "--config", cfg, "--once")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "01LATEST4242") {
+		t.Errorf("no view:\n%s", out)
+	}
+	for _, r := range api.Requests() {
+		if r.Auth != "bearer" {
+			t.Errorf("%s %s was not sent with the configuration's token", r.Method, r.Path)
+		}
+	}
+	// An unreadable configuration is a usage error naming it.
+	code, _, errOut = runTopCLI(context.Background(), nil, "--config", filepath.Join(dir, "missing.yaml"), "--once")
+	if code != 2 || !strings.Contains(errOut, "missing.yaml") {
+		t.Errorf("missing --config: exit %d, stderr %q", code, errOut)
 	}
 }
