@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -96,12 +97,14 @@ func (c *Config) resolveSecrets(lookup func(string) (string, bool)) Errors {
 	for i := range c.Events.Webhooks {
 		w := &c.Events.Webhooks[i]
 		key := fmt.Sprintf("events.webhooks[%d]", i)
+		c.rawSecret[key+".url"] = w.URL
 		if v, missing := expandEnv(w.URL, lookup); len(missing) > 0 {
 			errs = append(errs, c.Errorf(key+".url", "environment variable %s is not set", strings.Join(missing, ", ")))
 		} else {
 			w.URL = v
 		}
 		for name, hv := range w.Headers {
+			c.rawSecret[key+".headers."+name] = hv
 			if v, missing := expandEnv(hv, lookup); len(missing) > 0 {
 				errs = append(errs, c.Errorf(key+".headers", "%s: environment variable %s is not set", name, strings.Join(missing, ", ")))
 			} else {
@@ -164,11 +167,63 @@ func (c *Config) HoldsInlineSecret() []string {
 		if raw == "" || *s.file != "" {
 			continue
 		}
-		if s.url && hasPassword(raw) || !s.url && strings.TrimSpace(envRef.ReplaceAllString(raw, "")) != "" {
+		if s.url && hasPassword(raw) || !s.url && literal(raw) {
 			keys = append(keys, s.key)
 		}
 	}
+	// A webhook's URL may carry a password, and its headers a credential
+	// for the receiver (Authorization, an API key).
+	for i, w := range c.Events.Webhooks {
+		key := fmt.Sprintf("events.webhooks[%d]", i)
+		if hasPassword(c.rawSecret[key+".url"]) {
+			keys = append(keys, key+".url")
+		}
+		names := make([]string, 0, len(w.Headers))
+		for name := range w.Headers {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if credentialHeader(name) && literal(withoutScheme(c.rawSecret[key+".headers."+name])) {
+				keys = append(keys, key+".headers."+name)
+			}
+		}
+	}
 	return keys
+}
+
+// literal reports whether raw, as written, holds something besides ${ENV}
+// references.
+func literal(raw string) bool {
+	return strings.TrimSpace(envRef.ReplaceAllString(raw, "")) != ""
+}
+
+// withoutScheme drops the authentication scheme that starts a credential
+// header's value ("Bearer ${TOKEN}" holds no secret of its own).
+func withoutScheme(v string) string {
+	v = strings.TrimSpace(v)
+	scheme, rest, ok := strings.Cut(v, " ")
+	if !ok {
+		return v
+	}
+	switch strings.ToLower(scheme) {
+	case "bearer", "basic", "token", "digest", "apikey", "api-key":
+		return rest
+	}
+	return v
+}
+
+// credentialHeader reports whether a header of that name carries a
+// credential: Authorization, Proxy-Authorization, or a name that says
+// token, key, secret, password, signature or auth.
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "token", "key", "secret", "password", "signature", "cookie"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasPassword reports whether a URL or key=value DSN, as written, carries

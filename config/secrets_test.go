@@ -171,3 +171,29 @@ admin: {token: "${RAMPART_TEST_ADMIN_TOKEN}"}
 		t.Errorf("HoldsInlineSecret: got %v, want %v (admin.token is only a reference)", got, want)
 	}
 }
+
+// TestWebhookInlineSecrets: a webhook's URL password and its credential
+// headers, written into the file, are inline secrets; references to the
+// environment and ordinary headers are not.
+func TestWebhookInlineSecrets(t *testing.T) {
+	t.Setenv("RAMPART_TEST_HOOK_TOKEN", "hook-token-from-env")
+	c, err := config.Parse("rampart.yaml", []byte(`upstream: http://127.0.0.1:3000
+events:
+  webhooks:
+    - url: https://hooks:literal-password@siem.example/ingest
+      headers: {Authorization: "Bearer literal-token", X-Api-Key: abc123, X-Source: rampart}
+    - url: https://hooks:${RAMPART_TEST_HOOK_TOKEN}@siem.example/ingest
+      headers: {Authorization: "Bearer ${RAMPART_TEST_HOOK_TOKEN}", X-Source: rampart}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(c.HoldsInlineSecret(), ",")
+	want := "events.webhooks[0].url,events.webhooks[0].headers.Authorization,events.webhooks[0].headers.X-Api-Key"
+	if got != want {
+		t.Errorf("HoldsInlineSecret: got %s, want %s", got, want)
+	}
+	if h := c.Events.Webhooks[1].Headers["Authorization"]; h != "Bearer hook-token-from-env" {
+		t.Errorf("the reference was not expanded: %q", h)
+	}
+}

@@ -48,7 +48,7 @@ var rules = []Rule{
 		ID: "config-file-readable-secret", Item: 12, Severity: High,
 		Title:     "the configuration file holds a secret and other users can read it",
 		Fix:       "move the secret out of the file — store.redis: redis://:${REDIS_PASSWORD}@host:6379/0, store.key: ${RAMPART_STORE_KEY}, or the *_file variant of the key — or chmod 600 the file",
-		Rationale: "A password written into store.redis or store.postgres, or a record key, CSRF key, admin token or OpenID Connect client secret written into the file, is as secret as the file that holds it. A configuration file readable by every local user (mode 644, the default of most editors and of a ConfigMap) hands them — and with them every session, refresh token and user — to any process on the machine. Environment references (${NAME}) and *_file variants keep the secret out of the file.",
+		Rationale: "A password written into store.redis or store.postgres, or a record key, CSRF key, admin token, OpenID Connect client secret or a webhook's password or credential header (events.webhooks[].url, .headers) written into the file, is as secret as the file that holds it. A configuration file readable by every local user (mode 644, the default of most editors and of a ConfigMap) hands them — and with them every session, refresh token and user — to any process on the machine. Environment references (${NAME}) and *_file variants keep the secret out of the file.",
 		check: func(r *Rule, c *config.Config) []Finding {
 			keys := c.HoldsInlineSecret()
 			if len(keys) == 0 || c.File() == "" {

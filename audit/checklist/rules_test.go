@@ -477,3 +477,18 @@ func TestSecretFilesOfEveryKind(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookSecretInReadableConfig: a webhook credential written into a
+// configuration file that others can read is the same finding as a store
+// password, pointing at the webhook's line.
+func TestWebhookSecretInReadableConfig(t *testing.T) {
+	t.Parallel()
+	c := loadFile(t, base+"events:\n  webhooks:\n    - url: https://siem.example/ingest\n      headers: {Authorization: \"Bearer literal-token\"}\n", 0o644)
+	fs := findingsFor(checklist.Run(c), "config-file-readable-secret")
+	if len(fs) != 1 || fs[0].Key != "events.webhooks[0].headers.Authorization" {
+		t.Fatalf("got %+v, want one finding for the webhook's Authorization header", fs)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", fs[0]), "literal-token") {
+		t.Errorf("the finding shows the secret: %+v", fs[0])
+	}
+}
