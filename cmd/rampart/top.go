@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -156,6 +157,9 @@ func (tc *topClient) get(ctx context.Context, path string, v any) error {
 		if res.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("the admin listener at %s has no %s: is it a gateway of this version?", tc.addr, p)
 		}
+		if res.StatusCode == http.StatusBadRequest && strings.HasPrefix(tc.base, "http:") && bytes.Contains(body, []byte("HTTPS server")) {
+			return fmt.Errorf("the admin listener at %s serves TLS: pass --config with the gateway's configuration, whose admin.cert_file is the certificate to expect", tc.addr)
+		}
 		return fmt.Errorf("the admin listener at %s answered %s with %d %s", tc.addr, p, res.StatusCode, msg)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -206,13 +210,13 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 	if addr == "" {
 		addr = c.getenv("RAMPART_ADMIN")
 	}
-	var configToken string
+	var target adminTarget
 	if *configFile != "" {
-		a, tok, err := (&adminFlags{admin: addr}).resolve(*configFile)
+		t, err := (&adminFlags{admin: addr}).resolve(*configFile)
 		if err != nil {
 			return c.usageError(fmt.Sprintf("--config %s: %v", printable.Escape(*configFile), err), "name the configuration file the gateway runs with")
 		}
-		addr, configToken = a, tok
+		target, addr = t, t.addr
 	}
 	if addr == "" {
 		addr = config.DefaultAdminListen
@@ -230,7 +234,7 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 	if *interval < 200*time.Millisecond {
 		return c.usageError(fmt.Sprintf("--interval %s is too short", *interval), "use a duration of 200ms or more, such as 2s")
 	}
-	token := configToken
+	token := target.token
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
@@ -244,14 +248,9 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 			return c.usageError(fmt.Sprintf("--token-file %s is empty", printable.Escape(*tokenFile)), "name the file admin.token_file names")
 		}
 	}
-	hostport := net.JoinHostPort(host, port)
-	tc := &topClient{
-		base: "http://" + hostport, addr: hostport, token: token,
-		// Direct, no proxy from the environment: the admin listener is
-		// this host's or a private network's, and the token must not
-		// travel through a proxy.
-		http: &http.Client{Transport: &http.Transport{Proxy: nil}},
-	}
+	target.addr, target.token = net.JoinHostPort(host, port), token
+	base, client := target.client()
+	tc := &topClient{base: base, addr: target.addr, token: token, http: client}
 	defer tc.http.CloseIdleConnections()
 
 	out := topOutput{w: c.stdout, getenv: c.getenv}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -375,5 +376,50 @@ func TestTopConfig(t *testing.T) {
 	code, _, errOut = runTopCLI(context.Background(), nil, "--config", filepath.Join(dir, "missing.yaml"), "--once")
 	if code != 2 || !strings.Contains(errOut, "missing.yaml") {
 		t.Errorf("missing --config: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestTopTLSAdmin: an admin listener that serves TLS (admin.cert_file) is
+// read over HTTPS with exactly that certificate accepted: another
+// certificate gets nothing, not even the token; without --config the
+// error says what to pass.
+func TestTopTLSAdmin(t *testing.T) {
+	t.Parallel()
+	api := seededAdminAPI("tls-token-0123456789")
+	srv := httptest.NewTLSServer(api.Handler(nil))
+	t.Cleanup(srv.Close)
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	dir := t.TempDir()
+	right := filepath.Join(dir, "admin.crt")
+	if err := os.WriteFile(right, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrong, _, _ := testutil.SelfSignedCert(t, t.TempDir())
+	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte("tls-token-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := func(name, cert string) string {
+		p := filepath.Join(dir, name)
+		body := fmt.Sprintf("upstream: http://127.0.0.1:3000\nadmin: {listen: %q, token_file: admin.token, cert_file: %q, key_file: admin.key}\n", addr, cert)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	code, out, errOut := runTopCLI(context.Background(), nil, "--config", config("right.yaml", right), "--once")
+	if code != 0 || !strings.Contains(out, "01LATEST4242") {
+		t.Fatalf("the listener's own certificate: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	before := len(api.Requests())
+	code, _, errOut = runTopCLI(context.Background(), nil, "--config", config("wrong.yaml", wrong), "--once")
+	if code == 0 || !strings.Contains(errOut, "other than admin.cert_file's") {
+		t.Errorf("another certificate: exit %d, stderr %q", code, errOut)
+	}
+	if n := len(api.Requests()); n != before {
+		t.Errorf("a listener with another certificate received %d requests", n-before)
+	}
+	code, _, errOut = runTopCLI(context.Background(), nil, "--admin", addr, "--once")
+	if code == 0 || !strings.Contains(errOut, "serves TLS: pass --config") {
+		t.Errorf("plain HTTP to a TLS listener: exit %d, stderr %q", code, errOut)
 	}
 }

@@ -28,36 +28,42 @@ func (a *adminFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.admin, "admin", "", "admin listener `ADDR` of the running gateway (default: admin.listen of --config, else "+config.DefaultAdminListen+")")
 }
 
-// resolve returns the admin address and bearer token from the flags and
-// the configuration file.
-func (a *adminFlags) resolve(configFile string) (addr, token string, err error) {
-	addr = a.admin
+// resolve returns the admin listener's address, bearer token and, when it
+// serves TLS, certificate, from the flags and the configuration file.
+func (a *adminFlags) resolve(configFile string) (adminTarget, error) {
+	t := adminTarget{addr: a.admin}
 	if configFile != "" {
 		cfg, err := config.DecodeFile(configFile)
 		if err != nil {
-			return "", "", err
+			return t, err
 		}
-		if addr == "" {
-			addr = cfg.Admin.Listen
+		if t.addr == "" {
+			t.addr = cfg.Admin.Listen
 		}
-		token = strings.TrimSpace(cfg.Admin.Token)
+		t.token = strings.TrimSpace(cfg.Admin.Token)
 		if cfg.Admin.TokenFile != "" {
 			b, err := os.ReadFile(cfg.RelativePath(cfg.Admin.TokenFile))
 			if err != nil {
-				return "", "", fmt.Errorf("admin.token_file: %w", err)
+				return t, fmt.Errorf("admin.token_file: %w", err)
 			}
-			token = strings.TrimSpace(string(b))
+			t.token = strings.TrimSpace(string(b))
+		}
+		if cfg.Admin.CertFile != "" {
+			if t.pin, err = readPin(cfg.RelativePath(cfg.Admin.CertFile)); err != nil {
+				return t, fmt.Errorf("admin.cert_file: %w", err)
+			}
 		}
 	}
-	if addr == "" || addr == "off" {
-		addr = config.DefaultAdminListen
+	if t.addr == "" || t.addr == "off" {
+		t.addr = config.DefaultAdminListen
 	}
-	return displayAddr(addr), token, nil
+	t.addr = displayAddr(t.addr)
+	return t, nil
 }
 
 // loginLocks asks the gateway's admin listener for user's locks, lifting
 // them first when unlock is set.
-func loginLocks(ctx context.Context, addr, token, user string, unlock bool) (gateway.LoginLocks, error) {
+func loginLocks(ctx context.Context, t adminTarget, user string, unlock bool) (gateway.LoginLocks, error) {
 	var out gateway.LoginLocks
 	method, path := http.MethodGet, "/login-locks"
 	if unlock {
@@ -65,23 +71,25 @@ func loginLocks(ctx context.Context, addr, token, user string, unlock bool) (gat
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path+"?user="+url.QueryEscape(user), nil)
+	base, client := t.client()
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, method, base+path+"?user="+url.QueryEscape(user), nil)
 	if err != nil {
 		return out, err
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return out, fmt.Errorf("the gateway's admin listener at %s did not answer: %w", addr, err)
+		return out, fmt.Errorf("the gateway's admin listener at %s did not answer: %w", t.addr, err)
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
-		return out, fmt.Errorf("the admin listener at %s answered %d without a lock list", addr, resp.StatusCode)
+		return out, fmt.Errorf("the admin listener at %s answered %d without a lock list", t.addr, resp.StatusCode)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return out, fmt.Errorf("the admin listener at %s refused: %s", addr, out.Error)
+		return out, fmt.Errorf("the admin listener at %s refused: %s", t.addr, out.Error)
 	}
 	return out, nil
 }
@@ -104,7 +112,7 @@ running gateway holds them; it is asked on its admin listener.`)
 	if err := f.resolve(); err != nil {
 		return c.configError(err)
 	}
-	addr, token, err := a.resolve(f.config)
+	target, err := a.resolve(f.config)
 	if err != nil {
 		return c.configError(err)
 	}
@@ -129,7 +137,7 @@ running gateway holds them; it is asked on its admin listener.`)
 	fmt.Fprintln(tw, "USER\tWHERE\tKIND\tUNTIL\tFAILURES")
 	n := 0
 	for _, name := range names {
-		res, err := loginLocks(ctx, addr, token, name, false)
+		res, err := loginLocks(ctx, target, name, false)
 		if err != nil {
 			c.errorf(exitFindings, "%v", err)
 			c.hintf("start the gateway, or pass --admin ADDR (and --config for admin.token_file)")
@@ -160,10 +168,10 @@ running gateway holds them; it is asked on its admin listener.`)
 // gateway, after `users unlock`. A gateway that does not answer is not an
 // error of the unlock itself: the user store is unlocked either way.
 func (c *cli) liftLoginLocks(ctx context.Context, f *usersFlags, a *adminFlags, name string) {
-	addr, token, err := a.resolve(f.config)
+	target, err := a.resolve(f.config)
 	if err == nil {
 		var res gateway.LoginLocks
-		if res, err = loginLocks(ctx, addr, token, name, true); err == nil {
+		if res, err = loginLocks(ctx, target, name, true); err == nil {
 			fmt.Fprintf(c.stdout, "lifted the login-protection locks of %s (%d left)\n", name, len(res.Locks))
 			return
 		}
