@@ -21,6 +21,18 @@ type adminTarget struct {
 	pin []byte
 }
 
+// onLoopback returns the host to ask for an admin listener on host: one
+// listening on all interfaces is asked on loopback.
+func onLoopback(host string) string {
+	switch host {
+	case "", "0.0.0.0":
+		return "127.0.0.1"
+	case "::":
+		return "::1"
+	}
+	return host
+}
+
 // readPin returns the DER of the first certificate in the PEM file path.
 func readPin(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)

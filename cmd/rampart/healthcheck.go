@@ -43,13 +43,7 @@ func runHealthcheck(ctx context.Context, c *cli, args []string) int {
 	if *timeout <= 0 {
 		return c.usageError(fmt.Sprintf("--timeout %s must be positive", *timeout), "use a duration such as 3s")
 	}
-	// A listener on all interfaces is probed on loopback.
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
+	host = onLoopback(host)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	url := "http://" + net.JoinHostPort(host, port) + "/healthz"

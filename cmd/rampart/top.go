@@ -225,12 +225,7 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 	if err != nil || port == "" {
 		return c.usageError(fmt.Sprintf("--admin %q is not host:port", printable.Escape(addr)), "use the admin listener's address, e.g. --admin 127.0.0.1:9090")
 	}
-	switch host { // a listener on all interfaces is asked on loopback
-	case "", "0.0.0.0", "localhost":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
+	host = onLoopback(host)
 	if *interval < 200*time.Millisecond {
 		return c.usageError(fmt.Sprintf("--interval %s is too short", *interval), "use a duration of 200ms or more, such as 2s")
 	}
