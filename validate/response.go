@@ -43,12 +43,15 @@ type mismatchLog struct {
 func (m *mismatchLog) allow(now time.Time) (bool, int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.last.IsZero() {
-		m.tokens = mismatchBurst
-	} else if d := now.Sub(m.last); d > 0 {
+	switch d := now.Sub(m.last); {
+	case m.last.IsZero():
+		m.tokens, m.last = mismatchBurst, now
+	case d > 0:
+		// A clock that steps back adds nothing, and the time it steps
+		// back over is not counted twice.
 		m.tokens = min(mismatchBurst, m.tokens+float64(d)/float64(mismatchEvery))
+		m.last = now
 	}
-	m.last = now
 	if m.tokens < 1 {
 		m.suppressed++
 		return false, 0

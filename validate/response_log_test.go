@@ -26,9 +26,12 @@ func TestMismatchLogBucket(t *testing.T) {
 	if ok, _ := m.allow(t0.Add(time.Second + mismatchEvery)); ok {
 		t.Fatal("two lines in one interval")
 	}
-	// A clock that steps back never adds tokens.
+	// A clock that steps back never adds tokens, nor when it comes back.
 	if ok, _ := m.allow(t0); ok {
 		t.Fatal("a clock step back refilled the bucket")
+	}
+	if ok, _ := m.allow(t0.Add(time.Second + mismatchEvery + mismatchEvery/2)); ok {
+		t.Fatal("the time stepped back over was counted again")
 	}
 	// A long quiet period refills the burst, no more.
 	later := t0.Add(time.Hour)
