@@ -58,3 +58,27 @@ openapi: api.yaml
 		}
 	}
 }
+
+// TestACMERootRelativeToTheConfigurationFile: tls.acme.ca_root is found
+// beside the configuration file, both when the configuration is checked
+// and when the ACME client starts.
+func TestACMERootRelativeToTheConfigurationFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, _, _ := testutil.SelfSignedCert(t, dir)
+	cfgPath := filepath.Join(dir, "rampart.yaml")
+	body := fmt.Sprintf("env: development\nupstream: http://127.0.0.1:1\nadmin: {listen: \"off\"}\ntls:\n  acme:\n    domains: [a.example]\n    storage: %q\n    ca_root: %s\n",
+		filepath.Join(dir, "acme"), filepath.Base(certFile))
+	if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(c, gateway.Options{})
+	if err != nil {
+		t.Fatalf("a ca_root beside the configuration: %v", err)
+	}
+	g.Close()
+}

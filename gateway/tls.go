@@ -40,6 +40,15 @@ func newACMEMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
 	return c, nil
 }
 
+// acmeConfig is c's tls.acme with ca_root resolved against the
+// configuration file, like every file it names. (tls.acme.storage is a
+// directory relative to the working directory, as documented.)
+func acmeConfig(c *config.Config) autotls.Config {
+	ac := *c.TLS.ACME
+	ac.CARoot = c.RelativePath(ac.CARoot)
+	return ac
+}
+
 // checkACME reports, as a configuration error, what tls.acme names but
 // cannot be used (an unreadable ca_root, a storage directory that cannot be
 // created), before anything listens.
@@ -47,7 +56,7 @@ func checkACME(c *config.Config) error {
 	if c.TLS == nil || c.TLS.ACME == nil {
 		return nil
 	}
-	if err := c.TLS.ACME.Check(); err != nil {
+	if err := acmeConfig(c).Check(); err != nil {
 		if fe, ok := err.(*autotls.FieldError); ok {
 			return config.Errors{c.Errorf("tls.acme."+fe.Key, "%s", fe.Msg)}
 		}
@@ -68,9 +77,7 @@ func (g *Gateway) startACME(ls Listeners) (*autotls.Manager, error) {
 	if ls.HTTP != nil {
 		opt.HTTPAddr = ls.HTTP.Addr().String()
 	}
-	ac := *cfg.TLS.ACME
-	ac.CARoot = cfg.RelativePath(ac.CARoot)
-	m, err := autotls.New(ac, opt)
+	m, err := autotls.New(acmeConfig(cfg), opt)
 	if err != nil {
 		if fe, ok := err.(*autotls.FieldError); ok {
 			return nil, cfg.Errorf("tls.acme."+fe.Key, "%s", fe.Msg)
