@@ -19,6 +19,9 @@ type adminTarget struct {
 	// pin is the DER of the first certificate of admin.cert_file; nil
 	// for a plain-HTTP listener.
 	pin []byte
+	// cert is the client certificate presented over TLS, for a listener
+	// with admin.client_ca; nil for none.
+	cert *tls.Certificate
 }
 
 // onLoopback returns the host to ask for an admin listener on host: one
@@ -75,6 +78,9 @@ func (t adminTarget) client() (string, *http.Client) {
 			}
 			return nil
 		},
+	}
+	if t.cert != nil {
+		tr.TLSClientConfig.Certificates = []tls.Certificate{*t.cert}
 	}
 	return "https://" + t.addr, &http.Client{Transport: tr}
 }

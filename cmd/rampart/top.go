@@ -35,7 +35,9 @@ The address defaults to RAMPART_ADMIN, then the admin.listen of --config,
 then 127.0.0.1:9090. An admin listener with an admin token needs it:
 --config reads it as the gateway does (admin.token, or admin.token_file
 relative to the configuration file), --token-file names a file holding it;
-it is sent as Authorization: Bearer. Colour is used on a terminal unless
+it is sent as Authorization: Bearer. With admin.cert_file, top speaks
+HTTPS and accepts that certificate only; with admin.client_ca it presents
+--client-cert and --client-key. Colour is used on a terminal unless
 NO_COLOR is set.
 
 Exit status: 0 after --once or an interrupt; 1 when the admin listener does
@@ -194,10 +196,12 @@ func (tc *topClient) view(ctx context.Context, events int) (topView, error) {
 }
 
 func runTop(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("top", "top [--config FILE] [--admin ADDR] [--token-file FILE] [--interval D] [--once]", topHelp)
+	fs := c.newFlagSet("top", "top [--config FILE [--client-cert FILE --client-key FILE]] [--admin ADDR] [--token-file FILE] [--interval D] [--once]", topHelp)
 	configFile := fs.String("config", "", "the gateway's configuration `FILE`: its admin.listen, and its admin.token or admin.token_file as the token")
 	admin := fs.String("admin", "", "admin listener `ADDR` (host:port; default RAMPART_ADMIN, then admin.listen of --config, then "+config.DefaultAdminListen+")")
 	tokenFile := fs.String("token-file", "", "`FILE` holding the admin token (default: the token of --config)")
+	var cc adminFlags
+	cc.registerClientCert(fs)
 	interval := fs.Duration("interval", 2*time.Second, "redraw every `duration`")
 	once := fs.Bool("once", false, "print one view and exit")
 	if done, code := c.parseFlags(fs, args); done {
@@ -211,8 +215,11 @@ func runTop(ctx context.Context, c *cli, args []string) int {
 		addr = c.getenv("RAMPART_ADMIN")
 	}
 	var target adminTarget
+	if *configFile == "" && (cc.clientCert != "" || cc.clientKey != "") {
+		return c.usageError("--client-cert needs --config", "pass --config with the gateway's configuration, whose admin.cert_file is the certificate to expect")
+	}
 	if *configFile != "" {
-		t, err := (&adminFlags{admin: addr}).resolve(*configFile)
+		t, err := (&adminFlags{admin: addr, clientCert: cc.clientCert, clientKey: cc.clientKey}).resolve(*configFile)
 		if err != nil {
 			return c.usageError(fmt.Sprintf("--config %s: %v", printable.Escape(*configFile), err), "name the configuration file the gateway runs with")
 		}

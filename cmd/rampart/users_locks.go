@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,11 +22,20 @@ import (
 // adminFlags locate the running gateway's admin listener, which holds the
 // login-protection counters (in its memory, or in Redis).
 type adminFlags struct {
-	admin string
+	admin                 string
+	clientCert, clientKey string
 }
 
 func (a *adminFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.admin, "admin", "", "admin listener `ADDR` of the running gateway (default: admin.listen of --config, else "+config.DefaultAdminListen+")")
+	a.registerClientCert(fs)
+}
+
+// registerClientCert adds the flags of a client certificate, for an admin
+// listener that checks them (admin.client_ca).
+func (a *adminFlags) registerClientCert(fs *flag.FlagSet) {
+	fs.StringVar(&a.clientCert, "client-cert", "", "PEM `FILE` of a client certificate for an admin listener with admin.client_ca (with --client-key and --config)")
+	fs.StringVar(&a.clientKey, "client-key", "", "PEM `FILE` of the client certificate's private key")
 }
 
 // resolve returns the admin listener's address, bearer token and, when it
@@ -53,6 +63,19 @@ func (a *adminFlags) resolve(configFile string) (adminTarget, error) {
 				return t, fmt.Errorf("admin.cert_file: %w", err)
 			}
 		}
+	}
+	if a.clientCert != "" || a.clientKey != "" {
+		if a.clientCert == "" || a.clientKey == "" {
+			return t, errors.New("--client-cert and --client-key go together")
+		}
+		if t.pin == nil {
+			return t, errors.New("a client certificate is for an admin listener that serves TLS: pass --config with the gateway's configuration, whose admin.cert_file is the certificate to expect")
+		}
+		cert, err := tls.LoadX509KeyPair(a.clientCert, a.clientKey)
+		if err != nil {
+			return t, fmt.Errorf("--client-cert: %w", err)
+		}
+		t.cert = &cert
 	}
 	if t.addr == "" || t.addr == "off" {
 		t.addr = config.DefaultAdminListen
@@ -103,10 +126,11 @@ running gateway holds them; it is asked on its admin listener.`)
 	f.register(fs)
 	var a adminFlags
 	a.register(fs)
-	if done, code := c.parseFlags(fs, args); done {
+	pos, done, code := c.parseInterspersed(fs, args)
+	if done {
 		return code
 	}
-	if fs.NArg() > 1 {
+	if len(pos) > 1 {
 		return c.usageError("users locks takes at most one NAME", "run 'rampart users locks' for every user, or 'rampart users locks NAME'")
 	}
 	if err := f.resolve(); err != nil {
@@ -117,8 +141,8 @@ running gateway holds them; it is asked on its admin listener.`)
 		return c.configError(err)
 	}
 	var names []string
-	if fs.NArg() == 1 {
-		names = []string{fs.Arg(0)}
+	if len(pos) == 1 {
+		names = []string{pos[0]}
 	} else {
 		db, store, err := f.openUsers(ctx, false)
 		if err != nil {

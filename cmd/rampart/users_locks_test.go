@@ -14,7 +14,7 @@ import (
 	"github.com/rampartsec/rampart/bruteforce"
 )
 
-// TestUsersLocksThroughTheConfiguration: `users locks --config FILE NAME`
+// TestUsersLocksThroughTheConfiguration: `users locks NAME --config FILE`
 // reaches the admin listener the configuration names, over TLS with its
 // admin.cert_file pinned, with the token of admin.token_file (relative to
 // the file); `users locks --admin` without the certificate cannot send
@@ -39,13 +39,16 @@ func TestUsersLocksThroughTheConfiguration(t *testing.T) {
 	cfg := write("rampart.yaml", fmt.Sprintf("upstream: http://127.0.0.1:3000\nstore: {sqlite: users.db}\n"+
 		"admin: {listen: %q, token_file: admin.token, cert_file: admin.crt, key_file: admin.key}\n", strings.TrimPrefix(srv.URL, "https://")))
 
-	var stdout, stderr syncBuffer
-	c := newCLI(strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-	if code := c.main(context.Background(), []string{"users", "locks", "--config", cfg, "alice"}); code != 0 {
-		t.Fatalf("exit %d, stderr %q", code, stderr.String())
-	}
-	if out := stdout.String(); !strings.Contains(out, "203.0.113.9") || !strings.Contains(out, "locked") {
-		t.Errorf("the lock is not listed:\n%s", out)
+	// The name before or after the flags, as the documentation writes it.
+	for _, args := range [][]string{{"users", "locks", "--config", cfg, "alice"}, {"users", "locks", "alice", "--config", cfg}} {
+		var stdout, stderr syncBuffer
+		c := newCLI(strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+		if code := c.main(context.Background(), args); code != 0 {
+			t.Fatalf("%q: exit %d, stderr %q", args, code, stderr.String())
+		}
+		if out := stdout.String(); !strings.Contains(out, "203.0.113.9") || !strings.Contains(out, "locked") {
+			t.Errorf("%q: the lock is not listed:\n%s", args, out)
+		}
 	}
 	for _, r := range api.Requests() {
 		if r.Auth != "bearer" {
