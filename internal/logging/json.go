@@ -22,18 +22,31 @@ import (
 type jsonHandler struct {
 	inner *slog.JSONHandler
 	level slog.Leveler
-	mu    *sync.Mutex
-	w     io.Writer
+	w     *lockedWriter
+}
+
+// lockedWriter serialises the writes of both paths — and of every logger
+// derived with With or WithGroup — so that lines never interleave, whatever
+// w is.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func newJSONHandler(w io.Writer, opts *slog.HandlerOptions) *jsonHandler {
+	lw := &lockedWriter{w: w}
 	// The options this package sets are a level only: no ReplaceAttr and no
 	// AddSource, which the fast path would have to reproduce.
 	return &jsonHandler{
-		inner: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: opts.Level}),
+		inner: slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: opts.Level}),
 		level: opts.Level,
-		mu:    &sync.Mutex{},
-		w:     w,
+		w:     lw,
 	}
 }
 
@@ -58,9 +71,7 @@ func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 		jsonBuffers.Put(bp)
 		return h.inner.Handle(ctx, r)
 	}
-	h.mu.Lock()
 	_, err := h.w.Write(buf)
-	h.mu.Unlock()
 	if cap(buf) <= 16<<10 {
 		*bp = buf
 		jsonBuffers.Put(bp)

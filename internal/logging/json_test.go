@@ -180,3 +180,52 @@ func BenchmarkAccessLogAttrs(b *testing.B) {
 		})
 	}
 }
+
+// unsafeBuffer is a writer that breaks when written to concurrently.
+type unsafeBuffer struct {
+	busy  bool
+	lines int
+	bad   bool
+}
+
+func (u *unsafeBuffer) Write(p []byte) (int, error) {
+	if u.busy {
+		u.bad = true
+	}
+	u.busy = true
+	time.Sleep(time.Microsecond)
+	u.lines++
+	u.busy = false
+	return len(p), nil
+}
+
+// TestJSONHandlerSerialisesWrites: the fast path, the slog path and loggers
+// derived with With never write to the writer at the same time.
+func TestJSONHandlerSerialisesWrites(t *testing.T) {
+	t.Parallel()
+	w := &unsafeBuffer{}
+	l := slog.New(newJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	derived := l.With("component", "x")
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 200 {
+				switch g % 3 {
+				case 0:
+					l.Info("fast", "n", 1)
+				case 1:
+					l.Info("slow", "any", []int{1})
+				default:
+					derived.Info("derived")
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if w.bad || w.lines != 800 {
+		t.Errorf("concurrent writes: overlapped %v, %d lines of 800", w.bad, w.lines)
+	}
+}
