@@ -3,8 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -27,17 +25,8 @@ import (
 // cached record, so a cached session never outlives its idle or absolute
 // timeout. It is safe for concurrent use.
 type CachedStore struct {
-	inner      Store
-	ttl        time.Duration
-	maxEntries int
-	now        func() time.Time
-
-	mu      sync.Mutex
-	entries map[Key]cacheEntry
-	byUser  map[string]map[Key]struct{}
-	// epoch counts deletions: a lookup that saw it change while in flight
-	// may have read a record deleted meanwhile, and is not cached.
-	epoch atomic.Uint64
+	inner Store
+	recordCache
 }
 
 var _ Store = (*CachedStore)(nil)
@@ -51,47 +40,9 @@ func NewCachedStore(inner Store, ttl time.Duration, now func() time.Time) (*Cach
 	if ttl <= 0 || ttl > time.Minute {
 		return nil, errors.New("session: cache lifetime must be between 1ns and 1m")
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &CachedStore{inner: inner, ttl: ttl, maxEntries: DefaultCacheEntries, now: now,
-		entries: map[Key]cacheEntry{}, byUser: map[string]map[Key]struct{}{}}, nil
-}
-
-func (s *CachedStore) forget(k Key) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.entries[k]; ok {
-		delete(s.entries, k)
-		delete(s.byUser[e.rec.User], k)
-	}
-}
-
-func (s *CachedStore) forgetUser(user string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.byUser[user] {
-		delete(s.entries, k)
-	}
-	delete(s.byUser, user)
-}
-
-// put caches rec unless a deletion happened since epoch was read.
-func (s *CachedStore) put(k Key, rec Record, epoch uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.epoch.Load() != epoch {
-		return
-	}
-	if len(s.entries) >= s.maxEntries {
-		clear(s.entries)
-		clear(s.byUser)
-	}
-	s.entries[k] = cacheEntry{rec: rec, expires: s.now().Add(s.ttl)}
-	if s.byUser[rec.User] == nil {
-		s.byUser[rec.User] = map[Key]struct{}{}
-	}
-	s.byUser[rec.User][k] = struct{}{}
+	s := &CachedStore{inner: inner}
+	s.init(ttl, now)
+	return s, nil
 }
 
 // Create implements Store. The record is cached at its first lookup.
@@ -102,18 +53,15 @@ func (s *CachedStore) Create(ctx context.Context, key Key, rec Record, ttl time.
 // Find implements Store: from the cache when fresh, else from the inner
 // store.
 func (s *CachedStore) Find(ctx context.Context, key Key) (Record, bool, error) {
-	s.mu.Lock()
-	e, ok := s.entries[key]
-	s.mu.Unlock()
-	if ok && s.now().Before(e.expires) {
-		return e.rec, true, nil
+	if rec, ok := s.fresh(key); ok {
+		return rec, true, nil
 	}
 	epoch := s.epoch.Load()
 	rec, found, err := s.inner.Find(ctx, key)
 	if err != nil || !found {
 		return rec, found, err
 	}
-	s.put(key, rec, epoch)
+	s.put(key, rec, epoch, s.ttl)
 	return rec, true, nil
 }
 
@@ -131,7 +79,7 @@ func (s *CachedStore) Touch(ctx context.Context, key Key, rec Record, ttl time.D
 		s.forget(key)
 		return false, nil
 	}
-	s.put(key, rec, epoch)
+	s.put(key, rec, epoch, s.ttl)
 	return true, nil
 }
 
@@ -166,9 +114,6 @@ func (s *CachedStore) List(ctx context.Context, user string) ([]Entry, error) {
 // Close empties the cache. The inner store stays open: its owner closes it.
 func (s *CachedStore) Close() error {
 	s.epoch.Add(1)
-	s.mu.Lock()
-	clear(s.entries)
-	clear(s.byUser)
-	s.mu.Unlock()
+	s.clear()
 	return nil
 }

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,16 +28,8 @@ import (
 // timeout. It is safe for concurrent use; Close stops its subscription.
 type CachedRedisStore struct {
 	*RedisStore
-	ttl        time.Duration
-	maxEntries int
-	now        func() time.Time
-
-	mu      sync.Mutex
-	entries map[Key]cacheEntry
-	byUser  map[string]map[Key]struct{}
-	// epoch counts announcements: a lookup that saw it change while in
-	// flight may have read a record deleted meanwhile, and is not cached.
-	epoch atomic.Uint64
+	// recordCache's epoch counts announcements here.
+	recordCache
 	ready atomic.Bool
 	// downSince is when the subscription was lost (Unix nanoseconds), 0
 	// while it holds: entries that expired before it are too old for
@@ -49,14 +40,6 @@ type CachedRedisStore struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 }
-
-type cacheEntry struct {
-	rec     Record
-	expires time.Time
-}
-
-// DefaultCacheEntries bounds a CachedRedisStore; a full cache is emptied.
-const DefaultCacheEntries = 100_000
 
 // NewCachedRedisStore returns a RedisStore on rdb whose lookups are cached
 // for ttl (at most a minute). It subscribes to deletion announcements in a
@@ -71,10 +54,10 @@ func NewCachedRedisStore(rdb redis.UniversalClient, c RedisConfig, ttl time.Dura
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &CachedRedisStore{
-		RedisStore: base, ttl: ttl, maxEntries: DefaultCacheEntries, now: time.Now,
-		entries: map[Key]cacheEntry{}, byUser: map[string]map[Key]struct{}{},
-		pubsub: rdb.Subscribe(ctx, base.evictChannel()), cancel: cancel, done: make(chan struct{}),
+		RedisStore: base,
+		pubsub:     rdb.Subscribe(ctx, base.evictChannel()), cancel: cancel, done: make(chan struct{}),
 	}
+	s.init(ttl, time.Now)
 	go s.listen(ctx)
 	return s, nil
 }
@@ -132,61 +115,19 @@ func (s *CachedRedisStore) apply(payload string) {
 	}
 }
 
-func (s *CachedRedisStore) clear() {
-	s.epoch.Add(1)
-	s.mu.Lock()
-	clear(s.entries)
-	clear(s.byUser)
-	s.mu.Unlock()
-}
-
-func (s *CachedRedisStore) forget(k Key) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.entries[k]; ok {
-		delete(s.entries, k)
-		delete(s.byUser[e.rec.User], k)
-	}
-}
-
-func (s *CachedRedisStore) forgetUser(user string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.byUser[user] {
-		delete(s.entries, k)
-	}
-	delete(s.byUser, user)
-}
-
 func (s *CachedRedisStore) put(k Key, rec Record, epoch uint64, left time.Duration) {
 	if !s.ready.Load() {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.epoch.Load() != epoch {
-		return
-	}
-	if len(s.entries) >= s.maxEntries {
-		clear(s.entries)
-		clear(s.byUser)
-	}
 	// Never longer than Redis itself keeps the session.
-	s.entries[k] = cacheEntry{rec: rec, expires: s.now().Add(min(s.ttl, left))}
-	if s.byUser[rec.User] == nil {
-		s.byUser[rec.User] = map[Key]struct{}{}
-	}
-	s.byUser[rec.User][k] = struct{}{}
+	s.recordCache.put(k, rec, epoch, left)
 }
 
 // Find implements Store: from the cache when fresh, else from Redis.
 func (s *CachedRedisStore) Find(ctx context.Context, key Key) (Record, bool, error) {
 	if s.ready.Load() {
-		s.mu.Lock()
-		e, ok := s.entries[key]
-		s.mu.Unlock()
-		if ok && s.now().Before(e.expires) {
-			return e.rec, true, nil
+		if rec, ok := s.fresh(key); ok {
+			return rec, true, nil
 		}
 	}
 	epoch := s.epoch.Load()
@@ -217,9 +158,7 @@ func (s *CachedRedisStore) FindStale(key Key) (Record, bool) {
 	if d := s.downSince.Load(); d != 0 {
 		cutoff = time.Unix(0, d)
 	}
-	s.mu.Lock()
-	e, ok := s.entries[key]
-	s.mu.Unlock()
+	e, ok := s.entry(key)
 	if !ok || e.expires.Before(cutoff) {
 		return Record{}, false
 	}
