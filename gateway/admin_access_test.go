@@ -2,16 +2,9 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -234,55 +227,11 @@ func TestAdminOnLoopbackReadsOpen(t *testing.T) {
 	}
 }
 
-// testPKI writes a CA, a server certificate for 127.0.0.1 and a client
-// certificate, both signed by the CA.
-func testPKI(t *testing.T) (caFile, certFile, keyFile string, caPool *x509.CertPool, client tls.Certificate) {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "admin CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	caPool = x509.NewCertPool()
-	caPool.AddCert(ca)
-	issue := func(name string, usage x509.ExtKeyUsage, serial int64) ([]byte, *ecdsa.PrivateKey) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-			NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	write := func(name string, typ string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	caFile = write("ca.pem", "CERTIFICATE", caDER)
-	srvDER, srvKey := issue("127.0.0.1", x509.ExtKeyUsageServerAuth, 2)
-	certFile = write("server.pem", "CERTIFICATE", srvDER)
-	k, _ := x509.MarshalPKCS8PrivateKey(srvKey)
-	keyFile = write("server.key", "PRIVATE KEY", k)
-	cliDER, cliKey := issue("operator", x509.ExtKeyUsageClientAuth, 3)
-	client = tls.Certificate{Certificate: [][]byte{cliDER}, PrivateKey: cliKey}
-	return caFile, certFile, keyFile, caPool, client
-}
-
 func TestAdminMutualTLS(t *testing.T) {
 	t.Parallel()
 	up := echoUpstream(t)
-	caFile, certFile, keyFile, caPool, clientCert := testPKI(t)
+	pki := testutil.NewPKI(t)
+	caFile, certFile, keyFile, caPool, clientCert := pki.CAFile, pki.ServerCertFile, pki.ServerKeyFile, pki.CAPool, pki.Client
 	c := parse(t, up.URL, fmt.Sprintf("admin: {listen: \"0.0.0.0:9999\", cert_file: %q, key_file: %q, client_ca: %q}\n", certFile, keyFile, caFile))
 	_, admin := startPublicAdmin(t, c)
 	base := "https://" + admin
@@ -301,7 +250,7 @@ func TestAdminMutualTLS(t *testing.T) {
 		t.Errorf("POST /reload with a client certificate: got %d %s, want 409 (authorised; no file)", resp.StatusCode, body)
 	}
 	// A certificate from another CA is refused in the handshake.
-	_, _, _, _, stranger := testPKI(t)
+	stranger := testutil.NewPKI(t).Client
 	bad := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool, Certificates: []tls.Certificate{stranger}}}}
 	if resp, err := bad.Get(base + "/events"); err == nil {
 		resp.Body.Close()

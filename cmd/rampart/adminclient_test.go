@@ -2,65 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-)
 
-// adminPKI writes a CA (ca.pem), a server certificate for 127.0.0.1
-// (server.pem) and a client certificate (operator.pem, operator.key) into
-// dir.
-func adminPKI(t *testing.T, dir string) (caPool *x509.CertPool, server tls.Certificate, clientPEM, clientKey string) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "admin CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	caPool = x509.NewCertPool()
-	caPool.AddCert(ca)
-	write := func(name, typ string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	issue := func(name string, usage x509.ExtKeyUsage, serial int64) (string, string, tls.Certificate) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-			NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, _ := x509.MarshalPKCS8PrivateKey(key)
-		return write(name+".pem", "CERTIFICATE", der), write(name+".key", "PRIVATE KEY", k),
-			tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	}
-	_, _, server = issue("server", x509.ExtKeyUsageServerAuth, 2)
-	clientPEM, clientKey, _ = issue("operator", x509.ExtKeyUsageClientAuth, 3)
-	return caPool, server, clientPEM, clientKey
-}
+	"github.com/rampartsec/rampart/internal/testutil"
+)
 
 // TestTopClientCertificate: an admin listener that requires a client
 // certificate (admin.client_ca) and no token is read with --client-cert and
@@ -69,8 +20,9 @@ func adminPKI(t *testing.T, dir string) (caPool *x509.CertPool, server tls.Certi
 // a usage error.
 func TestTopClientCertificate(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	caPool, server, clientPEM, clientKey := adminPKI(t, dir)
+	pki := testutil.NewPKI(t)
+	dir := filepath.Dir(pki.CAFile)
+	caPool, server, clientPEM, clientKey := pki.CAPool, pki.Server, pki.ClientCertFile, pki.ClientKeyFile
 	api := seededAdminAPI("")
 	srv := httptest.NewUnstartedServer(api.Handler(nil))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: caPool}
