@@ -45,6 +45,10 @@ type lbOptions struct {
 	// instead of setting it to the Host nginx received (a common
 	// copy-paste in front of another proxy).
 	passForwardedHost bool
+	// forwardedProto is the X-Forwarded-Proto nginx sets: "" means https
+	// (nginx terminating TLS, as in production), "$scheme" what the
+	// client used.
+	forwardedProto string
 }
 
 // loadBalancer is a real nginx on a random loopback port, with its own
@@ -116,6 +120,9 @@ func (lb *loadBalancer) write(listen string, upstreams []string) {
 	if o.passForwardedHost {
 		xfh = "$http_x_forwarded_host"
 	}
+	if o.forwardedProto == "" {
+		o.forwardedProto = "https"
+	}
 	conf := fmt.Sprintf(`%sdaemon off;
 worker_processes 1;
 worker_shutdown_timeout 3s;
@@ -140,14 +147,14 @@ http {
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header X-Forwarded-Proto %[7]s;
             proxy_set_header X-Forwarded-Host %[5]s;
             proxy_next_upstream %[6]s;
             proxy_next_upstream_tries 2;
         }
     }
 }
-`, user, lb.dir, servers.String(), listen, xfh, o.nextUpstream)
+`, user, lb.dir, servers.String(), listen, xfh, o.nextUpstream, o.forwardedProto)
 	if err := os.WriteFile(lb.conf, []byte(conf), 0o600); err != nil {
 		lb.t.Fatal(err)
 	}

@@ -15,75 +15,12 @@ import (
 	"github.com/rampartsec/rampart/internal/testutil"
 )
 
-// startNginx runs a real nginx, in the foreground with its own prefix and
-// temporary directories, proxying listen to the given upstreams as the
-// load-balancer section of docs/gateway.md recommends.
+// startNginx runs a real nginx proxying to the given upstreams as the
+// load-balancer section of docs/gateway.md recommends (retry on error or
+// timeout, eject after 3 failures), passing the client's scheme on.
 func startNginx(t *testing.T, upstreams []string) string {
 	t.Helper()
-	bin := testutil.RequireBinary(t, "nginx", "/usr/sbin")
-	dir := t.TempDir()
-	listen := testutil.FreeAddr(t)
-	var servers strings.Builder
-	for _, u := range upstreams {
-		fmt.Fprintf(&servers, "        server %s max_fails=3 fail_timeout=10s;\n", u)
-	}
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;\n"
-	}
-	conf := fmt.Sprintf(`%sdaemon off;
-worker_processes 1;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path %[2]s/body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
-    upstream rampart {
-%[3]s        keepalive 16;
-    }
-    server {
-        listen %[4]s;
-        location / {
-            proxy_pass http://rampart;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Host $host;
-            proxy_next_upstream error timeout;
-            proxy_next_upstream_tries 2;
-        }
-    }
-}
-`, user, dir, servers.String(), listen)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path)
-	logs := &testutil.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGQUIT); _ = cmd.Wait() })
-	if !testutil.WaitFor(10*time.Second, func() bool {
-		resp, err := http.Get("http://" + listen + "/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	}) {
-		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		t.Fatalf("nginx did not start:\n%s\n%s", logs, b)
-	}
-	return "http://" + listen
+	return startLoadBalancer(t, lbOptions{nextUpstream: "error timeout", maxFails: 3, forwardedProto: "$scheme"}, upstreams).url
 }
 
 // TestBehindNginx runs real nginx in front of two real Rampart replicas
