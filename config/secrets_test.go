@@ -184,12 +184,15 @@ events:
       headers: {Authorization: "Bearer literal-token", X-Api-Key: abc123, X-Source: rampart}
     - url: https://hooks:${RAMPART_TEST_HOOK_TOKEN}@siem.example/ingest
       headers: {Authorization: "Bearer ${RAMPART_TEST_HOOK_TOKEN}", X-Source: rampart}
+    - url: https://siem.example/other
+      headers: {proxy-authorization: "Basic dXNlcjpwYXNz", x-auth-token: t0ken, X-Signature: "${RAMPART_TEST_HOOK_TOKEN}", Cookie: "sid=abc", Accept: application/json}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(c.HoldsInlineSecret(), ",")
-	want := "events.webhooks[0].url,events.webhooks[0].headers.Authorization,events.webhooks[0].headers.X-Api-Key"
+	want := "events.webhooks[0].url,events.webhooks[0].headers.Authorization,events.webhooks[0].headers.X-Api-Key," +
+		"events.webhooks[2].headers.Cookie,events.webhooks[2].headers.proxy-authorization,events.webhooks[2].headers.x-auth-token"
 	if got != want {
 		t.Errorf("HoldsInlineSecret: got %s, want %s", got, want)
 	}
